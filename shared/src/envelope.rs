@@ -1,0 +1,496 @@
+//! The CloudEvent envelope between stages (spec section 2).
+//!
+//! Every message between stages is a CloudEvent 1.0 in structured JSON mode, built and read
+//! with `cloudevents-sdk`. [`Envelope`] is its typed view: the required attributes, the `brand`
+//! and `correlationid` extensions, the stage timestamps (`tsorigin`, `tsdec`, …) and the typed
+//! data. [`Envelope::next`] builds the event a stage emits from the one it received, carrying
+//! the brand, correlation id, subject and timestamps and adding the stage's own.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use cloudevents::event::ExtensionValue;
+use cloudevents::{AttributesReader, Data, Event, EventBuilder, EventBuilderV10};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::model::InvalidInput;
+use crate::stage::Stage;
+
+/// Extension carrying the brand.
+pub const EXT_BRAND: &str = "brand";
+/// Extension carrying the chain's correlation id.
+pub const EXT_CORRELATION_ID: &str = "correlationid";
+/// Extension carrying the origin time (the activity's `occurredAt`).
+pub const EXT_TS_ORIGIN: &str = "tsorigin";
+
+/// The CloudEvent types between stages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    /// DEC → TIM: `rewards.activity.enriched`.
+    ActivityEnriched,
+    /// DEC/TIM → FRED: `rewards.unqualification`.
+    Unqualification,
+    /// TIM → FRED: `rewards.relevant`.
+    Relevant,
+    /// FRED → BCG: `rewards.decided`.
+    Decided,
+    /// BCG → MSQ: `rewards.message.queue`.
+    MessageQueue,
+    /// TIM → MSQ: `rewards.message.delete`.
+    MessageDelete,
+}
+
+impl EventType {
+    /// Every event type.
+    pub const ALL: [EventType; 6] = [
+        EventType::ActivityEnriched,
+        EventType::Unqualification,
+        EventType::Relevant,
+        EventType::Decided,
+        EventType::MessageQueue,
+        EventType::MessageDelete,
+    ];
+
+    /// The CloudEvent `type` attribute.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::ActivityEnriched => "rewards.activity.enriched",
+            EventType::Unqualification => "rewards.unqualification",
+            EventType::Relevant => "rewards.relevant",
+            EventType::Decided => "rewards.decided",
+            EventType::MessageQueue => "rewards.message.queue",
+            EventType::MessageDelete => "rewards.message.delete",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        EventType::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+    }
+}
+
+/// The times an event was seen: at its origin and by each stage that handled it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StageTimestamps {
+    /// The activity's `occurredAt`.
+    pub origin: Option<DateTime<Utc>>,
+    stages: Vec<(Stage, DateTime<Utc>)>,
+}
+
+impl StageTimestamps {
+    /// Timestamps starting at the given origin.
+    pub fn from_origin(origin: DateTime<Utc>) -> Self {
+        StageTimestamps {
+            origin: Some(origin),
+            stages: Vec::new(),
+        }
+    }
+
+    /// When `stage` handled the event, if it did.
+    pub fn at(&self, stage: Stage) -> Option<DateTime<Utc>> {
+        self.stages
+            .iter()
+            .find(|(seen, _)| *seen == stage)
+            .map(|(_, at)| *at)
+    }
+
+    /// Records that `stage` handled the event at `at` (replacing an earlier record of it).
+    pub fn stamp(&mut self, stage: Stage, at: DateTime<Utc>) {
+        self.stages.retain(|(seen, _)| *seen != stage);
+        self.stages.push((stage, at));
+        self.stages.sort_by_key(|(seen, _)| *seen);
+    }
+
+    /// The latest time any stage (or the origin) handled the event.
+    pub fn latest(&self) -> Option<DateTime<Utc>> {
+        self.stages.iter().map(|(_, at)| *at).max().or(self.origin)
+    }
+
+    /// Every stage timestamp, in chain order.
+    pub fn stages(&self) -> impl Iterator<Item = (Stage, DateTime<Utc>)> + '_ {
+        self.stages.iter().copied()
+    }
+}
+
+/// Latencies of one event at one stage, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Latency {
+    /// Since the activity happened.
+    pub from_origin_ms: Option<i64>,
+    /// Since the previous stage handled the event.
+    pub from_previous_ms: Option<i64>,
+}
+
+/// Why a CloudEvent could not be read as the envelope a stage expects.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    /// The body is not a structured-mode CloudEvent.
+    #[error("not a CloudEvent: {0}")]
+    NotACloudEvent(String),
+    /// A required attribute or extension is missing.
+    #[error("CloudEvent `{id}` lacks `{attribute}`")]
+    Missing {
+        /// The event's id.
+        id: String,
+        /// The attribute.
+        attribute: &'static str,
+    },
+    /// An attribute has a value the pipeline does not know.
+    #[error("CloudEvent `{id}` has `{attribute}` = `{value}`")]
+    Unexpected {
+        /// The event's id.
+        id: String,
+        /// The attribute.
+        attribute: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// The data is not of the expected shape.
+    #[error("CloudEvent `{id}` data: {reason}")]
+    Data {
+        /// The event's id.
+        id: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The event could not be built (an invalid attribute value).
+    #[error("cannot build CloudEvent `{id}`: {reason}")]
+    Build {
+        /// The event's id.
+        id: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl From<EnvelopeError> for InvalidInput {
+    fn from(error: EnvelopeError) -> Self {
+        InvalidInput::Envelope(error.to_string())
+    }
+}
+
+/// A typed CloudEvent between stages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope<T> {
+    /// The event's id (deterministic: see [`crate::ids`]).
+    pub id: String,
+    /// The stage that emitted it.
+    pub source: String,
+    /// Its type.
+    pub event_type: EventType,
+    /// The customer's account id.
+    pub subject: String,
+    /// When it was emitted.
+    pub time: DateTime<Utc>,
+    /// The brand.
+    pub brand: String,
+    /// The chain's correlation id.
+    pub correlation_id: String,
+    /// When the event was seen at its origin and by each stage.
+    pub timestamps: StageTimestamps,
+    /// The payload.
+    pub data: T,
+}
+
+/// Formats a timestamp as the envelope carries it: RFC 3339 with milliseconds, in UTC.
+pub fn format_timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl<T> Envelope<T> {
+    /// The event the next stage emits: the same subject, brand, correlation id and timestamps,
+    /// with `stage`'s own timestamp added.
+    pub fn next<U>(
+        &self,
+        stage: Stage,
+        event_type: EventType,
+        id: String,
+        now: DateTime<Utc>,
+        data: U,
+    ) -> Envelope<U> {
+        let mut timestamps = self.timestamps.clone();
+        timestamps.stamp(stage, now);
+        Envelope {
+            id,
+            source: stage.source().to_owned(),
+            event_type,
+            subject: self.subject.clone(),
+            time: now,
+            brand: self.brand.clone(),
+            correlation_id: self.correlation_id.clone(),
+            timestamps,
+            data,
+        }
+    }
+
+    /// The latencies at `stage`, handling the event at `now`: since the origin and since the
+    /// latest earlier stage.
+    pub fn latency_at(&self, now: DateTime<Utc>) -> Latency {
+        let millis = |from: DateTime<Utc>| (now - from).num_milliseconds();
+        Latency {
+            from_origin_ms: self.timestamps.origin.map(millis),
+            from_previous_ms: self.timestamps.latest().map(millis),
+        }
+    }
+}
+
+impl<T: Serialize> Envelope<T> {
+    /// The CloudEvent of this envelope.
+    pub fn to_cloudevent(&self) -> Result<Event, EnvelopeError> {
+        let build_error = |reason: String| EnvelopeError::Build {
+            id: self.id.clone(),
+            reason,
+        };
+        let data = serde_json::to_value(&self.data).map_err(|e| build_error(e.to_string()))?;
+        let mut builder = EventBuilderV10::new()
+            .id(self.id.as_str())
+            .source(self.source.as_str())
+            .ty(self.event_type.as_str())
+            .subject(self.subject.as_str())
+            .time(self.time)
+            .extension(EXT_BRAND, self.brand.as_str())
+            .extension(EXT_CORRELATION_ID, self.correlation_id.as_str())
+            .data("application/json", data);
+        if let Some(origin) = self.timestamps.origin {
+            builder = builder.extension(EXT_TS_ORIGIN, format_timestamp(origin));
+        }
+        for (stage, at) in self.timestamps.stages() {
+            builder = builder.extension(stage.timestamp_extension(), format_timestamp(at));
+        }
+        builder.build().map_err(|e| build_error(e.to_string()))
+    }
+
+    /// The SQS body of this envelope: the CloudEvent in structured JSON mode.
+    pub fn encode(&self) -> Result<String, EnvelopeError> {
+        let event = self.to_cloudevent()?;
+        serde_json::to_string(&event).map_err(|e| EnvelopeError::Build {
+            id: self.id.clone(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+impl<T: DeserializeOwned> Envelope<T> {
+    /// Reads an SQS body (a structured-mode CloudEvent) as an envelope of `T`, checking that its
+    /// type is one of `expected`.
+    pub fn decode(body: &str, expected: &[EventType]) -> Result<Self, EnvelopeError> {
+        let event: Event =
+            serde_json::from_str(body).map_err(|e| EnvelopeError::NotACloudEvent(e.to_string()))?;
+        Self::from_cloudevent(event, expected)
+    }
+
+    /// Reads a CloudEvent as an envelope of `T`, checking that its type is one of `expected`.
+    pub fn from_cloudevent(
+        mut event: Event,
+        expected: &[EventType],
+    ) -> Result<Self, EnvelopeError> {
+        let id = event.id().to_owned();
+        let missing = |attribute: &'static str| EnvelopeError::Missing {
+            id: id.clone(),
+            attribute,
+        };
+        let event_type = EventType::parse(event.ty())
+            .filter(|kind| expected.contains(kind))
+            .ok_or_else(|| EnvelopeError::Unexpected {
+                id: id.clone(),
+                attribute: "type",
+                value: event.ty().to_owned(),
+            })?;
+        let subject = event
+            .subject()
+            .ok_or_else(|| missing("subject"))?
+            .to_owned();
+        let time = *event.time().ok_or_else(|| missing("time"))?;
+        let brand = string_extension(&event, EXT_BRAND)
+            .ok_or_else(|| missing(EXT_BRAND))?
+            .to_owned();
+        let correlation_id = string_extension(&event, EXT_CORRELATION_ID)
+            .ok_or_else(|| missing(EXT_CORRELATION_ID))?
+            .to_owned();
+        let timestamps = read_timestamps(&event, &id)?;
+        let source = event.source().to_string();
+        let data_error = |reason: String| EnvelopeError::Data {
+            id: id.clone(),
+            reason,
+        };
+        let data = match event.take_data().2 {
+            Some(Data::Json(value)) => serde_json::from_value(value),
+            Some(Data::String(text)) => serde_json::from_str(&text),
+            Some(Data::Binary(bytes)) => serde_json::from_slice(&bytes),
+            None => return Err(missing("data")),
+        }
+        .map_err(|e| data_error(e.to_string()))?;
+        Ok(Envelope {
+            id: id.clone(),
+            source,
+            event_type,
+            subject,
+            time,
+            brand,
+            correlation_id,
+            timestamps,
+            data,
+        })
+    }
+}
+
+fn string_extension<'a>(event: &'a Event, name: &str) -> Option<&'a str> {
+    match event.extension(name) {
+        Some(ExtensionValue::String(value)) => Some(value.as_str()),
+        _ => None,
+    }
+}
+
+fn read_timestamps(event: &Event, id: &str) -> Result<StageTimestamps, EnvelopeError> {
+    let parse = |attribute: &'static str| -> Result<Option<DateTime<Utc>>, EnvelopeError> {
+        string_extension(event, attribute)
+            .map(|text| {
+                DateTime::parse_from_rfc3339(text)
+                    .map(|at| at.with_timezone(&Utc))
+                    .map_err(|_| EnvelopeError::Unexpected {
+                        id: id.to_owned(),
+                        attribute,
+                        value: text.to_owned(),
+                    })
+            })
+            .transpose()
+    };
+    let mut timestamps = StageTimestamps {
+        origin: parse(EXT_TS_ORIGIN)?,
+        stages: Vec::new(),
+    };
+    for stage in Stage::ALL {
+        if let Some(at) = parse(stage.timestamp_extension())? {
+            timestamps.stamp(stage, at);
+        }
+    }
+    Ok(timestamps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Payload {
+        value: u32,
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().expect("test timestamp")
+    }
+
+    fn first() -> Envelope<Payload> {
+        let mut timestamps = StageTimestamps::from_origin(at("2026-11-16T09:30:00.000Z"));
+        timestamps.stamp(Stage::Dec, at("2026-11-16T09:30:00.250Z"));
+        Envelope {
+            id: "id-1".into(),
+            source: Stage::Dec.source().into(),
+            event_type: EventType::ActivityEnriched,
+            subject: "10048213".into(),
+            time: at("2026-11-16T09:30:00.250Z"),
+            brand: "skybet".into(),
+            correlation_id: "corr-1".into(),
+            timestamps,
+            data: Payload { value: 7 },
+        }
+    }
+
+    #[test]
+    fn round_trip_keeps_every_attribute_and_timestamp() {
+        let envelope = first();
+        let body = envelope.encode().expect("encodes");
+        let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(json["specversion"], "1.0");
+        assert_eq!(json["type"], "rewards.activity.enriched");
+        assert_eq!(json["datacontenttype"], "application/json");
+        assert_eq!(json["correlationid"], "corr-1");
+        assert_eq!(json["tsorigin"], "2026-11-16T09:30:00.000Z");
+        assert_eq!(json["tsdec"], "2026-11-16T09:30:00.250Z");
+        assert_eq!(json["data"]["value"], 7);
+
+        let decoded =
+            Envelope::<Payload>::decode(&body, &[EventType::ActivityEnriched]).expect("decodes");
+        assert_eq!(decoded, envelope);
+    }
+
+    #[test]
+    fn next_carries_timestamps_and_adds_its_own() {
+        let envelope = first();
+        let now = at("2026-11-16T09:30:01.000Z");
+        let next = envelope.next(
+            Stage::Tim,
+            EventType::Relevant,
+            "id-2".into(),
+            now,
+            Payload { value: 8 },
+        );
+        assert_eq!(next.correlation_id, "corr-1");
+        assert_eq!(next.brand, "skybet");
+        assert_eq!(next.timestamps.origin, envelope.timestamps.origin);
+        assert_eq!(
+            next.timestamps.at(Stage::Dec),
+            envelope.timestamps.at(Stage::Dec)
+        );
+        assert_eq!(next.timestamps.at(Stage::Tim), Some(now));
+        let body = next.encode().expect("encodes");
+        assert!(
+            body.contains("\"tstim\":\"2026-11-16T09:30:01.000Z\""),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn latency_is_measured_from_origin_and_previous_stage() {
+        let latency = first().latency_at(at("2026-11-16T09:30:01.000Z"));
+        assert_eq!(latency.from_origin_ms, Some(1000));
+        assert_eq!(latency.from_previous_ms, Some(750));
+    }
+
+    #[test]
+    fn unexpected_type_is_rejected() {
+        let body = first().encode().expect("encodes");
+        let error =
+            Envelope::<Payload>::decode(&body, &[EventType::Decided]).expect_err("wrong type");
+        assert!(matches!(
+            error,
+            EnvelopeError::Unexpected {
+                attribute: "type",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn missing_correlation_id_is_named() {
+        let body = first()
+            .encode()
+            .expect("encodes")
+            .replace("correlationid", "other");
+        let error = Envelope::<Payload>::decode(&body, &[EventType::ActivityEnriched])
+            .expect_err("missing");
+        assert_eq!(error.to_string(), "CloudEvent `id-1` lacks `correlationid`");
+    }
+
+    #[test]
+    fn not_json_is_not_a_cloudevent() {
+        let error =
+            Envelope::<Payload>::decode("{nope", &[EventType::ActivityEnriched]).expect_err("bad");
+        assert!(matches!(error, EnvelopeError::NotACloudEvent(_)));
+    }
+
+    #[test]
+    fn wrong_data_names_the_event() {
+        let body = first()
+            .encode()
+            .expect("encodes")
+            .replace("\"value\":7", "\"value\":\"x\"");
+        let error = Envelope::<Payload>::decode(&body, &[EventType::ActivityEnriched])
+            .expect_err("bad data");
+        assert!(
+            error.to_string().starts_with("CloudEvent `id-1` data:"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,112 @@
+//! The HTTP client every service client is built on, and the classification of its failures.
+
+use std::time::Duration;
+
+use crate::error::Retryable;
+
+/// Time-outs and pooling of an HTTP client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpSettings {
+    /// Time to establish a connection.
+    pub connect_timeout: Duration,
+    /// Time for a whole request, response body included.
+    pub request_timeout: Duration,
+    /// How long an idle pooled connection is kept.
+    pub pool_idle_timeout: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            connect_timeout: Duration::from_millis(500),
+            request_timeout: Duration::from_secs(2),
+            pool_idle_timeout: Duration::from_secs(50),
+        }
+    }
+}
+
+impl HttpSettings {
+    /// A `reqwest` client with these settings: rustls, connection reuse, time-outs. Build it
+    /// once per cold start and share it.
+    pub fn build(&self) -> Result<reqwest::Client, reqwest::Error> {
+        reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.request_timeout)
+            .pool_idle_timeout(self.pool_idle_timeout)
+            .tcp_nodelay(true)
+            .build()
+    }
+}
+
+/// One failed HTTP call, classified.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HttpCallError {
+    /// No answer in time.
+    #[error("{url}: timed out")]
+    Timeout {
+        /// The URL called.
+        url: String,
+    },
+    /// The connection failed.
+    #[error("{url}: connection failed: {reason}")]
+    Connect {
+        /// The URL called.
+        url: String,
+        /// What happened.
+        reason: String,
+    },
+    /// The service answered with an unexpected status.
+    #[error("{url}: status {status}")]
+    Status {
+        /// The URL called.
+        url: String,
+        /// The status.
+        status: u16,
+    },
+    /// The response body is not what the contract says.
+    #[error("{url}: malformed body: {reason}")]
+    MalformedBody {
+        /// The URL called.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl HttpCallError {
+    /// Classifies a `reqwest` error from a call to `url`.
+    pub fn from_reqwest(url: &str, error: &reqwest::Error) -> Self {
+        if error.is_timeout() {
+            HttpCallError::Timeout {
+                url: url.to_owned(),
+            }
+        } else if let Some(status) = error.status() {
+            HttpCallError::Status {
+                url: url.to_owned(),
+                status: status.as_u16(),
+            }
+        } else if error.is_decode() {
+            HttpCallError::MalformedBody {
+                url: url.to_owned(),
+                reason: error.to_string(),
+            }
+        } else {
+            HttpCallError::Connect {
+                url: url.to_owned(),
+                reason: error.to_string(),
+            }
+        }
+    }
+}
+
+impl Retryable for HttpCallError {
+    /// Time-outs, connection failures, 5xx and 429 are worth a retry; other statuses and
+    /// malformed bodies are not.
+    fn is_retryable(&self) -> bool {
+        match self {
+            HttpCallError::Timeout { .. } | HttpCallError::Connect { .. } => true,
+            HttpCallError::Status { status, .. } => *status >= 500 || *status == 429,
+            HttpCallError::MalformedBody { .. } => false,
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! HTTP clients of the services owned by other teams, and what they share: one connection-
+//! reusing client per cold start, time-outs, bounded retries with backoff, TTL caches and call
+//! statistics for the metrics.
+
+pub mod cache;
+pub mod client;
+pub mod pph;
+pub mod retry;
+pub mod stats;
+
+pub use client::{HttpCallError, HttpSettings};
+pub use pph::PphClient;
+pub use retry::RetryPolicy;
+pub use stats::CallStats;

@@ -1,0 +1,215 @@
+//! Reading Lambda's MSK event: records grouped by topic-partition, base64 values, headers as
+//! byte arrays.
+
+use aws_lambda_events::event::kafka::{KafkaEvent, KafkaRecord};
+use base64::Engine;
+
+use crate::limits::MAX_RECORD_BYTES;
+use crate::model::InvalidInput;
+
+/// One Kafka record, with where it came from.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    /// The `topic-partition` key Lambda grouped it under.
+    pub group: &'a str,
+    /// The record.
+    pub record: &'a KafkaRecord,
+}
+
+impl Record<'_> {
+    /// The record's topic (from the record, or the group key without its partition).
+    pub fn topic(&self) -> &str {
+        self.record.topic.as_deref().unwrap_or_else(|| {
+            self.group
+                .rsplit_once('-')
+                .map_or(self.group, |(topic, _)| topic)
+        })
+    }
+
+    /// `topic/partition@offset`: names the record in logs and dead letters.
+    pub fn source(&self) -> String {
+        format!(
+            "{}/{}@{}",
+            self.topic(),
+            self.record.partition,
+            self.record.offset
+        )
+    }
+
+    /// The record's value as text: base64-decoded, within the size limit, UTF-8.
+    pub fn value(&self) -> Result<String, InvalidInput> {
+        let encoded = self.record.value.as_deref().ok_or(InvalidInput::Empty)?;
+        // base64 grows data by 4/3: reject oversized values before decoding them.
+        if encoded.len() / 4 * 3 > MAX_RECORD_BYTES {
+            return Err(InvalidInput::Oversized {
+                bytes: encoded.len() / 4 * 3,
+                limit: MAX_RECORD_BYTES,
+            });
+        }
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map_err(|e| InvalidInput::Json(format!("value is not base64: {e}")))?;
+        if bytes.is_empty() {
+            return Err(InvalidInput::Empty);
+        }
+        if bytes.len() > MAX_RECORD_BYTES {
+            return Err(InvalidInput::Oversized {
+                bytes: bytes.len(),
+                limit: MAX_RECORD_BYTES,
+            });
+        }
+        String::from_utf8(bytes).map_err(|e| InvalidInput::NotUtf8 {
+            valid_up_to: e.utf8_error().valid_up_to(),
+        })
+    }
+
+    /// The value as it arrived (base64), for dead letters of records that are not text.
+    pub fn raw_value(&self) -> &str {
+        self.record.value.as_deref().unwrap_or_default()
+    }
+
+    /// A header's value as UTF-8 text, if present and text (Lambda gives headers as signed
+    /// byte arrays).
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.record
+            .headers
+            .iter()
+            .find_map(|header| header.get(name))
+            .and_then(|bytes| {
+                let bytes: Vec<u8> = bytes.iter().map(|b| b.to_ne_bytes()[0]).collect();
+                String::from_utf8(bytes).ok()
+            })
+    }
+}
+
+/// Every record of the event, in a stable order: by group, then offset.
+pub fn records(event: &KafkaEvent) -> Vec<Record<'_>> {
+    let mut groups: Vec<_> = event.records.iter().collect();
+    groups.sort_by(|a, b| a.0.cmp(b.0));
+    groups
+        .into_iter()
+        .flat_map(|(group, records)| {
+            records.iter().map(move |record| Record {
+                group: group.as_str(),
+                record,
+            })
+        })
+        .collect()
+}
+
+/// Builds a Kafka record as Lambda delivers it (for the local runner, samples and tests).
+pub fn encode_record(
+    topic: &str,
+    partition: i64,
+    offset: i64,
+    value: &[u8],
+    headers: &[(&str, &str)],
+) -> KafkaRecord {
+    let mut record = KafkaRecord::default();
+    record.topic = Some(topic.to_owned());
+    record.partition = partition;
+    record.offset = offset;
+    record.timestamp_type = Some("CREATE_TIME".to_owned());
+    record.value = Some(base64::engine::general_purpose::STANDARD.encode(value));
+    record.headers = headers
+        .iter()
+        .map(|(name, value)| {
+            let bytes = value.bytes().map(|b| i8::from_ne_bytes([b])).collect();
+            [((*name).to_owned(), bytes)].into_iter().collect()
+        })
+        .collect();
+    record
+}
+
+/// Builds an MSK event from records, grouped by `topic-partition` as Lambda does.
+pub fn encode_event(records: Vec<KafkaRecord>) -> KafkaEvent {
+    let mut event = KafkaEvent::default();
+    event.event_source = Some("aws:kafka".to_owned());
+    for record in records {
+        let group = format!(
+            "{}-{}",
+            record.topic.as_deref().unwrap_or_default(),
+            record.partition
+        );
+        event.records.entry(group).or_default().push(record);
+    }
+    event
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_base64_values_and_byte_array_headers() {
+        let event = encode_event(vec![encode_record(
+            "dc1.skybet.cpp.activity",
+            3,
+            42,
+            "{\"a\":1}".as_bytes(),
+            &[("correlationid", "corr-é")],
+        )]);
+        let records = records(&event);
+        assert_eq!(records.len(), 1);
+        let record = records[0];
+        assert_eq!(record.topic(), "dc1.skybet.cpp.activity");
+        assert_eq!(record.source(), "dc1.skybet.cpp.activity/3@42");
+        assert_eq!(record.value().expect("value"), "{\"a\":1}");
+        assert_eq!(record.header("correlationid").as_deref(), Some("corr-é"));
+        assert_eq!(record.header("missing"), None);
+    }
+
+    #[test]
+    fn parses_lambdas_own_event_shape() {
+        let json = r#"{"eventSource": "aws:kafka", "eventSourceArn": "arn:aws:kafka:eu-west-1:1:cluster/c/1",
+          "bootstrapServers": "b-1:9092",
+          "records": {"dc1.skybet.cpp.activity-0": [{"topic": "dc1.skybet.cpp.activity", "partition": 0,
+            "offset": 15, "timestamp": 1545084650987, "timestampType": "CREATE_TIME",
+            "key": null, "value": "eyJhIjoxfQ==",
+            "headers": [{"correlationid": [99, 111, 114, 114]}]}]}}"#;
+        let event: KafkaEvent = serde_json::from_str(json).expect("Lambda's shape parses");
+        let records = records(&event);
+        assert_eq!(records[0].value().expect("value"), "{\"a\":1}");
+        assert_eq!(records[0].header("correlationid").as_deref(), Some("corr"));
+    }
+
+    #[test]
+    fn bad_values_are_classified() {
+        let mut record = encode_record("t", 0, 1, &[0xff, 0xfe], &[]);
+        let event = encode_event(vec![record.clone()]);
+        assert!(matches!(
+            records(&event)[0].value(),
+            Err(InvalidInput::NotUtf8 { .. })
+        ));
+
+        record.value = Some("%%%".into());
+        let event = encode_event(vec![record.clone()]);
+        assert!(records(&event)[0]
+            .value()
+            .expect_err("not base64")
+            .to_string()
+            .contains("base64"));
+
+        record.value = None;
+        let event = encode_event(vec![record.clone()]);
+        assert_eq!(records(&event)[0].value(), Err(InvalidInput::Empty));
+
+        let big = vec![b'x'; MAX_RECORD_BYTES + 1];
+        let event = encode_event(vec![encode_record("t", 0, 2, &big, &[])]);
+        assert!(matches!(
+            records(&event)[0].value(),
+            Err(InvalidInput::Oversized { .. })
+        ));
+    }
+
+    #[test]
+    fn records_come_in_group_then_offset_order() {
+        let event = encode_event(vec![
+            encode_record("b", 0, 1, b"x", &[]),
+            encode_record("a", 0, 7, b"x", &[]),
+            encode_record("a", 0, 8, b"x", &[]),
+        ]);
+        let order: Vec<_> = records(&event).iter().map(Record::source).collect();
+        assert_eq!(order, vec!["a/0@7", "a/0@8", "b/0@1"]);
+    }
+}

@@ -1,0 +1,58 @@
+//! The dead-letter sink port: a bad record goes alone to its stage's dead-letter queue, with
+//! the stage and the reason beside it.
+
+mod memory;
+
+use std::future::Future;
+
+use crate::error::Retryable;
+use crate::stage::Stage;
+
+pub use memory::MemoryDeadLetters;
+
+/// One record that no retry can fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The stage that gave up on it.
+    pub stage: Stage,
+    /// Why: `invalid-input: …` or `unknown-promotion`.
+    pub reason: String,
+    /// Where it came from: `topic/partition@offset` for Kafka, the message id for SQS.
+    pub source: String,
+    /// The original record: the Kafka value or SQS body as received.
+    pub payload: String,
+}
+
+/// The dead-letter queue could not take the letters.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("dead-letter queue unavailable for {sources:?}: {reason}")]
+pub struct DeadLetterError {
+    /// Sources of the letters not sent.
+    pub sources: Vec<String>,
+    /// What happened.
+    pub reason: String,
+}
+
+impl Retryable for DeadLetterError {
+    fn is_retryable(&self) -> bool {
+        true
+    }
+}
+
+/// Sends letters to the stage's dead-letter queue.
+pub trait DeadLetterSink: Send + Sync {
+    /// Sends every letter.
+    fn send(
+        &self,
+        letters: Vec<DeadLetter>,
+    ) -> impl Future<Output = Result<(), DeadLetterError>> + Send;
+}
+
+impl<D: DeadLetterSink + ?Sized> DeadLetterSink for std::sync::Arc<D> {
+    fn send(
+        &self,
+        letters: Vec<DeadLetter>,
+    ) -> impl Future<Output = Result<(), DeadLetterError>> + Send {
+        (**self).send(letters)
+    }
+}

@@ -1,0 +1,28 @@
+//! The ports: small traits the stage logic talks through, with no AWS types in them.
+//!
+//! Each port has an in-memory implementation beside it (used by unit tests, the local runner
+//! and the chaos run) and, where production needs one, an AWS implementation beside that.
+//! Async methods return `Send` futures so handlers can run records concurrently on tokio.
+
+pub mod clock;
+pub mod dead_letter;
+pub mod message_store;
+pub mod outcomes;
+pub mod promotions;
+pub mod publisher;
+pub mod tim_state;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use dead_letter::{DeadLetter, DeadLetterError, DeadLetterSink, MemoryDeadLetters};
+pub use message_store::{
+    ItemState, MemoryMessageStore, MessageStore, MessageStoreError, PutResult, TombstoneResult,
+};
+pub use outcomes::{DropReason, LogOutcomes, MemoryOutcomes, Outcome, OutcomeSink};
+pub use promotions::{CachedPromotions, MemoryPromotions, PromotionError, PromotionSource};
+pub use publisher::{
+    Destination, FailedMessage, MemoryPublisher, OutgoingMessage, PublishError, Publisher,
+};
+pub use tim_state::{
+    MemoryTimStateStore, RewardState, StateKey, StateUpdate, StoredState, TimStateError,
+    TimStateStore, WriteResult,
+};

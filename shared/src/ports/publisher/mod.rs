@@ -1,0 +1,143 @@
+//! The publisher port: sends CloudEvents to the next stage's queue.
+
+mod memory;
+
+use std::future::Future;
+
+use serde::Serialize;
+
+use crate::envelope::{Envelope, EnvelopeError, EventType};
+use crate::error::Retryable;
+
+pub use memory::MemoryPublisher;
+
+/// The queues stages publish to (their URLs come from configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Destination {
+    /// `cpp-enriched-events`: DEC → TIM.
+    EnrichedEvents,
+    /// `relevant-events`: TIM → FRED.
+    RelevantEvents,
+    /// `relevant-unqualification-events`: DEC/TIM → FRED.
+    UnqualificationEvents,
+    /// `decided-events`: FRED → BCG.
+    DecidedEvents,
+    /// `msq-inbound-queue`: BCG → MSQ.
+    MsqInbound,
+    /// `msq-inbound-delete`: TIM → MSQ.
+    MsqDelete,
+}
+
+impl Destination {
+    /// Every destination.
+    pub const ALL: [Destination; 6] = [
+        Destination::EnrichedEvents,
+        Destination::RelevantEvents,
+        Destination::UnqualificationEvents,
+        Destination::DecidedEvents,
+        Destination::MsqInbound,
+        Destination::MsqDelete,
+    ];
+
+    /// The queue's name (without the stack's `{env}-{brand}-` prefix).
+    pub fn queue_name(self) -> &'static str {
+        match self {
+            Destination::EnrichedEvents => "cpp-enriched-events",
+            Destination::RelevantEvents => "relevant-events",
+            Destination::UnqualificationEvents => "relevant-unqualification-events",
+            Destination::DecidedEvents => "decided-events",
+            Destination::MsqInbound => "msq-inbound-queue",
+            Destination::MsqDelete => "msq-inbound-delete",
+        }
+    }
+}
+
+/// One message to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    /// Where it goes.
+    pub destination: Destination,
+    /// The CloudEvent's id (failures are reported by it).
+    pub id: String,
+    /// The CloudEvent's type (sent as a message attribute).
+    pub event_type: EventType,
+    /// The chain's correlation id (sent as a message attribute).
+    pub correlation_id: String,
+    /// The SQS body: the CloudEvent in structured JSON mode.
+    pub body: String,
+}
+
+impl OutgoingMessage {
+    /// The message carrying `envelope` to `destination`.
+    pub fn new<T: Serialize>(
+        destination: Destination,
+        envelope: &Envelope<T>,
+    ) -> Result<Self, EnvelopeError> {
+        Ok(OutgoingMessage {
+            destination,
+            id: envelope.id.clone(),
+            event_type: envelope.event_type,
+            correlation_id: envelope.correlation_id.clone(),
+            body: envelope.encode()?,
+        })
+    }
+}
+
+/// One message that could not be published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedMessage {
+    /// The CloudEvent id of the message.
+    pub id: String,
+    /// Why.
+    pub reason: String,
+    /// Whether sending it again may work (throttling, 5xx) or not (too large, rejected).
+    pub retryable: bool,
+}
+
+/// Some messages of a publish call were not sent; the others were.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} of the messages were not published (first: {})", failed.len(), failed.first().map_or("none", |f| f.reason.as_str()))]
+pub struct PublishError {
+    /// The messages not sent.
+    pub failed: Vec<FailedMessage>,
+}
+
+impl PublishError {
+    /// Every message of `messages` failed for the same reason.
+    pub fn all(messages: &[OutgoingMessage], reason: &str, retryable: bool) -> Self {
+        PublishError {
+            failed: messages
+                .iter()
+                .map(|message| FailedMessage {
+                    id: message.id.clone(),
+                    reason: reason.to_owned(),
+                    retryable,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Retryable for PublishError {
+    fn is_retryable(&self) -> bool {
+        self.failed.iter().all(|failed| failed.retryable)
+    }
+}
+
+/// Sends messages to queues, batched.
+pub trait Publisher: Send + Sync {
+    /// Sends every message; on failure, says which were not sent.
+    fn publish(
+        &self,
+        messages: Vec<OutgoingMessage>,
+    ) -> impl Future<Output = Result<(), PublishError>> + Send;
+}
+
+impl<P: Publisher + ?Sized> Publisher for std::sync::Arc<P> {
+    fn publish(
+        &self,
+        messages: Vec<OutgoingMessage>,
+    ) -> impl Future<Output = Result<(), PublishError>> + Send {
+        (**self).publish(messages)
+    }
+}

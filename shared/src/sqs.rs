@@ -1,0 +1,213 @@
+//! Reading Lambda's SQS event, and settling a batch: per-record results become dead letters
+//! (bad records, sent alone with their reason) and batch item failures (transient failures,
+//! redelivered by SQS) — one bad record never fails a batch.
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
+
+use crate::limits::MAX_RECORD_BYTES;
+use crate::model::InvalidInput;
+use crate::ports::{DeadLetter, DeadLetterSink, Outcome};
+use crate::stage::Stage;
+use crate::telemetry::Recorder;
+
+/// The SQS attribute counting deliveries of a message.
+pub const RECEIVE_COUNT: &str = "ApproximateReceiveCount";
+
+/// The message's id ("" if Lambda gave none).
+pub fn message_id(message: &SqsMessage) -> &str {
+    message.message_id.as_deref().unwrap_or_default()
+}
+
+/// The message's body, within the size limit.
+pub fn body(message: &SqsMessage) -> Result<&str, InvalidInput> {
+    let body = message.body.as_deref().ok_or(InvalidInput::Empty)?;
+    if body.len() > MAX_RECORD_BYTES {
+        return Err(InvalidInput::Oversized {
+            bytes: body.len(),
+            limit: MAX_RECORD_BYTES,
+        });
+    }
+    Ok(body)
+}
+
+/// How many times SQS delivered the message (1 on the first delivery).
+pub fn receive_count(message: &SqsMessage) -> u32 {
+    message
+        .attributes
+        .get(RECEIVE_COUNT)
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(1)
+}
+
+/// Why one record did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordFailure {
+    /// No retry can fix it: it goes to the stage's dead-letter queue with this reason.
+    DeadLetter {
+        /// `invalid-input: …` or `unknown-promotion`.
+        reason: String,
+    },
+    /// It may work later: report it so SQS redelivers it.
+    Retry {
+        /// What failed, for the logs.
+        reason: String,
+    },
+}
+
+impl RecordFailure {
+    /// A bad record: `invalid-input: {what}`.
+    pub fn invalid(what: impl Into<InvalidInput>) -> Self {
+        RecordFailure::DeadLetter {
+            reason: format!("invalid-input: {}", what.into()),
+        }
+    }
+
+    /// A transient failure.
+    pub fn retry(reason: impl std::fmt::Display) -> Self {
+        RecordFailure::Retry {
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// Turns per-record results (in the order of `messages`) into the batch response: sends the
+/// dead letters in one call (if that fails, they are reported for redelivery instead) and
+/// reports the transient failures.
+pub async fn settle<D: DeadLetterSink>(
+    stage: Stage,
+    messages: &[SqsMessage],
+    results: Vec<Result<(), RecordFailure>>,
+    dead_letters: &D,
+    recorder: &Recorder<'_>,
+) -> SqsBatchResponse {
+    let mut failed_ids = Vec::new();
+    let mut letters = Vec::new();
+    for (message, result) in messages.iter().zip(results) {
+        match result {
+            Ok(()) => {}
+            Err(RecordFailure::Retry { reason }) => {
+                tracing::warn!(stage = %stage, message_id = message_id(message), reason = %reason, "record will be retried");
+                failed_ids.push(message_id(message).to_owned());
+            }
+            Err(RecordFailure::DeadLetter { reason }) => letters.push(DeadLetter {
+                stage,
+                reason,
+                source: message_id(message).to_owned(),
+                payload: message.body.clone().unwrap_or_default(),
+            }),
+        }
+    }
+    if !letters.is_empty() {
+        let reasons: Vec<String> = letters.iter().map(|l| l.reason.clone()).collect();
+        let sources: Vec<String> = letters.iter().map(|l| l.source.clone()).collect();
+        match dead_letters.send(letters).await {
+            Ok(()) => {
+                for reason in reasons {
+                    recorder.outcome(Outcome::DeadLettered { stage, reason });
+                }
+            }
+            Err(error) => {
+                tracing::error!(stage = %stage, error = %error, "dead-letter queue unavailable; records will be retried");
+                failed_ids.extend(sources);
+            }
+        }
+    }
+    failed_ids.retain(|id| {
+        if id.is_empty() {
+            tracing::error!(stage = %stage, "a failed record has no message id and cannot be reported");
+        }
+        !id.is_empty()
+    });
+    recorder.count("BatchItemFailures", failed_ids.len() as f64);
+    batch_response(failed_ids)
+}
+
+/// A batch response reporting these message ids as failed.
+pub fn batch_response(failed_ids: impl IntoIterator<Item = String>) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failed_ids
+        .into_iter()
+        .map(|id| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            failure
+        })
+        .collect();
+    response
+}
+
+/// Builds an SQS message as Lambda delivers it (for the local runner, samples and tests).
+pub fn encode_message(
+    message_id: &str,
+    body: &str,
+    receive_count: u32,
+    queue_arn: &str,
+) -> SqsMessage {
+    let mut message = SqsMessage::default();
+    message.message_id = Some(message_id.to_owned());
+    message.receipt_handle = Some(format!("receipt-{message_id}-{receive_count}"));
+    message.body = Some(body.to_owned());
+    message.attributes = [
+        (RECEIVE_COUNT.to_owned(), receive_count.to_string()),
+        ("SentTimestamp".to_owned(), "0".to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    message.event_source = Some("aws:sqs".to_owned());
+    message.event_source_arn = Some(queue_arn.to_owned());
+    message.aws_region = Some("eu-west-1".to_owned());
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::{MemoryDeadLetters, MemoryOutcomes};
+    use crate::telemetry::Telemetry;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn dead_letters_and_retries_are_settled_apart() {
+        let messages = vec![
+            encode_message("m1", "ok", 1, "arn:q"),
+            encode_message("m2", "bad", 1, "arn:q"),
+            encode_message("m3", "later", 1, "arn:q"),
+        ];
+        let results = vec![
+            Ok(()),
+            Err(RecordFailure::invalid(InvalidInput::Empty)),
+            Err(RecordFailure::retry("503")),
+        ];
+        let sink = MemoryDeadLetters::new();
+        let outcomes = Arc::new(MemoryOutcomes::new());
+        let telemetry = Telemetry::for_tests(Stage::Tim, outcomes.clone());
+        let recorder = telemetry.recorder();
+        let response = settle(Stage::Tim, &messages, results, &sink, &recorder).await;
+        let failed: Vec<_> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, vec!["m3"]);
+        let letters = sink.take();
+        assert_eq!(letters.len(), 1);
+        assert_eq!(letters[0].source, "m2");
+        assert_eq!(letters[0].payload, "bad");
+        assert_eq!(letters[0].reason, "invalid-input: empty record");
+        assert_eq!(
+            outcomes.take(),
+            vec![Outcome::DeadLettered {
+                stage: Stage::Tim,
+                reason: "invalid-input: empty record".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn receive_count_defaults_to_one() {
+        let mut message = encode_message("m", "b", 3, "arn:q");
+        assert_eq!(receive_count(&message), 3);
+        message.attributes.clear();
+        assert_eq!(receive_count(&message), 1);
+    }
+}

@@ -1,0 +1,182 @@
+//! Per-invocation recording of outcomes and metrics.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+
+use super::metrics::MetricsBatch;
+use crate::envelope::Latency;
+use crate::http::cache::CacheStats;
+use crate::http::stats::CallWindow;
+use crate::ports::{Outcome, OutcomeSink};
+use crate::stage::Stage;
+
+/// Where EMF documents go.
+#[derive(Clone)]
+pub enum MetricsOut {
+    /// Standard output: in Lambda, CloudWatch Logs turns EMF lines into metrics.
+    Stdout,
+    /// Nowhere (the local runner).
+    Discard,
+    /// Kept in memory (tests).
+    Memory(Arc<Mutex<Vec<String>>>),
+}
+
+/// A function's telemetry settings, built once per cold start.
+#[derive(Clone)]
+pub struct Telemetry {
+    stage: Stage,
+    brand: String,
+    namespace: String,
+    outcomes: Arc<dyn OutcomeSink>,
+    out: MetricsOut,
+}
+
+impl Telemetry {
+    /// Telemetry of `stage` for `brand`, metrics in `namespace`.
+    pub fn new(
+        stage: Stage,
+        brand: impl Into<String>,
+        namespace: impl Into<String>,
+        outcomes: Arc<dyn OutcomeSink>,
+        out: MetricsOut,
+    ) -> Self {
+        Telemetry {
+            stage,
+            brand: brand.into(),
+            namespace: namespace.into(),
+            outcomes,
+            out,
+        }
+    }
+
+    /// Telemetry for tests: outcomes to `outcomes`, metrics discarded.
+    pub fn for_tests(stage: Stage, outcomes: Arc<dyn OutcomeSink>) -> Self {
+        Telemetry::new(
+            stage,
+            "test",
+            "RewardMessaging",
+            outcomes,
+            MetricsOut::Discard,
+        )
+    }
+
+    /// The stage.
+    pub fn stage(&self) -> Stage {
+        self.stage
+    }
+
+    /// A recorder for one invocation.
+    pub fn recorder(&self) -> Recorder<'_> {
+        Recorder {
+            telemetry: self,
+            metrics: Mutex::new(MetricsBatch::default()),
+        }
+    }
+}
+
+/// Records one invocation's outcomes and metrics; call [`Recorder::flush`] at the end.
+pub struct Recorder<'a> {
+    telemetry: &'a Telemetry,
+    metrics: Mutex<MetricsBatch>,
+}
+
+impl Recorder<'_> {
+    fn with_metrics(&self, update: impl FnOnce(&mut MetricsBatch)) {
+        if let Ok(mut metrics) = self.metrics.lock() {
+            update(&mut metrics);
+        }
+    }
+
+    /// Records an outcome and counts it.
+    pub fn outcome(&self, outcome: Outcome) {
+        self.with_metrics(|metrics| match &outcome {
+            Outcome::Delivered { via, .. } => {
+                metrics.count("Delivered", 1.0);
+                if *via == Stage::Msq {
+                    metrics.count("Resent", 1.0);
+                }
+            }
+            Outcome::Queued { .. } => metrics.count("Queued", 1.0),
+            Outcome::Deleted { .. } => metrics.count("Deleted", 1.0),
+            Outcome::Dropped { reason, .. } => metrics.count_reason("Dropped", reason.as_str()),
+            Outcome::DeadLettered { reason, .. } => {
+                // Low cardinality: the reason's kind, not its detail.
+                let kind = reason.split(':').next().unwrap_or(reason.as_str());
+                metrics.count_reason("DeadLettered", kind);
+            }
+        });
+        self.telemetry.outcomes.record(outcome);
+    }
+
+    /// Adds `n` to a count metric.
+    pub fn count(&self, name: &'static str, n: f64) {
+        if n != 0.0 {
+            self.with_metrics(|metrics| metrics.count(name, n));
+        }
+    }
+
+    /// Records the latencies of one event at this stage.
+    pub fn latency(&self, latency: Latency) {
+        self.with_metrics(|metrics| {
+            if let Some(ms) = latency.from_origin_ms {
+                metrics.value("LatencyFromOriginMs", ms as f64);
+            }
+            if let Some(ms) = latency.from_previous_ms {
+                metrics.value("LatencyFromPreviousStageMs", ms as f64);
+            }
+        });
+    }
+
+    /// Records a downstream service's calls (`latency_metric` like `PphLatencyMs`).
+    pub fn calls(&self, latency_metric: &'static str, window: CallWindow) {
+        self.with_metrics(|metrics| {
+            for ms in window.latencies_ms {
+                metrics.value(latency_metric, ms);
+            }
+            if window.errors > 0 {
+                metrics.count("DownstreamErrors", window.errors as f64);
+            }
+        });
+    }
+
+    /// Records cache hits and misses since `before`.
+    pub fn cache(&self, before: CacheStats, after: CacheStats) {
+        self.count("CacheHits", after.hits.saturating_sub(before.hits) as f64);
+        self.count(
+            "CacheMisses",
+            after.misses.saturating_sub(before.misses) as f64,
+        );
+    }
+
+    /// Writes the invocation's metrics as EMF documents.
+    pub fn flush(&self) {
+        let Ok(mut metrics) = self.metrics.lock() else {
+            return;
+        };
+        let batch = std::mem::take(&mut *metrics);
+        if batch.is_empty() {
+            return;
+        }
+        let telemetry = self.telemetry;
+        let documents = batch.to_emf(
+            &telemetry.namespace,
+            telemetry.stage.as_str(),
+            &telemetry.brand,
+            Utc::now().timestamp_millis(),
+        );
+        match &telemetry.out {
+            MetricsOut::Stdout => {
+                for document in documents {
+                    println!("{document}");
+                }
+            }
+            MetricsOut::Discard => {}
+            MetricsOut::Memory(kept) => {
+                if let Ok(mut kept) = kept.lock() {
+                    kept.extend(documents);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Test support shared by the crates' tests (feature `testing`): a scripted HTTP server on
+//! `127.0.0.1:0`, so the HTTP clients are tested against real sockets.
+
+mod http_server;
+
+pub use http_server::{RecordedRequest, ScriptedResponse, ScriptedServer};
