@@ -1,0 +1,890 @@
+"""Project rules for the SAM template (template.yaml).
+
+Run from the repository root with the project's virtualenv:
+
+    AWS_DEFAULT_REGION=eu-west-1 .venv/bin/pytest tests/template
+
+Each rule is a ``check_*`` function that takes a parsed template and returns a list of
+human-readable problems (empty when the rule holds). The tests assert the real template
+has no problems, and that deliberately broken copies of it do, so a rule that silently
+stopped checking anything would fail here too.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+from cfnlint.decode import cfn_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+SAMCONFIG = ROOT / "samconfig.toml"
+
+# ---------------------------------------------------------------------------
+# The contract between the template and the Rust config readers.
+# Keys are the template's function logical ids; values are exactly the
+# environment variable names that function receives (Globals included).
+# The Rust side tests its config loaders against this same list.
+# ---------------------------------------------------------------------------
+EXPECTED_ENV: dict[str, list[str]] = {
+    "Dec": [
+        "BRAND", "LOG_LEVEL", "METRICS_NAMESPACE",
+        "CPP_TOPIC", "EPPM_TOPIC", "PPH_URL", "PPH_API_KEY",
+        "ENRICHED_QUEUE_URL", "UNQUALIFICATION_QUEUE_URL", "DEAD_LETTER_QUEUE_URL",
+    ],
+    "Tim": [
+        "BRAND", "LOG_LEVEL", "METRICS_NAMESPACE",
+        "TIM_FILTER_TAG", "TIM_TABLE", "TIM_TTL_GRACE_DAYS",
+        "RELEVANT_QUEUE_URL", "UNQUALIFICATION_QUEUE_URL", "MSQ_DELETE_QUEUE_URL",
+        "DEAD_LETTER_QUEUE_URL",
+    ],
+    "Fred": [
+        "BRAND", "LOG_LEVEL", "METRICS_NAMESPACE",
+        "FRED_CONFIG", "DES_URL", "DECIDED_QUEUE_URL", "DEAD_LETTER_QUEUE_URL",
+    ],
+    "Des": [
+        "BRAND", "LOG_LEVEL", "METRICS_NAMESPACE",
+        "DELIVERY_PREFERENCES",
+    ],
+    "Bcg": [
+        "BRAND", "LOG_LEVEL", "METRICS_NAMESPACE",
+        "CSL_URL", "CSL_API_KEY", "OSG_URL", "OSG_API_KEY", "DEFAULT_LOCALE",
+        "CYCLE_START_WEEKDAY", "CYCLE_START_TIME_ZONE", "MSQ_QUEUE_URL",
+        "DEAD_LETTER_QUEUE_URL",
+    ],
+    "Msq": [
+        "BRAND", "LOG_LEVEL", "METRICS_NAMESPACE",
+        "MSQ_TABLE", "OSG_URL", "OSG_API_KEY", "ONLINE_TOPIC", "DEAD_LETTER_QUEUE_URL",
+    ],
+}
+
+# Queue logical id -> name suffix (after "${Env}-${Brand}-").
+EXPECTED_QUEUES = {
+    "CppEnrichedEventsQueue": "cpp-enriched-events",
+    "RelevantEventsQueue": "relevant-events",
+    "RelevantUnqualificationEventsQueue": "relevant-unqualification-events",
+    "DecidedEventsQueue": "decided-events",
+    "MsqInboundQueue": "msq-inbound-queue",
+    "MsqInboundDeleteQueue": "msq-inbound-delete",
+    "DecDlq": "dec-dlq",
+    "TimDlq": "tim-dlq",
+    "FredDlq": "fred-dlq",
+    "BcgDlq": "bcg-dlq",
+    "MsqDlq": "msq-dlq",
+}
+
+# Which function consumes which queue (SQS event sources), and which reads Kafka.
+EXPECTED_SQS_TRIGGERS = {
+    "Dec": [],
+    "Tim": ["CppEnrichedEventsQueue"],
+    "Fred": ["RelevantEventsQueue", "RelevantUnqualificationEventsQueue"],
+    "Des": [],
+    "Bcg": ["DecidedEventsQueue"],
+    "Msq": ["MsqInboundQueue", "MsqInboundDeleteQueue"],
+}
+EXPECTED_MSK_EVENTS = {"Dec": 2, "Msq": 1}  # DEC: CPP + EPPM topics (one topic per mapping)
+
+# Each function's own stage dead-letter queue.
+STAGE_DLQ = {"Dec": "DecDlq", "Tim": "TimDlq", "Fred": "FredDlq", "Bcg": "BcgDlq", "Msq": "MsqDlq"}
+
+# Exactly the DynamoDB actions each function may use (functions not listed: none).
+EXPECTED_DYNAMODB = {
+    "Tim": ("TimStateTable", {"dynamodb:UpdateItem"}),
+    "Msq": ("MsqTable", {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:UpdateItem"}),
+}
+
+# AWS managed policies that may be attached, and to which functions' roles. They hold
+# statements on "*" because the actions have no resource-level permissions in IAM.
+ALLOWED_MANAGED_POLICIES = {
+    "AWSXRayDaemonWriteAccess": {"Dec", "Tim", "Fred", "Des", "Bcg", "Msq"},
+    "service-role/AWSLambdaMSKExecutionRole": {"Dec", "Msq"},
+}
+
+# Embedded Metric Format metrics the Rust stages publish (namespace RewardMessaging).
+EMF_NAMESPACE = "RewardMessaging"
+EMF_METRICS = {
+    "RecordsIn": {"Stage", "Brand"},
+    "Emitted": {"Stage", "Brand"},
+    "Dropped": {"Stage", "Brand", "Reason"},
+    "DeadLettered": {"Stage", "Brand", "Reason"},
+    "Delivered": {"Stage", "Brand"},
+    "Queued": {"Stage", "Brand"},
+    "Resent": {"Stage", "Brand"},
+    "LatencyFromOriginMs": {"Stage", "Brand"},
+    "LatencyFromPreviousStageMs": {"Stage", "Brand"},
+    "PphLatencyMs": {"Stage", "Brand"},
+    "CslLatencyMs": {"Stage", "Brand"},
+    "OsgLatencyMs": {"Stage", "Brand"},
+    "DownstreamErrors": {"Stage", "Brand"},
+    "CacheHits": {"Stage", "Brand"},
+}
+
+DEFAULT_VISIBILITY_TIMEOUT = 30  # SQS default when VisibilityTimeout is absent
+DEFAULT_LAMBDA_TIMEOUT = 3  # Lambda default when neither the function nor Globals set it
+
+
+# ---------------------------------------------------------------------------
+# Loading and small helpers
+# ---------------------------------------------------------------------------
+def load_template(path: Path | str = TEMPLATE) -> dict[str, Any]:
+    """Parse with cfn-lint's YAML decoder (understands !Ref/!Sub/!GetAtt) into plain dicts."""
+    return json.loads(json.dumps(cfn_yaml.load(str(path))))
+
+
+def resources(t: dict, rtype: str) -> dict[str, dict]:
+    return {k: v for k, v in t.get("Resources", {}).items() if v.get("Type") == rtype}
+
+
+def functions(t: dict) -> dict[str, dict]:
+    return resources(t, "AWS::Serverless::Function")
+
+
+def queues(t: dict) -> dict[str, dict]:
+    return resources(t, "AWS::SQS::Queue")
+
+
+def queue_name(q: dict) -> str:
+    name = q.get("Properties", {}).get("QueueName", "")
+    if isinstance(name, dict):
+        name = name.get("Fn::Sub", "")
+        if isinstance(name, list):
+            name = name[0]
+    return name if isinstance(name, str) else ""
+
+
+def dlqs(t: dict) -> dict[str, dict]:
+    return {k: v for k, v in queues(t).items() if queue_name(v).endswith("-dlq")}
+
+
+def input_queues(t: dict) -> dict[str, dict]:
+    return {k: v for k, v in queues(t).items() if not queue_name(v).endswith("-dlq")}
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    """SAM Globals semantics for maps: merged key by key, the function's value wins."""
+    if isinstance(base, dict) and isinstance(override, dict) and not _is_intrinsic(override):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = deep_merge(base[key], value) if key in base else value
+        return merged
+    return copy.deepcopy(override)
+
+
+def _is_intrinsic(v: Any) -> bool:
+    return isinstance(v, dict) and len(v) == 1 and (next(iter(v)) == "Ref" or next(iter(v)).startswith("Fn::"))
+
+
+def function_props(t: dict, lid: str) -> dict:
+    glob = t.get("Globals", {}).get("Function", {})
+    return deep_merge(glob, t["Resources"][lid].get("Properties", {}))
+
+
+def ref(v: Any) -> str | None:
+    return v.get("Ref") if isinstance(v, dict) and isinstance(v.get("Ref"), str) else None
+
+
+def getatt(v: Any) -> tuple[str, str] | None:
+    if isinstance(v, dict) and "Fn::GetAtt" in v:
+        g = v["Fn::GetAtt"]
+        if isinstance(g, str):
+            g = g.split(".", 1)
+        return g[0], g[1]
+    return None
+
+
+def as_list(v: Any) -> list:
+    if v is None:
+        return []
+    return v if isinstance(v, list) else [v]
+
+
+def sqs_events(t: dict) -> Iterator[tuple[str, str, dict]]:
+    for lid, fn in functions(t).items():
+        for ename, ev in (fn.get("Properties", {}).get("Events") or {}).items():
+            if ev.get("Type") == "SQS":
+                yield lid, ename, ev.get("Properties", {})
+
+
+def msk_events(t: dict) -> Iterator[tuple[str, str, dict]]:
+    for lid, fn in functions(t).items():
+        for ename, ev in (fn.get("Properties", {}).get("Events") or {}).items():
+            if ev.get("Type") == "MSK":
+                yield lid, ename, ev.get("Properties", {})
+
+
+def role_of(t: dict, fn_lid: str) -> tuple[str | None, dict | None]:
+    g = getatt(function_props(t, fn_lid).get("Role"))
+    if not g or g[1] != "Arn" or g[0] not in t["Resources"]:
+        return None, None
+    return g[0], t["Resources"][g[0]]
+
+
+def role_statements(role: dict) -> list[dict]:
+    out = []
+    for pol in role.get("Properties", {}).get("Policies", []) or []:
+        out.extend(as_list(pol.get("PolicyDocument", {}).get("Statement")))
+    return out
+
+
+def statement_actions(st: dict) -> set[str]:
+    return {a for a in as_list(st.get("Action")) if isinstance(a, str)}
+
+
+def granted(role: dict, action: str) -> list[Any]:
+    """Resources of the role's Allow statements that include ``action``."""
+    res: list[Any] = []
+    for st in role_statements(role):
+        if st.get("Effect") == "Allow" and action in statement_actions(st):
+            res.extend(as_list(st.get("Resource")))
+    return res
+
+
+def arn_targets(resources_: list[Any]) -> set[str]:
+    return {g[0] for g in (getatt(r) for r in resources_) if g and g[1] == "Arn"}
+
+
+def env_vars(t: dict, lid: str) -> dict:
+    return function_props(t, lid).get("Environment", {}).get("Variables", {}) or {}
+
+
+def dlq_of_function(t: dict, lid: str) -> str | None:
+    return ref(env_vars(t, lid).get("DEAD_LETTER_QUEUE_URL"))
+
+
+# ---------------------------------------------------------------------------
+# Rules
+# ---------------------------------------------------------------------------
+def check_sqs_event_sources(t: dict) -> list[str]:
+    """Every SQS event source: partial batch responses, batching window, max concurrency."""
+    errors = []
+    for lid, ename, p in sqs_events(t):
+        where = f"{lid}.Events.{ename}"
+        if p.get("FunctionResponseTypes") != ["ReportBatchItemFailures"]:
+            errors.append(f"{where}: FunctionResponseTypes must be exactly ['ReportBatchItemFailures'], "
+                          f"got {p.get('FunctionResponseTypes')!r}")
+        if "MaximumBatchingWindowInSeconds" not in p:
+            errors.append(f"{where}: MaximumBatchingWindowInSeconds missing")
+        if p.get("BatchSize") != 10:
+            errors.append(f"{where}: BatchSize must be 10, got {p.get('BatchSize')!r}")
+        if "MaximumConcurrency" not in (p.get("ScalingConfig") or {}):
+            errors.append(f"{where}: ScalingConfig.MaximumConcurrency missing")
+        g = getatt(p.get("Queue"))
+        if not g or g[0] not in queues(t) or g[1] != "Arn":
+            errors.append(f"{where}: Queue must be !GetAtt <queue in this template>.Arn, got {p.get('Queue')!r}")
+    return errors
+
+
+def check_event_sources_match_architecture(t: dict) -> list[str]:
+    errors = []
+    fns = functions(t)
+    for lid in fns:
+        got = sorted(getatt(p.get("Queue"))[0] for f, _, p in sqs_events(t) if f == lid and getatt(p.get("Queue")))
+        want = sorted(EXPECTED_SQS_TRIGGERS.get(lid, []))
+        if got != want:
+            errors.append(f"{lid}: SQS triggers {got} != expected {want}")
+        n_msk = sum(1 for f, _, _ in msk_events(t) if f == lid)
+        if n_msk != EXPECTED_MSK_EVENTS.get(lid, 0):
+            errors.append(f"{lid}: {n_msk} MSK event sources, expected {EXPECTED_MSK_EVENTS.get(lid, 0)}")
+    return errors
+
+
+def check_queues(t: dict) -> list[str]:
+    """Names, SSE everywhere, and a redrive policy to an existing DLQ on every non-DLQ queue."""
+    errors = []
+    qs = queues(t)
+    for lid, suffix in EXPECTED_QUEUES.items():
+        if lid not in qs:
+            errors.append(f"queue {lid} missing")
+        elif queue_name(qs[lid]) != "${Env}-${Brand}-" + suffix:
+            errors.append(f"{lid}: QueueName {queue_name(qs[lid])!r} != '${{Env}}-${{Brand}}-{suffix}'")
+    for lid in qs:
+        if lid not in EXPECTED_QUEUES:
+            errors.append(f"{lid}: queue not in the architecture (EXPECTED_QUEUES)")
+    dl = dlqs(t)
+    for lid, q in qs.items():
+        props = q.get("Properties", {})
+        if props.get("SqsManagedSseEnabled") is not True:
+            errors.append(f"{lid}: SqsManagedSseEnabled must be true")
+        rp = props.get("RedrivePolicy")
+        if lid in dl:
+            if rp:
+                errors.append(f"{lid}: a dead-letter queue must not redrive further")
+            continue
+        if not isinstance(rp, dict):
+            errors.append(f"{lid}: RedrivePolicy missing")
+            continue
+        target = getatt(rp.get("deadLetterTargetArn"))
+        if not target or target[1] != "Arn" or target[0] not in qs:
+            errors.append(f"{lid}: RedrivePolicy.deadLetterTargetArn must be !GetAtt <queue>.Arn of an existing queue")
+        elif target[0] not in dl:
+            errors.append(f"{lid}: redrives to {target[0]}, which is not a dead-letter queue")
+        if "maxReceiveCount" not in rp:
+            errors.append(f"{lid}: RedrivePolicy.maxReceiveCount missing")
+    return errors
+
+
+def check_dlq_routing(t: dict) -> list[str]:
+    """An input queue redrives to its consumer's stage DLQ, the one the function itself writes to."""
+    errors = []
+    for lid in functions(t):
+        own = dlq_of_function(t, lid)
+        if lid in STAGE_DLQ and own != STAGE_DLQ[lid]:
+            errors.append(f"{lid}: DEAD_LETTER_QUEUE_URL must be !Ref {STAGE_DLQ[lid]}, got {own!r}")
+    for lid, ename, p in sqs_events(t):
+        g = getatt(p.get("Queue"))
+        if not g or g[0] not in t["Resources"]:
+            continue
+        rp = t["Resources"][g[0]].get("Properties", {}).get("RedrivePolicy") or {}
+        target = getatt(rp.get("deadLetterTargetArn"))
+        if not target or target[0] != STAGE_DLQ.get(lid):
+            errors.append(f"{g[0]} (consumed by {lid}) must redrive to {STAGE_DLQ.get(lid)}, got {target!r}")
+    return errors
+
+
+def check_visibility_timeouts(t: dict) -> list[str]:
+    """VisibilityTimeout >= 6 x consumer Timeout + MaximumBatchingWindowInSeconds."""
+    errors = []
+    for lid, ename, p in sqs_events(t):
+        g = getatt(p.get("Queue"))
+        if not g or g[0] not in t["Resources"]:
+            continue
+        timeout = function_props(t, lid).get("Timeout", DEFAULT_LAMBDA_TIMEOUT)
+        window = p.get("MaximumBatchingWindowInSeconds", 0)
+        vt = t["Resources"][g[0]].get("Properties", {}).get("VisibilityTimeout", DEFAULT_VISIBILITY_TIMEOUT)
+        if not all(isinstance(x, int) for x in (timeout, window, vt)):
+            errors.append(f"{g[0]}/{lid}.{ename}: VisibilityTimeout, Timeout and batching window must be literals")
+            continue
+        need = 6 * timeout + window
+        if vt < need:
+            errors.append(f"{g[0]}: VisibilityTimeout {vt} < 6 x {lid} Timeout {timeout} + window {window} = {need}")
+    return errors
+
+
+_PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
+_ACCOUNT_WIDE = re.compile(r"arn:[^:]*:[^:]*:[^:]*:[^:]*:\*")
+
+
+def _resource_strings(v: Any) -> Iterator[str]:
+    """The literal shapes a Resource value can take; Ref/GetAtt are specific by construction."""
+    if isinstance(v, str):
+        yield v
+    elif isinstance(v, list):
+        for item in v:
+            yield from _resource_strings(item)
+    elif isinstance(v, dict):
+        if "Fn::Sub" in v:
+            s = v["Fn::Sub"]
+            yield s[0] if isinstance(s, list) else s
+        elif "Fn::If" in v:
+            for branch in v["Fn::If"][1:]:
+                yield from _resource_strings(branch)
+        elif "Fn::Join" in v:
+            sep, parts = v["Fn::Join"]
+            yield sep.join(p if isinstance(p, str) else "X" for p in parts)
+
+
+def is_wildcard_resource(s: str) -> bool:
+    s = _PLACEHOLDER.sub("X", s).strip()
+    return s == "*" or bool(_ACCOUNT_WIDE.fullmatch(s))
+
+
+def _statements(node: Any, path: str = "") -> Iterator[tuple[str, dict]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Statement":
+                for i, st in enumerate(as_list(value)):
+                    if isinstance(st, dict):
+                        yield f"{path}.Statement[{i}]", st
+            else:
+                yield from _statements(value, f"{path}.{key}" if path else key)
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from _statements(item, f"{path}[{i}]")
+
+
+def check_no_wildcard_resources(t: dict) -> list[str]:
+    """No policy statement written in the template may grant on "*" or an account-wide ARN."""
+    errors = []
+    for path, st in _statements(t.get("Resources", {})):
+        if "NotResource" in st:
+            errors.append(f"{path}: NotResource is not allowed")
+        if st.get("Effect") == "Allow" and "NotAction" in st:
+            errors.append(f"{path}: Allow with NotAction is not allowed")
+        for s in _resource_strings(st.get("Resource")):
+            if is_wildcard_resource(s):
+                errors.append(f"{path}: Resource {s!r} is a wildcard")
+    return errors
+
+
+def _managed_policy_name(v: Any) -> str | None:
+    s = v.get("Fn::Sub") if isinstance(v, dict) else v
+    if isinstance(s, list):
+        s = s[0]
+    if not isinstance(s, str):
+        return None
+    m = re.fullmatch(r"arn:(?:\$\{AWS::Partition\}|aws[a-z-]*):iam::aws:policy/(.+)", s)
+    return m.group(1) if m else None
+
+
+def check_roles(t: dict) -> list[str]:
+    """Every function has its own explicit role (so SAM adds no managed SQS policy on "*"),
+    and only the allow-listed AWS managed policies are attached."""
+    errors = []
+    role_owner: dict[str, str] = {}
+    for lid in functions(t):
+        rlid, role = role_of(t, lid)
+        if role is None or role.get("Type") != "AWS::IAM::Role":
+            errors.append(f"{lid}: Role must be !GetAtt <AWS::IAM::Role in this template>.Arn")
+            continue
+        if rlid in role_owner:
+            errors.append(f"{lid}: shares role {rlid} with {role_owner[rlid]}")
+        role_owner[rlid] = lid
+        if "Policies" in t["Resources"][lid].get("Properties", {}):
+            errors.append(f"{lid}: use the role's statements, not SAM Policies")
+    for rlid, role in resources(t, "AWS::IAM::Role").items():
+        owner = role_owner.get(rlid)
+        for arn in role.get("Properties", {}).get("ManagedPolicyArns", []) or []:
+            name = _managed_policy_name(arn)
+            if name is None:
+                errors.append(f"{rlid}: managed policy {arn!r} is not an AWS managed policy")
+            elif owner not in ALLOWED_MANAGED_POLICIES.get(name, set()):
+                errors.append(f"{rlid}: managed policy {name} not allowed for {owner}")
+    return errors
+
+
+def check_send_permissions(t: dict) -> list[str]:
+    """sqs:SendMessage exactly on the queues a function is configured to write to, and
+    sqs:ReceiveMessage/DeleteMessage/GetQueueAttributes on the queues it consumes."""
+    errors = []
+    for lid in functions(t):
+        _, role = role_of(t, lid)
+        if role is None:
+            continue
+        writes = {ref(v) for k, v in env_vars(t, lid).items() if k.endswith("QUEUE_URL")} - {None}
+        granted_send = arn_targets(granted(role, "sqs:SendMessage"))
+        if writes != granted_send:
+            errors.append(f"{lid}: sqs:SendMessage on {sorted(granted_send)}, but writes to {sorted(writes)}")
+        consumes = {getatt(p.get("Queue"))[0] for f, _, p in sqs_events(t) if f == lid and getatt(p.get("Queue"))}
+        for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+            got = arn_targets(granted(role, action))
+            if got != consumes:
+                errors.append(f"{lid}: {action} on {sorted(got)}, but consumes {sorted(consumes)}")
+    return errors
+
+
+def check_dynamodb_permissions(t: dict) -> list[str]:
+    errors = []
+    for lid in functions(t):
+        _, role = role_of(t, lid)
+        if role is None:
+            continue
+        got: dict[str, set[str]] = {}
+        for st in role_statements(role):
+            for action in statement_actions(st):
+                if action.startswith("dynamodb:"):
+                    for target in arn_targets(as_list(st.get("Resource"))) or {"<non-GetAtt resource>"}:
+                        got.setdefault(target, set()).add(action)
+        want = {EXPECTED_DYNAMODB[lid][0]: EXPECTED_DYNAMODB[lid][1]} if lid in EXPECTED_DYNAMODB else {}
+        if got != want:
+            errors.append(f"{lid}: DynamoDB permissions {got} != {want}")
+    return errors
+
+
+def check_des_url(t: dict) -> list[str]:
+    errors = []
+    url_cfg = function_props(t, "Des").get("FunctionUrlConfig") if "Des" in t["Resources"] else None
+    if not url_cfg or url_cfg.get("AuthType") != "AWS_IAM":
+        errors.append("Des: FunctionUrlConfig.AuthType must be AWS_IAM")
+    _, role = role_of(t, "Fred") if "Fred" in t["Resources"] else (None, None)
+    if role is None or arn_targets(granted(role, "lambda:InvokeFunctionUrl")) != {"Des"}:
+        errors.append("FredRole: lambda:InvokeFunctionUrl must be granted on Des only")
+    des_url = env_vars(t, "Fred").get("DES_URL") if "Fred" in t["Resources"] else None
+    if "DesUrl" not in json.dumps(des_url):
+        errors.append("Fred: DES_URL must come from the DesUrl function URL")
+    return errors
+
+
+def check_environment(t: dict, expected: dict[str, list[str]] = EXPECTED_ENV) -> list[str]:
+    errors = []
+    fns = functions(t)
+    if set(fns) != set(expected):
+        errors.append(f"functions {sorted(fns)} != EXPECTED_ENV keys {sorted(expected)}")
+    for lid in fns:
+        got = set(env_vars(t, lid))
+        want = set(expected.get(lid, []))
+        if got != want:
+            errors.append(f"{lid}: unexpected {sorted(got - want)}, missing {sorted(want - got)}")
+        if env_vars(t, lid).get("METRICS_NAMESPACE") != EMF_NAMESPACE:
+            errors.append(f"{lid}: METRICS_NAMESPACE must be {EMF_NAMESPACE!r}")
+    return errors
+
+
+def check_functions_runtime(t: dict) -> list[str]:
+    errors = []
+    for lid, fn in functions(t).items():
+        p = function_props(t, lid)
+        meta = fn.get("Metadata", {})
+        expect = {
+            "Runtime": "provided.al2023",
+            "Handler": "bootstrap",
+            "Architectures": ["arm64"],
+            "Tracing": "Active",
+            "CodeUri": f"functions/{lid.lower()}",
+        }
+        for key, value in expect.items():
+            if p.get(key) != value:
+                errors.append(f"{lid}: {key} must be {value!r}, got {p.get(key)!r}")
+        if meta.get("BuildMethod") != "rust-cargolambda":
+            errors.append(f"{lid}: Metadata.BuildMethod must be rust-cargolambda")
+        if (meta.get("BuildProperties") or {}).get("Binary") != lid.lower():
+            errors.append(f"{lid}: Metadata.BuildProperties.Binary must be {lid.lower()!r}")
+        if not isinstance(p.get("Timeout"), int):
+            errors.append(f"{lid}: Timeout must be a literal number")
+        if not isinstance(p.get("MemorySize"), int):
+            errors.append(f"{lid}: MemorySize must be a literal number")
+        lc = p.get("LoggingConfig") or {}
+        if lc.get("LogFormat") != "JSON" or ref(lc.get("ApplicationLogLevel")) != "LogLevel":
+            errors.append(f"{lid}: LoggingConfig must be JSON with ApplicationLogLevel !Ref LogLevel")
+    return errors
+
+
+def check_msk_sources(t: dict) -> list[str]:
+    errors = []
+    groups = []
+    for lid, ename, p in msk_events(t):
+        where = f"{lid}.Events.{ename}"
+        if ref(p.get("Stream")) != "MskClusterArn":
+            errors.append(f"{where}: Stream must be !Ref MskClusterArn")
+        if p.get("StartingPosition") != "LATEST":
+            errors.append(f"{where}: StartingPosition must be LATEST")
+        if len(as_list(p.get("Topics"))) != 1:
+            errors.append(f"{where}: an MSK event source mapping takes exactly one topic")
+        if "BatchSize" not in p:
+            errors.append(f"{where}: BatchSize missing")
+        sac = as_list(p.get("SourceAccessConfigurations"))
+        if not any(c.get("Type") == "SASL_SCRAM_512_AUTH" and ref(c.get("URI")) == "MskSecretArn" for c in sac):
+            errors.append(f"{where}: needs SASL_SCRAM_512_AUTH with URI !Ref MskSecretArn")
+        dest = getatt(((p.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination"))
+        if not dest or dest[0] != STAGE_DLQ.get(lid):
+            errors.append(f"{where}: OnFailure destination must be {STAGE_DLQ.get(lid)}, got {dest!r}")
+        groups.append(json.dumps(p.get("ConsumerGroupId")))
+        if p.get("ConsumerGroupId") is None:
+            errors.append(f"{where}: ConsumerGroupId missing")
+    if len(groups) != len(set(groups)):
+        errors.append("MSK ConsumerGroupId values must be unique per event source mapping")
+    return errors
+
+
+def check_tables(t: dict) -> list[str]:
+    errors = []
+    tables = resources(t, "AWS::DynamoDB::Table")
+    keys = {"TimStateTable": [("pk", "HASH")], "MsqTable": [("pk", "HASH"), ("sk", "RANGE")]}
+    for lid, want_keys in keys.items():
+        if lid not in tables:
+            errors.append(f"table {lid} missing")
+            continue
+        p = tables[lid].get("Properties", {})
+        got_keys = [(k.get("AttributeName"), k.get("KeyType")) for k in p.get("KeySchema", [])]
+        if got_keys != want_keys:
+            errors.append(f"{lid}: KeySchema {got_keys} != {want_keys}")
+        types = {a.get("AttributeName"): a.get("AttributeType") for a in p.get("AttributeDefinitions", [])}
+        if any(types.get(name) != "S" for name, _ in want_keys):
+            errors.append(f"{lid}: key attributes must be strings")
+        if p.get("BillingMode") != "PAY_PER_REQUEST":
+            errors.append(f"{lid}: BillingMode must be PAY_PER_REQUEST")
+        if p.get("TimeToLiveSpecification") != {"AttributeName": "expiresAt", "Enabled": True}:
+            errors.append(f"{lid}: TTL must be enabled on expiresAt")
+        if (p.get("SSESpecification") or {}).get("SSEEnabled") is not True:
+            errors.append(f"{lid}: SSESpecification.SSEEnabled must be true")
+        if tables[lid].get("DeletionPolicy") != "Retain":
+            errors.append(f"{lid}: DeletionPolicy must be Retain")
+    msq = tables.get("MsqTable", {}).get("Properties", {})
+    if (msq.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled") is not True:
+        errors.append("MsqTable: point-in-time recovery must be enabled")
+    return errors
+
+
+def _alarms_on(t: dict, namespace: str, metric: str) -> list[dict]:
+    out = []
+    for a in resources(t, "AWS::CloudWatch::Alarm").values():
+        p = a.get("Properties", {})
+        if p.get("Namespace") == namespace and p.get("MetricName") == metric:
+            out.append(p)
+    return out
+
+
+def _alarm_targets(alarms: list[dict], dim: str) -> set[str]:
+    targets = set()
+    for p in alarms:
+        if not p.get("AlarmActions"):
+            continue  # an alarm that can never notify anyone does not count
+        for d in p.get("Dimensions", []):
+            if d.get("Name") == dim:
+                v = d.get("Value")
+                target = ref(v) or (getatt(v) or (None,))[0]
+                if target:
+                    targets.add(target)
+    return targets
+
+
+def check_alarms(t: dict) -> list[str]:
+    errors = []
+    dlq_alarms = [p for p in _alarms_on(t, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
+                  if p.get("Threshold") == 0 and p.get("ComparisonOperator") == "GreaterThanThreshold"]
+    for lid in sorted(set(dlqs(t)) - _alarm_targets(dlq_alarms, "QueueName")):
+        errors.append(f"{lid}: no ApproximateNumberOfMessagesVisible > 0 alarm")
+    for lid in sorted(set(input_queues(t)) - _alarm_targets(_alarms_on(t, "AWS/SQS", "ApproximateAgeOfOldestMessage"), "QueueName")):
+        errors.append(f"{lid}: no ApproximateAgeOfOldestMessage alarm")
+    for metric in ("Errors", "Throttles"):
+        for lid in sorted(set(functions(t)) - _alarm_targets(_alarms_on(t, "AWS/Lambda", metric), "FunctionName")):
+            errors.append(f"{lid}: no {metric} alarm")
+    msk_fns = {lid for lid, _, _ in msk_events(t)}
+    for lid in sorted(msk_fns - _alarm_targets(_alarms_on(t, "AWS/Lambda", "OffsetLag"), "FunctionName")):
+        errors.append(f"{lid}: no OffsetLag alarm")
+    return errors
+
+
+def dashboard_body(t: dict) -> dict:
+    boards = resources(t, "AWS::CloudWatch::Dashboard")
+    assert len(boards) == 1, "exactly one dashboard expected"
+    body = next(iter(boards.values()))["Properties"]["DashboardBody"]
+    if isinstance(body, dict):
+        body = body["Fn::Sub"]
+        body = body[0] if isinstance(body, list) else body
+    return json.loads(_PLACEHOLDER.sub("X", body))
+
+
+_SEARCH = re.compile(r"SEARCH\('\{([^}]*)\}\s+MetricName=\"([A-Za-z]+)\"")
+
+
+def check_dashboard(t: dict) -> list[str]:
+    errors = []
+    try:
+        body = dashboard_body(t)
+    except (AssertionError, ValueError, KeyError) as e:
+        return [f"dashboard: {e}"]
+    found: dict[str, set[frozenset]] = {}
+    for w in body.get("widgets", []):
+        for row in (w.get("properties") or {}).get("metrics", []):
+            for item in row:
+                if isinstance(item, dict) and "expression" in item:
+                    for m in _SEARCH.finditer(item["expression"]):
+                        schema = [s.strip() for s in m.group(1).split(",")]
+                        if schema[0] == EMF_NAMESPACE:
+                            found.setdefault(m.group(2), set()).add(frozenset(schema[1:]))
+    for metric, dims in EMF_METRICS.items():
+        if frozenset(dims) not in found.get(metric, set()):
+            errors.append(f"dashboard: no widget for {metric} with dimensions {sorted(dims)}")
+    return errors
+
+
+def check_outputs(t: dict) -> list[str]:
+    errors = []
+    values = [json.dumps(o.get("Value"), sort_keys=True) for o in (t.get("Outputs") or {}).values()]
+    want = {f"queue {q}": {"Ref": q} for q in queues(t)}
+    want.update({f"table {tb}": {"Ref": tb} for tb in resources(t, "AWS::DynamoDB::Table")})
+    want["DES function URL"] = {"Fn::GetAtt": ["DesUrl", "FunctionUrl"]}
+    for what, value in want.items():
+        if json.dumps(value, sort_keys=True) not in values:
+            errors.append(f"outputs: nothing outputs {what}")
+    return errors
+
+
+CHECKS: dict[str, Callable[[dict], list[str]]] = {
+    "sqs_event_sources": check_sqs_event_sources,
+    "event_sources_match_architecture": check_event_sources_match_architecture,
+    "queues": check_queues,
+    "dlq_routing": check_dlq_routing,
+    "visibility_timeouts": check_visibility_timeouts,
+    "no_wildcard_resources": check_no_wildcard_resources,
+    "roles": check_roles,
+    "send_permissions": check_send_permissions,
+    "dynamodb_permissions": check_dynamodb_permissions,
+    "des_url": check_des_url,
+    "environment": check_environment,
+    "functions_runtime": check_functions_runtime,
+    "msk_sources": check_msk_sources,
+    "tables": check_tables,
+    "alarms": check_alarms,
+    "dashboard": check_dashboard,
+    "outputs": check_outputs,
+}
+
+
+# ---------------------------------------------------------------------------
+# Tests over the real template
+# ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def template() -> dict:
+    return load_template()
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_template_rule(template: dict, name: str) -> None:
+    assert CHECKS[name](template) == []
+
+
+def test_expected_env_lists_have_no_duplicates() -> None:
+    for lid, names in EXPECTED_ENV.items():
+        assert len(names) == len(set(names)), lid
+
+
+def sam_transform(t: dict) -> dict:
+    """SAM -> CloudFormation, as `sam validate`/`sam deploy` would, without AWS calls."""
+    from samtranslator.translator.transform import transform
+
+    sam = copy.deepcopy(t)
+    for fn in functions(sam).values():
+        fn["Properties"]["CodeUri"] = "s3://bucket/key"  # what sam build + package put there
+
+    class NoManagedPolicyLookups:
+        def load(self) -> dict:
+            return {}
+
+    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
+    return transform(sam, {}, NoManagedPolicyLookups())
+
+
+def check_transformed_roles(cfn: dict) -> list[str]:
+    """After the SAM transform: no wildcard statement, and no managed policy beyond the
+    allow-list (SAM attaches AWSLambdaSQSQueueExecutionRole, sqs:* on "*", to roles it generates)."""
+    errors = check_no_wildcard_resources(cfn)
+    for lid, role in resources(cfn, "AWS::IAM::Role").items():
+        for arn in role["Properties"].get("ManagedPolicyArns", []):
+            if _managed_policy_name(arn) not in ALLOWED_MANAGED_POLICIES:
+                errors.append(f"{lid}: SAM attached managed policy {arn!r}")
+    return errors
+
+
+def test_sam_transform_adds_no_wildcard_policies(template: dict) -> None:
+    cfn = sam_transform(template)
+    assert not any(r["Type"].startswith("AWS::Serverless::") for r in cfn["Resources"].values())
+    assert check_transformed_roles(cfn) == []
+    mappings = resources(cfn, "AWS::Lambda::EventSourceMapping")
+    assert len(mappings) == sum(len(v) for v in EXPECTED_SQS_TRIGGERS.values()) + sum(EXPECTED_MSK_EVENTS.values())
+    assert resources(cfn, "AWS::Lambda::Url").keys() == {"DesUrl"}
+
+
+def test_sam_generated_role_is_caught(template: dict) -> None:
+    broken = copy.deepcopy(template)
+    del broken["Resources"]["Bcg"]["Properties"]["Role"]
+    del broken["Resources"]["BcgRole"]
+    errors = check_transformed_roles(sam_transform(broken))
+    assert any("AWSLambdaSQSQueueExecutionRole" in e for e in errors), errors
+
+
+def test_cfn_lint_reports_nothing() -> None:
+    from cfnlint.api import ManualArgs, lint_file
+
+    matches = lint_file(TEMPLATE, config=ManualArgs(regions=["eu-west-1"], include_checks=["I"]))
+    assert [str(m) for m in matches] == []
+
+
+def test_samconfig_environments() -> None:
+    import tomllib
+
+    cfg = tomllib.loads(SAMCONFIG.read_text())
+    assert str(cfg["version"]) == "0.1"
+    for env in ("default", "dev", "prod"):
+        assert env in cfg, env
+        deploy = cfg[env]["deploy"]["parameters"]
+        glob = cfg[env]["global"]["parameters"]
+        assert glob["stack_name"]
+        assert glob["region"] == "eu-west-1"
+        assert deploy["capabilities"] == "CAPABILITY_IAM"
+        assert deploy["resolve_s3"] is True
+        overrides = deploy["parameter_overrides"]
+        assert f'Env="{"sandbox" if env == "default" else env}"' in overrides
+    assert cfg["prod"]["deploy"]["parameters"]["confirm_changeset"] is True
+    names = {cfg[e]["global"]["parameters"]["stack_name"] for e in ("default", "dev", "prod")}
+    assert len(names) == 3, "each environment deploys its own stack"
+
+
+# ---------------------------------------------------------------------------
+# The rules catch broken templates
+# ---------------------------------------------------------------------------
+def test_misspelt_report_batch_item_failures_is_caught(tmp_path: Path) -> None:
+    broken = tmp_path / "template.yaml"
+    broken.write_text(TEMPLATE.read_text().replace("[ReportBatchItemFailures]", "[ReportBatchItemFailure]"))
+    errors = check_sqs_event_sources(load_template(broken))
+    n_sqs = sum(len(v) for v in EXPECTED_SQS_TRIGGERS.values())
+    assert len(errors) == n_sqs, errors
+    assert all("ReportBatchItemFailures" in e for e in errors)
+
+
+def _res(t: dict, lid: str) -> dict:
+    return t["Resources"][lid]["Properties"]
+
+
+def _first_sqs_event(t: dict, fn: str) -> dict:
+    return next(p for f, _, p in sqs_events(t) if f == fn)
+
+
+def _add_statement(t: dict, role: str, statement: dict) -> None:
+    _res(t, role)["Policies"][0]["PolicyDocument"]["Statement"].append(statement)
+
+
+MUTATIONS: dict[str, tuple[str, Callable[[dict], None]]] = {
+    "extra response type": ("sqs_event_sources", lambda t: _first_sqs_event(t, "Tim").update(
+        FunctionResponseTypes=["ReportBatchItemFailures", "Other"])),
+    "no batching window": ("sqs_event_sources", lambda t: _first_sqs_event(t, "Bcg").pop("MaximumBatchingWindowInSeconds")),
+    "no max concurrency": ("sqs_event_sources", lambda t: _first_sqs_event(t, "Fred").pop("ScalingConfig")),
+    "queue without SSE": ("queues", lambda t: _res(t, "DecidedEventsQueue").pop("SqsManagedSseEnabled")),
+    "DLQ without SSE": ("queues", lambda t: _res(t, "MsqDlq").update(SqsManagedSseEnabled=False)),
+    "queue without redrive": ("queues", lambda t: _res(t, "RelevantEventsQueue").pop("RedrivePolicy")),
+    "redrive to missing queue": ("queues", lambda t: _res(t, "RelevantEventsQueue")["RedrivePolicy"].update(
+        deadLetterTargetArn={"Fn::GetAtt": ["NoSuchDlq", "Arn"]})),
+    "redrive to wrong stage DLQ": ("dlq_routing", lambda t: _res(t, "DecidedEventsQueue")["RedrivePolicy"].update(
+        deadLetterTargetArn={"Fn::GetAtt": ["TimDlq", "Arn"]})),
+    "short visibility timeout": ("visibility_timeouts", lambda t: _res(t, "DecidedEventsQueue").update(VisibilityTimeout=360)),
+    "longer function timeout": ("visibility_timeouts", lambda t: _res(t, "Tim").update(Timeout=30)),
+    "global timeout applies": ("visibility_timeouts", lambda t: (_res(t, "Tim").pop("Timeout"),
+                                                                 t["Globals"]["Function"].update(Timeout=120))),
+    "star resource": ("no_wildcard_resources", lambda t: _add_statement(
+        t, "TimRole", {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"})),
+    "account-wide resource": ("no_wildcard_resources", lambda t: _add_statement(
+        t, "BcgRole", {"Effect": "Allow", "Action": "sqs:SendMessage",
+                       "Resource": {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:*"}})),
+    "SAM policy template": ("roles", lambda t: (_res(t, "Bcg").pop("Role"),
+                                                _res(t, "Bcg").update(Policies=[{"SQSPollerPolicy": {"QueueName": "x"}}]))),
+    "extra managed policy": ("roles", lambda t: _res(t, "TimRole")["ManagedPolicyArns"].append(
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole")),
+    "send to an unconfigured queue": ("send_permissions", lambda t: _add_statement(
+        t, "FredRole", {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["MsqInboundQueue", "Arn"]}})),
+    "missing send permission": ("send_permissions", lambda t: _res(t, "BcgRole")["Policies"][0]["PolicyDocument"]["Statement"][2]
+                                ["Resource"].pop(0)),
+    "TIM reads its table": ("dynamodb_permissions", lambda t: _add_statement(
+        t, "TimRole", {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": {"Fn::GetAtt": ["TimStateTable", "Arn"]}})),
+    "public DES URL": ("des_url", lambda t: _res(t, "Des")["FunctionUrlConfig"].update(AuthType="NONE")),
+    "extra env var": ("environment", lambda t: _res(t, "Des")["Environment"]["Variables"].update(EXTRA="1")),
+    "missing env var": ("environment", lambda t: _res(t, "Bcg")["Environment"]["Variables"].pop("CSL_API_KEY")),
+    "missing global env var": ("environment", lambda t: t["Globals"]["Function"]["Environment"]["Variables"].pop("BRAND")),
+    "x86 function": ("functions_runtime", lambda t: _res(t, "Msq").update(Architectures=["x86_64"])),
+    "other build method": ("functions_runtime", lambda t: t["Resources"]["Dec"]["Metadata"].update(BuildMethod="makefile")),
+    "MSK without on-failure": ("msk_sources", lambda t: next(p for f, _, p in msk_events(t) if f == "Msq").pop("DestinationConfig")),
+    "MSK with two topics": ("msk_sources", lambda t: next(p for f, _, p in msk_events(t) if f == "Dec")["Topics"].append("x")),
+    "table without TTL": ("tables", lambda t: _res(t, "TimStateTable").pop("TimeToLiveSpecification")),
+    "table without SSE": ("tables", lambda t: _res(t, "MsqTable").pop("SSESpecification")),
+    "MSQ without PITR": ("tables", lambda t: _res(t, "MsqTable").pop("PointInTimeRecoverySpecification")),
+    "DLQ without alarm": ("alarms", lambda t: t["Resources"].pop("FredDlqNotEmptyAlarm")),
+    "function without throttle alarm": ("alarms", lambda t: t["Resources"].pop("DesThrottlesAlarm")),
+    "no offset lag alarm": ("alarms", lambda t: t["Resources"].pop("MsqOffsetLagAlarm")),
+    "dashboard lacks a metric": ("dashboard", lambda t: _res(t, "Dashboard").update(DashboardBody={
+        "Fn::Sub": _res(t, "Dashboard")["DashboardBody"]["Fn::Sub"].replace("CacheHits", "CacheHit")})),
+    "missing queue output": ("outputs", lambda t: t["Outputs"].pop("MsqDlqUrl")),
+    "missing DES URL output": ("outputs", lambda t: t["Outputs"].pop("DesFunctionUrl")),
+}
+
+
+@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
+def test_rule_catches_broken_copy(template: dict, mutation: str) -> None:
+    check_name, mutate = MUTATIONS[mutation]
+    broken = copy.deepcopy(template)
+    mutate(broken)
+    assert CHECKS[check_name](broken) != [], f"{check_name} did not notice: {mutation}"
