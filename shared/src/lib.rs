@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod decision;
 pub mod envelope;
 pub mod error;
 pub mod http;

@@ -4,11 +4,17 @@
 
 pub mod cache;
 pub mod client;
+pub mod csl;
+pub mod des;
+pub mod osg;
 pub mod pph;
 pub mod retry;
 pub mod stats;
 
 pub use client::{HttpCallError, HttpSettings};
+pub use csl::CslClient;
+pub use des::DesClient;
+pub use osg::OsgClient;
 pub use pph::PphClient;
 pub use retry::RetryPolicy;
 pub use stats::CallStats;

@@ -6,22 +6,28 @@
 
 pub mod clock;
 pub mod dead_letter;
+pub mod decisions;
 pub mod message_store;
+pub mod onsite;
 pub mod outcomes;
 pub mod promotions;
 pub mod publisher;
+pub mod templates;
 pub mod tim_state;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dead_letter::{DeadLetter, DeadLetterError, DeadLetterSink, MemoryDeadLetters};
+pub use decisions::{DecisionError, DecisionService, LocalDecisions};
 pub use message_store::{
     ItemState, MemoryMessageStore, MessageStore, MessageStoreError, PutResult, TombstoneResult,
 };
+pub use onsite::{Delivery, MemoryOnsiteGateway, OnsiteError, OnsiteGateway};
 pub use outcomes::{DropReason, LogOutcomes, MemoryOutcomes, Outcome, OutcomeSink};
 pub use promotions::{CachedPromotions, MemoryPromotions, PromotionError, PromotionSource};
 pub use publisher::{
     Destination, FailedMessage, MemoryPublisher, OutgoingMessage, PublishError, Publisher,
 };
+pub use templates::{CachedTemplates, MemoryTemplates, Template, TemplateError, TemplateSource};
 pub use tim_state::{
     MemoryTimStateStore, RewardState, StateKey, StateUpdate, StoredState, TimStateError,
     TimStateStore, WriteResult,

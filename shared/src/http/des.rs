@@ -1,0 +1,282 @@
+//! The DES client: `POST {DES_URL}/decisions` with the CloudEvent in structured JSON mode.
+//!
+//! DES answers 200 with the header `has-decision: true|false`. The body (the decision) is read
+//! and parsed only when the header is `true`; with `false` it is never parsed, whatever it
+//! holds. 400 means DES refused the event (not retried); 5xx, 429, time-outs and connection
+//! failures are retried with bounded backoff; a missing header, another status or an
+//! unparseable decision is a DES fault, reported as unavailable so the record comes again.
+//!
+//! SigV4 signing of the function URL call is not done here yet.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::client::HttpCallError;
+use super::retry::RetryPolicy;
+use super::stats::CallStats;
+use crate::envelope::Envelope;
+use crate::model::{Decision, RewardMessage};
+use crate::ports::{DecisionError, DecisionService};
+
+/// The response header saying whether the event has a decision.
+pub const HAS_DECISION: &str = "has-decision";
+
+/// Client of the decision service.
+#[derive(Clone)]
+pub struct DesClient {
+    client: reqwest::Client,
+    url: String,
+    retry: RetryPolicy,
+    stats: Arc<CallStats>,
+}
+
+impl DesClient {
+    /// A client of the service at `base_url` (it posts to `{base_url}/decisions`), sharing
+    /// `client`'s connection pool.
+    pub fn new(client: reqwest::Client, base_url: impl Into<String>, retry: RetryPolicy) -> Self {
+        let base_url = base_url.into();
+        DesClient {
+            client,
+            url: format!("{}/decisions", base_url.trim_end_matches('/')),
+            retry,
+            stats: Arc::new(CallStats::default()),
+        }
+    }
+
+    /// Latency and errors of the calls made.
+    pub fn stats(&self) -> Arc<CallStats> {
+        Arc::clone(&self.stats)
+    }
+
+    async fn post_once(
+        &self,
+        body: &str,
+        correlation_id: &str,
+    ) -> Result<Option<Decision>, HttpCallError> {
+        let url = self.url.as_str();
+        let response = self
+            .client
+            .post(url)
+            .header("content-type", "application/cloudevents+json")
+            .header("accept", "application/json")
+            .header("x-correlation-id", correlation_id)
+            .body(body.to_owned())
+            .send()
+            .await
+            .map_err(|e| HttpCallError::from_reqwest(url, &e))?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            return Err(HttpCallError::Status {
+                url: url.to_owned(),
+                status,
+            });
+        }
+        let header = response
+            .headers()
+            .get(HAS_DECISION)
+            .and_then(|value| value.to_str().ok())
+            .map(|value| value.trim().to_ascii_lowercase());
+        match header.as_deref() {
+            Some("false") => Ok(None),
+            Some("true") => {
+                let bytes = response
+                    .bytes()
+                    .await
+                    .map_err(|e| HttpCallError::from_reqwest(url, &e))?;
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| HttpCallError::MalformedBody {
+                        url: url.to_owned(),
+                        reason: e.to_string(),
+                    })
+            }
+            other => Err(HttpCallError::MalformedBody {
+                url: url.to_owned(),
+                reason: format!("header `{HAS_DECISION}` is {other:?}, not true or false"),
+            }),
+        }
+    }
+}
+
+impl DecisionService for DesClient {
+    async fn decide(
+        &self,
+        envelope: &Envelope<RewardMessage>,
+    ) -> Result<Option<Decision>, DecisionError> {
+        let body = envelope.encode().map_err(|e| DecisionError::Rejected {
+            event_id: envelope.id.clone(),
+            reason: e.to_string(),
+        })?;
+        let started = Instant::now();
+        let result = self
+            .retry
+            .run(|| self.post_once(&body, &envelope.correlation_id))
+            .await;
+        self.stats.record(started.elapsed(), result.is_err());
+        result.map_err(|error| match error {
+            HttpCallError::Status { status: 400, .. } => DecisionError::Rejected {
+                event_id: envelope.id.clone(),
+                reason: error.to_string(),
+            },
+            // 5xx and time-outs outlived the retries; a 401/403 (signing, permissions) or a
+            // malformed answer is DES's or the deployment's fault: the record comes again.
+            _ => DecisionError::Unavailable {
+                event_id: envelope.id.clone(),
+                reason: error.to_string(),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::envelope::{EventType, StageTimestamps};
+    use crate::error::Retryable;
+    use crate::http::HttpSettings;
+    use crate::model::{DecisionKind, DeliveryFormat, MessageType};
+    use crate::stage::Stage;
+    use crate::testing::{ScriptedResponse, ScriptedServer};
+
+    const DECISION: &str = r#"{"hasDecision": true, "decisions": [{"rewardSchemeId": "rs-0",
+        "activityType": "FREE_SPINS", "decision": "DECISION"}], "deliveryPreference": "TOAST"}"#;
+
+    fn client(url: &str) -> DesClient {
+        let settings = HttpSettings {
+            request_timeout: Duration::from_millis(200),
+            ..HttpSettings::default()
+        };
+        let retry = RetryPolicy {
+            attempts: 3,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+        };
+        DesClient::new(settings.build().expect("client"), url, retry)
+    }
+
+    fn envelope() -> Envelope<RewardMessage> {
+        let now: DateTime<Utc> = "2026-11-16T09:30:01Z".parse().expect("date");
+        Envelope {
+            id: "ev-1".into(),
+            source: Stage::Tim.source().into(),
+            event_type: EventType::Relevant,
+            subject: "10048213".into(),
+            time: now,
+            brand: "skybet".into(),
+            correlation_id: "corr-1".into(),
+            timestamps: StageTimestamps::from_origin(now),
+            data: crate::decision::tests::message(MessageType::Progress, &["FREE_SPINS"]),
+        }
+    }
+
+    fn decided(body: &str) -> ScriptedResponse {
+        ScriptedResponse::json(200, body).with_header(HAS_DECISION, "true")
+    }
+
+    #[tokio::test]
+    async fn has_decision_true_returns_the_decision() {
+        let server = ScriptedServer::start(vec![decided(DECISION)])
+            .await
+            .expect("server");
+        let decision = client(server.url())
+            .decide(&envelope())
+            .await
+            .expect("ok")
+            .expect("some");
+        assert!(decision.has_decision);
+        assert_eq!(decision.decisions[0].decision, DecisionKind::Decision);
+        assert_eq!(decision.delivery_preference, Some(DeliveryFormat::Toast));
+        let requests = server.requests();
+        assert_eq!(requests[0].method, "POST");
+        assert_eq!(requests[0].path, "/decisions");
+        assert_eq!(requests[0].header("x-correlation-id"), Some("corr-1"));
+        let sent: serde_json::Value = serde_json::from_str(&requests[0].body).expect("json");
+        assert_eq!(sent["type"], "rewards.relevant");
+        assert_eq!(sent["id"], "ev-1");
+    }
+
+    #[tokio::test]
+    async fn has_decision_false_never_parses_the_body() {
+        let server = ScriptedServer::start(vec![
+            ScriptedResponse::json(200, "this is {not json").with_header(HAS_DECISION, "false")
+        ])
+        .await
+        .expect("server");
+        assert_eq!(client(server.url()).decide(&envelope()).await, Ok(None));
+        assert_eq!(server.requests().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn bad_request_is_rejected_and_not_retried() {
+        let server = ScriptedServer::start(vec![ScriptedResponse::json(400, r#"{"error":"bad"}"#)])
+            .await
+            .expect("server");
+        let error = client(server.url())
+            .decide(&envelope())
+            .await
+            .expect_err("rejected");
+        assert!(matches!(error, DecisionError::Rejected { .. }), "{error}");
+        assert!(!error.is_retryable());
+        assert_eq!(server.requests().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn not_found_is_unavailable() {
+        let server = ScriptedServer::start(vec![]).await.expect("server");
+        let error = client(server.url())
+            .decide(&envelope())
+            .await
+            .expect_err("404");
+        assert!(error.is_retryable(), "{error}");
+        assert_eq!(server.requests().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn server_error_then_ok_is_retried() {
+        let server = ScriptedServer::start(vec![ScriptedResponse::status(502), decided(DECISION)])
+            .await
+            .expect("server");
+        assert!(client(server.url())
+            .decide(&envelope())
+            .await
+            .expect("ok")
+            .is_some());
+        assert_eq!(server.requests().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn time_outs_outlive_the_retries_as_unavailable() {
+        let slow = decided(DECISION).delayed(Duration::from_millis(500));
+        let server = ScriptedServer::start_with_fallback(vec![], slow)
+            .await
+            .expect("server");
+        let error = client(server.url())
+            .decide(&envelope())
+            .await
+            .expect_err("timeout");
+        assert!(error.is_retryable(), "{error}");
+        assert!(error.to_string().contains("timed out"), "{error}");
+        assert_eq!(server.requests().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn malformed_decision_or_missing_header_is_unavailable() {
+        let server = ScriptedServer::start(vec![
+            decided(r#"{"hasDecision": "yes"}"#),
+            ScriptedResponse::json(200, DECISION),
+        ])
+        .await
+        .expect("server");
+        let des = client(server.url());
+        let error = des.decide(&envelope()).await.expect_err("malformed");
+        assert!(error.to_string().contains("malformed body"), "{error}");
+        assert!(error.is_retryable());
+        let error = des.decide(&envelope()).await.expect_err("no header");
+        assert!(error.to_string().contains("has-decision"), "{error}");
+        assert_eq!(server.requests().len(), 2);
+    }
+}

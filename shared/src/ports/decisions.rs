@@ -1,0 +1,77 @@
+//! The decision service port (DES): FRED asks it whether an event is worth a message.
+
+use std::future::Future;
+
+use crate::decision::{self, DeliveryPreferences};
+use crate::envelope::Envelope;
+use crate::error::Retryable;
+use crate::model::{Decision, RewardMessage};
+
+/// Why no decision could be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecisionError {
+    /// DES refused the event as malformed (400): no retry can fix it.
+    #[error("DES rejected event `{event_id}`: {reason}")]
+    Rejected {
+        /// The CloudEvent's id.
+        event_id: String,
+        /// What DES said.
+        reason: String,
+    },
+    /// DES failed, timed out, or answered with something that is not a decision, even after
+    /// retries: the record comes again.
+    #[error("DES unavailable for event `{event_id}`: {reason}")]
+    Unavailable {
+        /// The CloudEvent's id.
+        event_id: String,
+        /// The last failure.
+        reason: String,
+    },
+}
+
+impl Retryable for DecisionError {
+    fn is_retryable(&self) -> bool {
+        matches!(self, DecisionError::Unavailable { .. })
+    }
+}
+
+/// Decides whether a reward event is worth a message.
+pub trait DecisionService: Send + Sync {
+    /// The decision, or `None` when the event has none (`has-decision: false`).
+    fn decide(
+        &self,
+        envelope: &Envelope<RewardMessage>,
+    ) -> impl Future<Output = Result<Option<Decision>, DecisionError>> + Send;
+}
+
+impl<S: DecisionService + ?Sized> DecisionService for std::sync::Arc<S> {
+    fn decide(
+        &self,
+        envelope: &Envelope<RewardMessage>,
+    ) -> impl Future<Output = Result<Option<Decision>, DecisionError>> + Send {
+        (**self).decide(envelope)
+    }
+}
+
+/// Decides in process with DES's own logic (tests, the local runner).
+#[derive(Debug, Clone, Default)]
+pub struct LocalDecisions {
+    preferences: DeliveryPreferences,
+}
+
+impl LocalDecisions {
+    /// Decides with these delivery preferences.
+    pub fn new(preferences: DeliveryPreferences) -> Self {
+        LocalDecisions { preferences }
+    }
+}
+
+impl DecisionService for LocalDecisions {
+    async fn decide(
+        &self,
+        envelope: &Envelope<RewardMessage>,
+    ) -> Result<Option<Decision>, DecisionError> {
+        let decision = decision::decide(&envelope.data, &envelope.brand, &self.preferences);
+        Ok(decision.has_decision.then_some(decision))
+    }
+}
