@@ -1,0 +1,587 @@
+//! DEC's batch handler for Lambda's MSK event.
+//!
+//! Per record: decode, parse, validate ([`crate::decode`]), enrich ([`crate::enrich`]). Each
+//! distinct promotion of the batch is fetched once (and cached across invocations by the
+//! promotion source). Bad records go alone to the dead-letter queue (`invalid-input: …`, or
+//! `unknown-promotion`); the good ones are published in one batched call. A transient failure
+//! (PPH down, SQS unavailable) that outlives its retries fails the invocation, so MSK redelivers
+//! the batch; TIM's dedupe makes the repeat harmless.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use aws_lambda_events::event::kafka::KafkaEvent;
+use futures::stream::{self, StreamExt};
+use rewards_shared::error::Retryable;
+use rewards_shared::kafka::{self, Record};
+use rewards_shared::model::Promotion;
+use rewards_shared::ports::{
+    Clock, DeadLetter, DeadLetterError, DeadLetterSink, Outcome, OutgoingMessage, PromotionError,
+    PromotionSource, PublishError, Publisher,
+};
+use rewards_shared::stage::Stage;
+use rewards_shared::telemetry::{Recorder, Telemetry};
+use tracing::Instrument;
+
+use crate::decode::{decode, Activity, Topics};
+use crate::enrich::enrich;
+
+/// How many promotions are fetched at once.
+const PROMOTION_FETCH_CONCURRENCY: usize = 8;
+
+/// A failure that fails the invocation, so MSK redelivers the batch.
+#[derive(Debug, thiserror::Error)]
+pub enum DecError {
+    /// PPH stayed unavailable for some promotions.
+    #[error("PPH unavailable for {promo_codes:?}: {reason}")]
+    PromotionsUnavailable {
+        /// The promotions that could not be fetched.
+        promo_codes: Vec<String>,
+        /// The first failure.
+        reason: String,
+    },
+    /// Some enriched events could not be published.
+    #[error("publishing failed for events {event_ids:?}: {reason}")]
+    Publish {
+        /// The CloudEvent ids not published.
+        event_ids: Vec<String>,
+        /// The first failure.
+        reason: String,
+    },
+    /// The dead-letter queue could not take the bad records.
+    #[error(transparent)]
+    DeadLetter(#[from] DeadLetterError),
+}
+
+/// DEC's handler, generic over its ports.
+pub struct Handler<S, P, D, C> {
+    topics: Topics,
+    promotions: S,
+    publisher: P,
+    dead_letters: D,
+    clock: C,
+    telemetry: Telemetry,
+}
+
+/// One record after decoding and enrichment.
+enum Prepared {
+    Publish(OutgoingMessage),
+    DeadLetter(DeadLetter),
+    /// PPH unavailable for this record's promotion.
+    Unavailable,
+}
+
+impl<S, P, D, C> Handler<S, P, D, C>
+where
+    S: PromotionSource,
+    P: Publisher,
+    D: DeadLetterSink,
+    C: Clock,
+{
+    /// A handler reading CPP from `cpp_topic` and EPPM from `eppm_topic`.
+    pub fn new(
+        cpp_topic: impl Into<String>,
+        eppm_topic: impl Into<String>,
+        promotions: S,
+        publisher: P,
+        dead_letters: D,
+        clock: C,
+        telemetry: Telemetry,
+    ) -> Self {
+        Handler {
+            topics: Topics {
+                cpp: cpp_topic.into(),
+                eppm: eppm_topic.into(),
+            },
+            promotions,
+            publisher,
+            dead_letters,
+            clock,
+            telemetry,
+        }
+    }
+
+    /// Handles one MSK event.
+    pub async fn handle(&self, event: &KafkaEvent) -> Result<(), DecError> {
+        let recorder = self.telemetry.recorder();
+        let result = self.handle_batch(event, &recorder).await;
+        if let Err(error) = &result {
+            tracing::error!(stage = "dec", error = %error, "batch failed; MSK will redeliver it");
+        }
+        recorder.flush();
+        result
+    }
+
+    async fn handle_batch(
+        &self,
+        event: &KafkaEvent,
+        recorder: &Recorder<'_>,
+    ) -> Result<(), DecError> {
+        let records = kafka::records(event);
+        recorder.count("RecordsIn", records.len() as f64);
+
+        let decoded: Vec<_> = records
+            .iter()
+            .map(|record| (record, decode(record, &self.topics)))
+            .collect();
+        let promo_codes: BTreeSet<&str> = decoded
+            .iter()
+            .filter_map(|(_, activity)| activity.as_ref().ok().map(Activity::promo_code))
+            .collect();
+        let promotions = self.fetch_promotions(promo_codes).await;
+
+        let now = self.clock.now();
+        let mut unavailable = Vec::new();
+        let mut messages = Vec::new();
+        let mut letters = Vec::new();
+        for (record, activity) in decoded {
+            let span = tracing::info_span!("record", stage = "dec", source = %record.source());
+            let _entered = span.enter();
+            match self.prepare(record, activity, &promotions, now, recorder) {
+                Prepared::Publish(message) => messages.push((record, message)),
+                Prepared::DeadLetter(letter) => letters.push(letter),
+                Prepared::Unavailable => unavailable.push(record.source()),
+            }
+        }
+
+        let publish_result = self.publish(messages, &mut letters, recorder).await;
+        self.dead_letter(letters, recorder).await?;
+        publish_result?;
+        if unavailable.is_empty() {
+            return Ok(());
+        }
+        let failures: Vec<&PromotionError> = promotions
+            .values()
+            .filter_map(|result| result.as_ref().err())
+            .filter(|error| error.is_retryable())
+            .collect();
+        Err(DecError::PromotionsUnavailable {
+            promo_codes: failures.iter().map(|error| promo_code_of(error)).collect(),
+            reason: failures
+                .first()
+                .map_or_else(|| "unavailable".to_owned(), |error| error.to_string()),
+        })
+    }
+
+    async fn fetch_promotions(
+        &self,
+        promo_codes: BTreeSet<&str>,
+    ) -> HashMap<String, Result<Arc<Promotion>, PromotionError>> {
+        stream::iter(promo_codes)
+            .map(|code| async move { (code.to_owned(), self.promotions.promotion(code).await) })
+            .buffer_unordered(PROMOTION_FETCH_CONCURRENCY)
+            .collect()
+            .instrument(tracing::debug_span!("fetch_promotions"))
+            .await
+    }
+
+    fn prepare(
+        &self,
+        record: &Record<'_>,
+        activity: Result<Activity, rewards_shared::model::InvalidInput>,
+        promotions: &HashMap<String, Result<Arc<Promotion>, PromotionError>>,
+        now: chrono::DateTime<chrono::Utc>,
+        recorder: &Recorder<'_>,
+    ) -> Prepared {
+        let letter = |reason: String| {
+            Prepared::DeadLetter(DeadLetter {
+                stage: Stage::Dec,
+                reason,
+                source: record.source(),
+                payload: record
+                    .value()
+                    .unwrap_or_else(|_| record.raw_value().to_owned()),
+            })
+        };
+        let activity = match activity {
+            Ok(activity) => activity,
+            Err(invalid) => return letter(format!("invalid-input: {invalid}")),
+        };
+        let promotion = match promotions.get(activity.promo_code()) {
+            Some(Ok(promotion)) => promotion,
+            Some(Err(PromotionError::Unknown { .. })) => {
+                return letter("unknown-promotion".to_owned())
+            }
+            Some(Err(error @ PromotionError::Malformed { .. })) => {
+                return letter(format!("invalid-input: {error}"))
+            }
+            Some(Err(PromotionError::Unavailable { .. })) | None => return Prepared::Unavailable,
+        };
+        match enrich(activity, promotion, record.header("correlationid"), now) {
+            Ok(emission) => {
+                recorder.latency(emission.latency);
+                tracing::debug!(event_id = %emission.message.id, correlation_id = %emission.message.correlation_id, "activity enriched");
+                Prepared::Publish(emission.message)
+            }
+            Err(invalid) => letter(format!("invalid-input: {invalid}")),
+        }
+    }
+
+    /// Publishes the enriched events in one call. A message SQS can never take (too large)
+    /// becomes a dead letter; a transient failure fails the invocation.
+    async fn publish(
+        &self,
+        messages: Vec<(&Record<'_>, OutgoingMessage)>,
+        letters: &mut Vec<DeadLetter>,
+        recorder: &Recorder<'_>,
+    ) -> Result<(), DecError> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let count = messages.len();
+        let sources: HashMap<String, (String, String)> = messages
+            .iter()
+            .map(|(record, message)| {
+                let payload = record.value().unwrap_or_default();
+                (message.id.clone(), (record.source(), payload))
+            })
+            .collect();
+        let outgoing = messages.into_iter().map(|(_, message)| message).collect();
+        let Err(PublishError { failed }) = self.publisher.publish(outgoing).await else {
+            recorder.count("Emitted", count as f64);
+            return Ok(());
+        };
+        recorder.count("Emitted", (count - failed.len()) as f64);
+        let (retryable, permanent): (Vec<_>, Vec<_>) =
+            failed.into_iter().partition(|f| f.retryable);
+        for failure in permanent {
+            let (source, payload) = sources.get(&failure.id).cloned().unwrap_or_default();
+            letters.push(DeadLetter {
+                stage: Stage::Dec,
+                reason: format!("invalid-input: {}", failure.reason),
+                source,
+                payload,
+            });
+        }
+        match retryable.first() {
+            None => Ok(()),
+            Some(first) => Err(DecError::Publish {
+                reason: first.reason.clone(),
+                event_ids: retryable.iter().map(|f| f.id.clone()).collect(),
+            }),
+        }
+    }
+
+    async fn dead_letter(
+        &self,
+        letters: Vec<DeadLetter>,
+        recorder: &Recorder<'_>,
+    ) -> Result<(), DecError> {
+        if letters.is_empty() {
+            return Ok(());
+        }
+        let reasons: Vec<String> = letters.iter().map(|letter| letter.reason.clone()).collect();
+        for letter in &letters {
+            tracing::warn!(stage = "dec", source = %letter.source, reason = %letter.reason, "record dead-lettered");
+        }
+        self.dead_letters.send(letters).await?;
+        for reason in reasons {
+            recorder.outcome(Outcome::DeadLettered {
+                stage: Stage::Dec,
+                reason,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn promo_code_of(error: &PromotionError) -> String {
+    match error {
+        PromotionError::Unknown { promo_code }
+        | PromotionError::Malformed { promo_code, .. }
+        | PromotionError::Unavailable { promo_code, .. } => promo_code.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use rewards_shared::envelope::{Envelope, EventType};
+    use rewards_shared::kafka::{encode_event, encode_record};
+    use rewards_shared::model::{EnrichedActivity, RewardScheme, Tier, TierDefinition};
+    use rewards_shared::ports::{
+        CachedPromotions, Destination, ManualClock, MemoryDeadLetters, MemoryOutcomes,
+        MemoryPromotions, MemoryPublisher,
+    };
+
+    const CPP_TOPIC: &str = "dc1.skybet.cpp.activity";
+    const EPPM_TOPIC: &str = "dc1.skybet.eppm.activity";
+
+    fn promotion(code: &str) -> Promotion {
+        Promotion {
+            promo_code: code.into(),
+            promo_name: "Weekly Spins".into(),
+            promo_url: "https://example.test/promo".into(),
+            tags: vec!["tim".into()],
+            brand: "skybet".into(),
+            reward_schemes: vec![RewardScheme {
+                reward_scheme_id: "rs-100".into(),
+                products: vec!["casino".into()],
+                reward_type: "FREE_SPINS".into(),
+                product_reward_type: "CASINO_FREE_SPINS".into(),
+                tier_definition: TierDefinition {
+                    tiers: vec![Tier {
+                        threshold: 5,
+                        reward: "10 free spins".into(),
+                    }],
+                },
+                expiration_date: "2026-11-23T23:59:59Z".parse().expect("date"),
+            }],
+        }
+    }
+
+    fn cpp(activity_id: &str, promo: &str) -> String {
+        format!(
+            r#"{{"activityId": "{activity_id}", "accountId": "10048213", "brand": "skybet", "promoCode": "{promo}",
+            "attemptId": "2026-W47", "sequence": 12, "status": "IN_PROGRESS", "occurredAt": "2026-11-16T09:30:00.000Z",
+            "locale": "en-GB", "rewardProgress": [{{"rewardSchemeId": "rs-100", "activityType": "FREE_SPINS",
+            "current": 3, "target": 5, "status": "IN_PROGRESS"}}]}}"#
+        )
+    }
+
+    const EPPM: &str = r#"{"eventId": "e-1", "accountId": "10048213", "brand": "skybet", "promoCode": "WEEKLY-SPINS",
+        "attemptId": "2026-W47", "week": 1, "reason": "NO_QUALIFYING_BET", "occurredAt": "2026-11-16T09:30:00.000Z"}"#;
+
+    struct Fixture {
+        source: Arc<MemoryPromotions>,
+        publisher: Arc<MemoryPublisher>,
+        dead_letters: Arc<MemoryDeadLetters>,
+        outcomes: Arc<MemoryOutcomes>,
+    }
+
+    type TestHandler<S> = Handler<S, Arc<MemoryPublisher>, Arc<MemoryDeadLetters>, ManualClock>;
+
+    fn fixture() -> (
+        Fixture,
+        TestHandler<CachedPromotions<Arc<MemoryPromotions>>>,
+    ) {
+        let fixture = Fixture {
+            source: Arc::new(MemoryPromotions::new([
+                promotion("WEEKLY-SPINS"),
+                promotion("DAILY"),
+            ])),
+            publisher: Arc::new(MemoryPublisher::new()),
+            dead_letters: Arc::new(MemoryDeadLetters::new()),
+            outcomes: Arc::new(MemoryOutcomes::new()),
+        };
+        let handler = with_source(
+            &fixture,
+            CachedPromotions::new(Arc::clone(&fixture.source), Duration::from_secs(60)),
+        );
+        (fixture, handler)
+    }
+
+    fn with_source<S: PromotionSource>(fixture: &Fixture, source: S) -> TestHandler<S> {
+        Handler::new(
+            CPP_TOPIC,
+            EPPM_TOPIC,
+            source,
+            Arc::clone(&fixture.publisher),
+            Arc::clone(&fixture.dead_letters),
+            ManualClock::new("2026-11-16T09:30:01Z".parse().expect("date")),
+            Telemetry::for_tests(Stage::Dec, fixture.outcomes.clone()),
+        )
+    }
+
+    #[tokio::test]
+    async fn one_bad_record_among_good_ones_goes_alone_to_the_dead_letter_queue() {
+        let (fixture, handler) = fixture();
+        let oversized = vec![b' '; rewards_shared::limits::MAX_RECORD_BYTES + 1];
+        let event = encode_event(vec![
+            encode_record(
+                CPP_TOPIC,
+                0,
+                1,
+                cpp("a-1", "WEEKLY-SPINS").as_bytes(),
+                &[("correlationid", "corr-1")],
+            ),
+            encode_record(CPP_TOPIC, 0, 2, &[0xff, 0x00], &[]),
+            encode_record(CPP_TOPIC, 0, 3, b"not json", &[]),
+            encode_record(
+                CPP_TOPIC,
+                0,
+                4,
+                cpp("a-4", "WEEKLY-SPINS")
+                    .replace("\"sequence\": 12,", "")
+                    .as_bytes(),
+                &[],
+            ),
+            encode_record(
+                CPP_TOPIC,
+                0,
+                5,
+                cpp("a-5", "WEEKLY-SPINS")
+                    .replace("\"IN_PROGRESS\", \"occurredAt\"", "\"WON\", \"occurredAt\"")
+                    .as_bytes(),
+                &[],
+            ),
+            encode_record(CPP_TOPIC, 0, 6, &oversized, &[]),
+            encode_record(CPP_TOPIC, 1, 7, cpp("a-7", "NO-SUCH-PROMO").as_bytes(), &[]),
+            encode_record(EPPM_TOPIC, 0, 8, EPPM.as_bytes(), &[]),
+            encode_record(CPP_TOPIC, 1, 9, cpp("a-9", "DAILY").as_bytes(), &[]),
+        ]);
+
+        handler
+            .handle(&event)
+            .await
+            .expect("bad records do not fail the batch");
+
+        let enriched = fixture.publisher.take(Destination::EnrichedEvents);
+        let ids: Vec<String> = enriched
+            .iter()
+            .map(|message| {
+                Envelope::<EnrichedActivity>::decode(&message.body, &[EventType::ActivityEnriched])
+                    .expect("CloudEvent")
+                    .data
+                    .activity_id
+            })
+            .collect();
+        assert_eq!(ids, vec!["a-1", "a-9"]);
+        assert_eq!(enriched[0].correlation_id, "corr-1");
+        assert_eq!(
+            fixture
+                .publisher
+                .take(Destination::UnqualificationEvents)
+                .len(),
+            1
+        );
+        assert_eq!(fixture.publisher.calls(), 1, "publishing is batched");
+
+        let letters = fixture.dead_letters.take();
+        let reasons: Vec<(&str, &str)> = letters
+            .iter()
+            .map(|l| (l.source.as_str(), l.reason.as_str()))
+            .collect();
+        assert_eq!(reasons.len(), 6, "{reasons:?}");
+        assert!(
+            reasons[0].1.starts_with("invalid-input: not UTF-8"),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons[1].1.starts_with("invalid-input: malformed JSON"),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons[2].1.contains("missing field `sequence`"),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons[3].1.contains("unknown variant `WON`"),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons[4].1.starts_with("invalid-input: record of"),
+            "{reasons:?}"
+        );
+        assert_eq!(
+            reasons[5],
+            ("dc1.skybet.cpp.activity/1@7", "unknown-promotion")
+        );
+        assert_eq!(
+            letters[2].payload.contains("a-4"),
+            true,
+            "the original record is kept"
+        );
+
+        let dead = fixture.outcomes.take();
+        assert_eq!(dead.len(), 6);
+        assert!(dead.iter().all(|o| matches!(
+            o,
+            Outcome::DeadLettered {
+                stage: Stage::Dec,
+                ..
+            }
+        )));
+    }
+
+    #[tokio::test]
+    async fn a_warm_handler_asks_pph_once_per_promo_code() {
+        let (fixture, handler) = fixture();
+        for offset in 0..3 {
+            let event = encode_event(vec![
+                encode_record(
+                    CPP_TOPIC,
+                    0,
+                    offset * 2,
+                    cpp("a", "WEEKLY-SPINS").as_bytes(),
+                    &[],
+                ),
+                encode_record(
+                    CPP_TOPIC,
+                    0,
+                    offset * 2 + 1,
+                    cpp("b", "WEEKLY-SPINS").as_bytes(),
+                    &[],
+                ),
+            ]);
+            handler.handle(&event).await.expect("handled");
+        }
+        assert_eq!(fixture.source.calls(), 1);
+        assert_eq!(fixture.publisher.take(Destination::EnrichedEvents).len(), 6);
+    }
+
+    struct DownPph;
+
+    impl PromotionSource for DownPph {
+        async fn promotion(&self, promo_code: &str) -> Result<Arc<Promotion>, PromotionError> {
+            Err(PromotionError::Unavailable {
+                promo_code: promo_code.into(),
+                reason: "503".into(),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn pph_outage_fails_the_invocation_after_dead_lettering_the_bad() {
+        let (fixture, _) = fixture();
+        let handler = with_source(&fixture, DownPph);
+        let event = encode_event(vec![
+            encode_record(CPP_TOPIC, 0, 1, cpp("a-1", "WEEKLY-SPINS").as_bytes(), &[]),
+            encode_record(CPP_TOPIC, 0, 2, b"not json", &[]),
+        ]);
+        let error = handler
+            .handle(&event)
+            .await
+            .expect_err("transient failure fails the batch");
+        assert!(
+            matches!(&error, DecError::PromotionsUnavailable { promo_codes, .. } if promo_codes == &["WEEKLY-SPINS"]),
+            "{error}"
+        );
+        assert_eq!(fixture.dead_letters.take().len(), 1);
+    }
+
+    struct FlakyPublisher;
+
+    impl Publisher for FlakyPublisher {
+        async fn publish(&self, messages: Vec<OutgoingMessage>) -> Result<(), PublishError> {
+            Err(PublishError::all(&messages, "throttled", true))
+        }
+    }
+
+    #[tokio::test]
+    async fn publish_failure_fails_the_invocation() {
+        let fixture = fixture().0;
+        let handler = Handler::new(
+            CPP_TOPIC,
+            EPPM_TOPIC,
+            Arc::clone(&fixture.source),
+            FlakyPublisher,
+            Arc::clone(&fixture.dead_letters),
+            ManualClock::new("2026-11-16T09:30:01Z".parse().expect("date")),
+            Telemetry::for_tests(Stage::Dec, fixture.outcomes.clone()),
+        );
+        let event = encode_event(vec![encode_record(
+            CPP_TOPIC,
+            0,
+            1,
+            cpp("a-1", "WEEKLY-SPINS").as_bytes(),
+            &[],
+        )]);
+        assert!(matches!(
+            handler.handle(&event).await,
+            Err(DecError::Publish { .. })
+        ));
+    }
+}

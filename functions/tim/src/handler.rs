@@ -1,0 +1,605 @@
+//! TIM's batch handler for Lambda's SQS event.
+//!
+//! Records of the same key are applied in sequence order; different keys run concurrently,
+//! bounded. When a record of a key fails transiently, the later records of that key are not
+//! applied but reported too, so their order survives the redelivery. Outputs of the whole batch
+//! are published in one call. Bad records go to the dead-letter queue and are not retried;
+//! transient failures are reported in `batchItemFailures`, and nothing else is.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use futures::stream::{self, StreamExt};
+use rewards_shared::envelope::Envelope;
+use rewards_shared::model::EnrichedActivity;
+use rewards_shared::ports::{
+    Clock, DeadLetterSink, Outcome, OutgoingMessage, Publisher, StateKey, TimStateStore,
+};
+use rewards_shared::sqs::{self, RecordFailure};
+use rewards_shared::stage::Stage;
+use rewards_shared::telemetry::{Recorder, Telemetry};
+use tracing::Instrument;
+
+use crate::record::{self, Applied};
+
+/// Keys applied at once, by default.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
+/// TIM's handler, generic over its ports.
+pub struct Handler<S, P, D, C> {
+    filter_tag: String,
+    store: S,
+    publisher: P,
+    dead_letters: D,
+    clock: C,
+    telemetry: Telemetry,
+    concurrency: usize,
+}
+
+type RecordResult = Result<Vec<OutgoingMessage>, RecordFailure>;
+
+impl<S, P, D, C> Handler<S, P, D, C>
+where
+    S: TimStateStore,
+    P: Publisher,
+    D: DeadLetterSink,
+    C: Clock,
+{
+    /// A handler keeping only promotions tagged `filter_tag`.
+    pub fn new(
+        filter_tag: impl Into<String>,
+        store: S,
+        publisher: P,
+        dead_letters: D,
+        clock: C,
+        telemetry: Telemetry,
+    ) -> Self {
+        Handler {
+            filter_tag: filter_tag.into(),
+            store,
+            publisher,
+            dead_letters,
+            clock,
+            telemetry,
+            concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+
+    /// Handles one SQS event; never fails the whole batch.
+    pub async fn handle(&self, event: &SqsEvent) -> SqsBatchResponse {
+        let recorder = self.telemetry.recorder();
+        let messages = &event.records;
+        recorder.count("RecordsIn", messages.len() as f64);
+        let mut results: Vec<RecordResult> = vec![Ok(Vec::new()); messages.len()];
+
+        // Decode, and group the good records by key in sequence order.
+        let mut groups: BTreeMap<StateKey, Vec<(usize, Envelope<EnrichedActivity>)>> =
+            BTreeMap::new();
+        for (index, message) in messages.iter().enumerate() {
+            match sqs::body(message).and_then(record::decode) {
+                Ok(envelope) => groups
+                    .entry(record::key(&envelope.data))
+                    .or_default()
+                    .push((index, envelope)),
+                Err(invalid) => results[index] = Err(RecordFailure::invalid(invalid)),
+            }
+        }
+        let receive_counts: Vec<u32> = messages.iter().map(sqs::receive_count).collect();
+        let applied: Vec<Vec<(usize, RecordResult)>> = stream::iter(groups.into_values())
+            .map(|mut group| {
+                group.sort_by_key(|(_, envelope)| envelope.data.sequence);
+                self.apply_group(group, &receive_counts, &recorder)
+            })
+            .buffer_unordered(self.concurrency.max(1))
+            .collect()
+            .await;
+        for (index, result) in applied.into_iter().flatten() {
+            results[index] = result;
+        }
+
+        let results = self.publish(results, &recorder).await;
+        let response =
+            sqs::settle(Stage::Tim, messages, results, &self.dead_letters, &recorder).await;
+        recorder.flush();
+        response
+    }
+
+    async fn apply_group(
+        &self,
+        group: Vec<(usize, Envelope<EnrichedActivity>)>,
+        receive_counts: &[u32],
+        recorder: &Recorder<'_>,
+    ) -> Vec<(usize, RecordResult)> {
+        let mut results = Vec::with_capacity(group.len());
+        let mut failed_before = false;
+        for (index, envelope) in group {
+            if failed_before {
+                results.push((
+                    index,
+                    Err(RecordFailure::retry(
+                        "an earlier event of the same key failed",
+                    )),
+                ));
+                continue;
+            }
+            let now = self.clock.now();
+            recorder.latency(envelope.latency_at(now));
+            let receive_count = receive_counts.get(index).copied().unwrap_or(1);
+            let span = tracing::info_span!("record", stage = "tim", correlation_id = %envelope.correlation_id, event_id = %envelope.id);
+            let result =
+                record::apply(&self.store, &envelope, receive_count, &self.filter_tag, now)
+                    .instrument(span)
+                    .await;
+            let result = match result {
+                Ok(Applied { outputs, dropped }) => {
+                    if let Some(reason) = dropped {
+                        recorder.outcome(Outcome::Dropped {
+                            stage: Stage::Tim,
+                            reason,
+                            account_id: Some(envelope.data.account_id.clone()),
+                        });
+                    }
+                    Ok(outputs)
+                }
+                Err(failure) => {
+                    failed_before = matches!(failure, RecordFailure::Retry { .. });
+                    Err(failure)
+                }
+            };
+            results.push((index, result));
+        }
+        results
+    }
+
+    /// Publishes every record's outputs in one call; a record whose output failed is reported
+    /// (retryable) or dead-lettered (an output SQS can never take).
+    async fn publish(
+        &self,
+        results: Vec<RecordResult>,
+        recorder: &Recorder<'_>,
+    ) -> Vec<Result<(), RecordFailure>> {
+        let mut owners: HashMap<String, usize> = HashMap::new();
+        let mut outgoing = Vec::new();
+        let mut settled: Vec<Result<(), RecordFailure>> = Vec::with_capacity(results.len());
+        for (index, result) in results.into_iter().enumerate() {
+            match result {
+                Ok(outputs) => {
+                    for output in outputs {
+                        owners.insert(output.id.clone(), index);
+                        outgoing.push(output);
+                    }
+                    settled.push(Ok(()));
+                }
+                Err(failure) => settled.push(Err(failure)),
+            }
+        }
+        if outgoing.is_empty() {
+            return settled;
+        }
+        let count = outgoing.len();
+        let failed = match self.publisher.publish(outgoing).await {
+            Ok(()) => Vec::new(),
+            Err(error) => error.failed,
+        };
+        recorder.count("Emitted", (count - failed.len().min(count)) as f64);
+        for failure in failed {
+            let Some(&index) = owners.get(&failure.id) else {
+                continue;
+            };
+            let Some(slot) = settled.get_mut(index) else {
+                continue;
+            };
+            *slot = Err(if failure.retryable {
+                RecordFailure::retry(failure.reason)
+            } else {
+                RecordFailure::DeadLetter {
+                    reason: format!("invalid-input: {}", failure.reason),
+                }
+            });
+        }
+        settled
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+    use rewards_shared::envelope::{EventType, StageTimestamps};
+    use rewards_shared::model::{
+        ActivityStatus, DeleteInstruction, EnrichedProgress, MessageType, RewardMessage,
+        TierDefinition,
+    };
+    use rewards_shared::ports::{
+        Destination, DropReason, ManualClock, MemoryDeadLetters, MemoryOutcomes, MemoryPublisher,
+        MemoryTimStateStore, PublishError, StateUpdate, TimStateError, WriteResult,
+    };
+    use rewards_shared::sqs::encode_message;
+
+    fn activity(
+        account: &str,
+        sequence: u64,
+        status: ActivityStatus,
+        current: u64,
+    ) -> EnrichedActivity {
+        EnrichedActivity {
+            activity_id: format!("{account}-{sequence}"),
+            account_id: account.into(),
+            brand: "skybet".into(),
+            promo_code: "WEEKLY-SPINS".into(),
+            attempt_id: "2026-W47".into(),
+            sequence,
+            status,
+            occurred_at: "2026-11-16T09:30:00Z".parse().expect("date"),
+            locale: Some("en-GB".into()),
+            promo_name: "Weekly Spins".into(),
+            promo_url: "https://example.test".into(),
+            tags: vec!["tim".into(), "weekly".into()],
+            reward_progress: vec![EnrichedProgress {
+                reward_scheme_id: "rs-100".into(),
+                activity_type: "FREE_SPINS".into(),
+                current,
+                target: 5,
+                status,
+                products: vec!["casino".into()],
+                reward_type: "FREE_SPINS".into(),
+                product_reward_type: "CASINO_FREE_SPINS".into(),
+                tier_definition: TierDefinition::default(),
+                expiration_date: "2026-11-23T23:59:59Z".parse().expect("date"),
+            }],
+        }
+    }
+
+    fn body(activity: &EnrichedActivity) -> String {
+        Envelope {
+            id: format!("ev-{}", activity.activity_id),
+            source: Stage::Dec.source().into(),
+            event_type: EventType::ActivityEnriched,
+            subject: activity.account_id.clone(),
+            time: activity.occurred_at,
+            brand: activity.brand.clone(),
+            correlation_id: format!("corr-{}", activity.activity_id),
+            timestamps: StageTimestamps::from_origin(activity.occurred_at),
+            data: activity.clone(),
+        }
+        .encode()
+        .expect("encodes")
+    }
+
+    fn event(bodies: &[String]) -> SqsEvent {
+        event_with_count(bodies, 1)
+    }
+
+    fn event_with_count(bodies: &[String], receive_count: u32) -> SqsEvent {
+        let mut event = SqsEvent::default();
+        event.records = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, body)| {
+                encode_message(
+                    &format!("m{i}"),
+                    body,
+                    receive_count,
+                    "arn:aws:sqs:eu-west-1:1:cpp-enriched-events",
+                )
+            })
+            .collect();
+        event
+    }
+
+    struct Fixture<S> {
+        store: Arc<S>,
+        publisher: Arc<MemoryPublisher>,
+        dead_letters: Arc<MemoryDeadLetters>,
+        outcomes: Arc<MemoryOutcomes>,
+    }
+
+    impl<S: TimStateStore> Fixture<S> {
+        fn new(store: S) -> Self {
+            Fixture {
+                store: Arc::new(store),
+                publisher: Arc::new(MemoryPublisher::new()),
+                dead_letters: Arc::new(MemoryDeadLetters::new()),
+                outcomes: Arc::new(MemoryOutcomes::new()),
+            }
+        }
+
+        fn handler<P: Publisher>(
+            &self,
+            publisher: P,
+        ) -> Handler<Arc<S>, P, Arc<MemoryDeadLetters>, ManualClock> {
+            Handler::new(
+                "tim",
+                Arc::clone(&self.store),
+                publisher,
+                Arc::clone(&self.dead_letters),
+                ManualClock::new("2026-11-16T09:30:01Z".parse().expect("date")),
+                Telemetry::for_tests(Stage::Tim, self.outcomes.clone()),
+            )
+        }
+
+        fn relevant_types(&self) -> Vec<(MessageType, u64)> {
+            self.publisher
+                .take(Destination::RelevantEvents)
+                .iter()
+                .map(|message| {
+                    let envelope =
+                        Envelope::<RewardMessage>::decode(&message.body, &[EventType::Relevant])
+                            .expect("relevant");
+                    (envelope.data.message_type, envelope.data.activity.sequence)
+                })
+                .collect()
+        }
+    }
+
+    fn failures(response: &SqsBatchResponse) -> Vec<&str> {
+        response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn applies_the_rule_table_through_a_whole_attempt() {
+        let fixture = Fixture::new(MemoryTimStateStore::new());
+        let handler = fixture.handler(Arc::clone(&fixture.publisher));
+        let steps = [
+            activity("1", 1, ActivityStatus::OptedIn, 0),
+            activity("1", 2, ActivityStatus::InProgress, 3),
+            activity("1", 3, ActivityStatus::InProgress, 3),
+            activity("1", 4, ActivityStatus::RewardAwarded, 5),
+            activity("1", 5, ActivityStatus::RewardAwarded, 5),
+            activity("1", 6, ActivityStatus::RewardSpent, 5),
+            activity("1", 7, ActivityStatus::Unqualified, 5),
+            activity("1", 8, ActivityStatus::Expired, 5),
+        ];
+        for step in &steps {
+            let response = handler.handle(&event(&[body(step)])).await;
+            assert!(response.batch_item_failures.is_empty());
+        }
+        assert_eq!(
+            fixture.relevant_types(),
+            vec![
+                (MessageType::OptIn, 1),
+                (MessageType::Progress, 2),
+                (MessageType::RewardAwarded, 4)
+            ]
+        );
+        let deletes = fixture.publisher.take(Destination::MsqDelete);
+        assert_eq!(deletes.len(), 1);
+        let delete =
+            Envelope::<DeleteInstruction>::decode(&deletes[0].body, &[EventType::MessageDelete])
+                .expect("delete");
+        assert_eq!(delete.data.sequence, 6);
+        assert_eq!(
+            delete.timestamps.at(Stage::Tim),
+            Some("2026-11-16T09:30:01Z".parse().expect("date"))
+        );
+        assert_eq!(
+            fixture
+                .publisher
+                .take(Destination::UnqualificationEvents)
+                .len(),
+            1
+        );
+        let drops: Vec<_> = fixture
+            .outcomes
+            .take()
+            .into_iter()
+            .map(|outcome| match outcome {
+                Outcome::Dropped { reason, .. } => reason,
+                other => panic!("unexpected outcome {other:?}"),
+            })
+            .collect();
+        assert_eq!(drops, vec![DropReason::NoProgress, DropReason::Duplicate]);
+        assert_eq!(
+            fixture.store.writes(),
+            steps.len() as u64,
+            "one write per event"
+        );
+    }
+
+    #[tokio::test]
+    async fn stale_and_repeated_sequences_are_duplicates_whatever_their_status() {
+        let fixture = Fixture::new(MemoryTimStateStore::new());
+        let handler = fixture.handler(Arc::clone(&fixture.publisher));
+        handler
+            .handle(&event(&[body(&activity(
+                "1",
+                5,
+                ActivityStatus::InProgress,
+                2,
+            ))]))
+            .await;
+        handler
+            .handle(&event(&[body(&activity(
+                "1",
+                5,
+                ActivityStatus::InProgress,
+                2,
+            ))]))
+            .await;
+        handler
+            .handle(&event(&[body(&activity(
+                "1",
+                4,
+                ActivityStatus::RewardAwarded,
+                5,
+            ))]))
+            .await;
+        assert_eq!(fixture.relevant_types(), vec![(MessageType::Progress, 5)]);
+        let duplicates = fixture
+            .outcomes
+            .take()
+            .into_iter()
+            .filter(|o| {
+                matches!(
+                    o,
+                    Outcome::Dropped {
+                        reason: DropReason::Duplicate,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(duplicates, 2);
+    }
+
+    #[tokio::test]
+    async fn events_without_the_filter_tag_are_filtered_without_a_write() {
+        let fixture = Fixture::new(MemoryTimStateStore::new());
+        let handler = fixture.handler(Arc::clone(&fixture.publisher));
+        let mut untagged = activity("1", 1, ActivityStatus::OptedIn, 0);
+        untagged.tags = vec!["weekly".into()];
+        handler.handle(&event(&[body(&untagged)])).await;
+        assert_eq!(
+            fixture.outcomes.take(),
+            vec![Outcome::Dropped {
+                stage: Stage::Tim,
+                reason: DropReason::Filtered,
+                account_id: Some("1".into())
+            }]
+        );
+        assert_eq!(fixture.store.writes(), 0);
+    }
+
+    #[tokio::test]
+    async fn records_of_a_key_are_applied_in_sequence_order_within_a_batch() {
+        let fixture = Fixture::new(MemoryTimStateStore::new());
+        let handler = fixture.handler(Arc::clone(&fixture.publisher));
+        let bodies = [
+            body(&activity("1", 3, ActivityStatus::InProgress, 4)),
+            body(&activity("2", 1, ActivityStatus::OptedIn, 0)),
+            body(&activity("1", 2, ActivityStatus::InProgress, 2)),
+        ];
+        let response = handler.handle(&event(&bodies)).await;
+        assert!(response.batch_item_failures.is_empty());
+        let mut emitted = fixture.relevant_types();
+        emitted.sort();
+        // Sequence 2 then 3: both progressed. Applied in arrival order, 2 would be stale.
+        assert_eq!(
+            emitted,
+            vec![
+                (MessageType::OptIn, 1),
+                (MessageType::Progress, 2),
+                (MessageType::Progress, 3)
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bad_record_goes_to_the_dead_letter_queue_and_the_others_go_on() {
+        let fixture = Fixture::new(MemoryTimStateStore::new());
+        let handler = fixture.handler(Arc::clone(&fixture.publisher));
+        let bodies = [
+            "not a cloudevent".to_owned(),
+            body(&activity("1", 1, ActivityStatus::OptedIn, 0))
+                .replace("rewards.activity.enriched", "rewards.decided"),
+            body(&activity("1", 1, ActivityStatus::OptedIn, 0))
+                .replace("\"accountId\":\"1\"", "\"accountId\":\"\""),
+            body(&activity("2", 1, ActivityStatus::OptedIn, 0)),
+        ];
+        let response = handler.handle(&event(&bodies)).await;
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "bad input is not retried"
+        );
+        let letters = fixture.dead_letters.take();
+        assert_eq!(
+            letters
+                .iter()
+                .map(|l| l.source.as_str())
+                .collect::<Vec<_>>(),
+            vec!["m0", "m1", "m2"]
+        );
+        assert!(
+            letters
+                .iter()
+                .all(|l| l.reason.starts_with("invalid-input: ")),
+            "{letters:?}"
+        );
+        assert!(
+            letters[2].reason.contains("accountId"),
+            "{}",
+            letters[2].reason
+        );
+        assert_eq!(fixture.relevant_types(), vec![(MessageType::OptIn, 1)]);
+    }
+
+    /// A store that is throttled for one account.
+    struct ThrottledFor(&'static str, MemoryTimStateStore);
+
+    impl TimStateStore for ThrottledFor {
+        async fn advance(
+            &self,
+            key: &StateKey,
+            update: &StateUpdate,
+        ) -> Result<WriteResult, TimStateError> {
+            if key.account_id == self.0 {
+                return Err(TimStateError::Unavailable {
+                    key: key.partition_key(),
+                    reason: "throttled".into(),
+                });
+            }
+            self.1.advance(key, update).await
+        }
+    }
+
+    #[tokio::test]
+    async fn transient_failures_are_reported_with_the_later_events_of_their_key_and_nothing_else() {
+        let fixture = Fixture::new(ThrottledFor("1", MemoryTimStateStore::new()));
+        let handler = fixture.handler(Arc::clone(&fixture.publisher));
+        let bodies = [
+            body(&activity("1", 1, ActivityStatus::OptedIn, 0)),
+            body(&activity("2", 1, ActivityStatus::OptedIn, 0)),
+            body(&activity("1", 2, ActivityStatus::InProgress, 1)),
+        ];
+        let response = handler.handle(&event(&bodies)).await;
+        assert_eq!(failures(&response), vec!["m0", "m2"]);
+        assert_eq!(fixture.relevant_types(), vec![(MessageType::OptIn, 1)]);
+        assert!(fixture.dead_letters.take().is_empty());
+    }
+
+    /// A publisher that fails once, as if the process crashed after the state write.
+    struct FailOnce(AtomicBool, Arc<MemoryPublisher>);
+
+    impl Publisher for FailOnce {
+        async fn publish(&self, messages: Vec<OutgoingMessage>) -> Result<(), PublishError> {
+            if !self.0.swap(true, Ordering::SeqCst) {
+                return Err(PublishError::all(&messages, "connection reset", true));
+            }
+            self.1.publish(messages).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_redelivery_after_a_failed_publish_emits_the_same_event_again() {
+        let fixture = Fixture::new(MemoryTimStateStore::new());
+        let handler = fixture.handler(FailOnce(
+            AtomicBool::new(false),
+            Arc::clone(&fixture.publisher),
+        ));
+        let award = [body(&activity("1", 4, ActivityStatus::RewardAwarded, 5))];
+
+        let first = handler.handle(&event(&award)).await;
+        assert_eq!(failures(&first), vec!["m0"]);
+        assert!(fixture.relevant_types().is_empty());
+
+        let redelivered = handler.handle(&event_with_count(&award, 2)).await;
+        assert!(redelivered.batch_item_failures.is_empty());
+        let emitted = fixture.publisher.take(Destination::RelevantEvents);
+        assert_eq!(emitted.len(), 1, "the award is not lost");
+
+        // A later, independent copy (first delivery) is a true duplicate.
+        handler.handle(&event(&award)).await;
+        assert!(fixture.relevant_types().is_empty());
+        assert!(fixture.outcomes.take().contains(&Outcome::Dropped {
+            stage: Stage::Tim,
+            reason: DropReason::Duplicate,
+            account_id: Some("1".into())
+        }));
+    }
+}

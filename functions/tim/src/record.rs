@@ -1,0 +1,178 @@
+//! One TIM record: decode, filter by tag, one conditional write, the rule table, and the
+//! outgoing events.
+//!
+//! Redeliveries: the write and the publish are two effects, and a crash (or a failed publish)
+//! between them leaves the state written and the message unsent. SQS then redelivers the
+//! record (`ApproximateReceiveCount` > 1) and the write answers "stale" with the stored item.
+//! When that item was written by this very event (same CloudEvent id, same sequence), TIM
+//! recomputes the verdict from the state the item keeps from *before* the event and emits the
+//! same events again, with the same ids; downstream effects are idempotent. A first delivery
+//! that is stale is a true duplicate (a repeat from Kafka or DEC) and is dropped.
+
+use chrono::{DateTime, Utc};
+use rewards_shared::envelope::{Envelope, EventType};
+use rewards_shared::error::Retryable;
+use rewards_shared::ids::derived_id;
+use rewards_shared::model::{
+    DeleteInstruction, EnrichedActivity, InvalidInput, MessageType, RewardMessage, Validate as _,
+};
+use rewards_shared::ports::{
+    Destination, DropReason, OutgoingMessage, StateKey, TimStateStore, WriteResult,
+};
+use rewards_shared::sqs::RecordFailure;
+use rewards_shared::stage::Stage;
+
+use crate::rules::{state_update, verdict, Verdict};
+
+/// Reads an SQS body as the enriched activity DEC emitted.
+pub fn decode(body: &str) -> Result<Envelope<EnrichedActivity>, InvalidInput> {
+    let envelope = Envelope::<EnrichedActivity>::decode(body, &[EventType::ActivityEnriched])?;
+    validate(&envelope.data)?;
+    Ok(envelope)
+}
+
+fn validate(activity: &EnrichedActivity) -> Result<(), InvalidInput> {
+    // The same bounds DEC checked on the raw activity; an envelope from elsewhere may not have
+    // gone through DEC.
+    rewards_shared::model::CppActivity {
+        activity_id: activity.activity_id.clone(),
+        account_id: activity.account_id.clone(),
+        brand: activity.brand.clone(),
+        promo_code: activity.promo_code.clone(),
+        attempt_id: activity.attempt_id.clone(),
+        sequence: activity.sequence,
+        status: activity.status,
+        occurred_at: activity.occurred_at,
+        locale: activity.locale.clone(),
+        reward_progress: Vec::new(),
+    }
+    .validate()?;
+    if activity.reward_progress.len() > rewards_shared::limits::MAX_REWARD_PROGRESS {
+        return Err(InvalidInput::TooManyProgressEntries {
+            count: activity.reward_progress.len(),
+            limit: rewards_shared::limits::MAX_REWARD_PROGRESS,
+        });
+    }
+    Ok(())
+}
+
+/// The state key of an activity.
+pub fn key(activity: &EnrichedActivity) -> StateKey {
+    StateKey {
+        account_id: activity.account_id.clone(),
+        promo_code: activity.promo_code.clone(),
+        attempt_id: activity.attempt_id.clone(),
+    }
+}
+
+/// What one record came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// Events to publish.
+    pub outputs: Vec<OutgoingMessage>,
+    /// Why the event was dropped, if it was.
+    pub dropped: Option<DropReason>,
+}
+
+/// Applies one event: the tag filter, one conditional write, the rule table.
+pub async fn apply<S: TimStateStore>(
+    store: &S,
+    envelope: &Envelope<EnrichedActivity>,
+    receive_count: u32,
+    filter_tag: &str,
+    now: DateTime<Utc>,
+) -> Result<Applied, RecordFailure> {
+    let activity = &envelope.data;
+    if !activity.tags.iter().any(|tag| tag == filter_tag) {
+        return Ok(dropped(DropReason::Filtered));
+    }
+    let key = key(activity);
+    let written = store
+        .advance(&key, &state_update(activity, &envelope.id))
+        .await
+        .map_err(|error| {
+            if !error.is_retryable() {
+                tracing::error!(key = %key, error = %error, "state store rejected the write");
+            }
+            RecordFailure::retry(error)
+        })?;
+    let verdict = match written {
+        WriteResult::Applied { previous } => verdict(activity, previous.as_ref()),
+        WriteResult::Stale { stored } => {
+            let redelivered = receive_count > 1
+                && stored.current.event_id == envelope.id
+                && stored.current.sequence == activity.sequence;
+            if !redelivered {
+                return Ok(dropped(DropReason::Duplicate));
+            }
+            tracing::info!(key = %key, "redelivery of an event already written: emitting its events again");
+            verdict(activity, stored.previous.as_ref())
+        }
+    };
+    let outputs = match verdict {
+        Verdict::Emit(message_type) => vec![emit(envelope, message_type, now)?],
+        Verdict::Delete => vec![delete(envelope, now)?],
+        Verdict::Drop(reason) => return Ok(dropped(reason)),
+        Verdict::Nothing => Vec::new(),
+    };
+    Ok(Applied {
+        outputs,
+        dropped: None,
+    })
+}
+
+fn dropped(reason: DropReason) -> Applied {
+    Applied {
+        outputs: Vec::new(),
+        dropped: Some(reason),
+    }
+}
+
+fn emit(
+    envelope: &Envelope<EnrichedActivity>,
+    message_type: MessageType,
+    now: DateTime<Utc>,
+) -> Result<OutgoingMessage, RecordFailure> {
+    let (event_type, destination) = match message_type {
+        MessageType::Unqualification => (
+            EventType::Unqualification,
+            Destination::UnqualificationEvents,
+        ),
+        _ => (EventType::Relevant, Destination::RelevantEvents),
+    };
+    let data = RewardMessage {
+        message_type,
+        activity: envelope.data.clone(),
+    };
+    let next = envelope.next(
+        Stage::Tim,
+        event_type,
+        derived_id(&[Stage::Tim.as_str(), &envelope.id]),
+        now,
+        data,
+    );
+    OutgoingMessage::new(destination, &next).map_err(RecordFailure::invalid)
+}
+
+fn delete(
+    envelope: &Envelope<EnrichedActivity>,
+    now: DateTime<Utc>,
+) -> Result<OutgoingMessage, RecordFailure> {
+    let activity = &envelope.data;
+    let data = DeleteInstruction {
+        account_id: activity.account_id.clone(),
+        brand: activity.brand.clone(),
+        promo_code: activity.promo_code.clone(),
+        attempt_id: activity.attempt_id.clone(),
+        sequence: activity.sequence,
+        expires_at: activity.expires_at(),
+    };
+    let next = envelope.next(
+        Stage::Tim,
+        EventType::MessageDelete,
+        derived_id(&[Stage::Tim.as_str(), &envelope.id]),
+        now,
+        data,
+    );
+    OutgoingMessage::new(Destination::MsqDelete, &next).map_err(RecordFailure::invalid)
+}
