@@ -10,6 +10,8 @@ use super::{
 };
 use crate::model::{DeleteInstruction, MessageType, QueuedMessage};
 
+type Items = BTreeMap<(String, String), Item>;
+
 #[derive(Debug, Clone)]
 struct Item {
     state: ItemState,
@@ -20,7 +22,7 @@ struct Item {
 /// Items in an ordered map keyed by `(pk, sk)`.
 #[derive(Debug, Default)]
 pub struct MemoryMessageStore {
-    items: Mutex<BTreeMap<(String, String), Item>>,
+    items: Mutex<Items>,
 }
 
 impl MemoryMessageStore {
@@ -40,7 +42,7 @@ impl MemoryMessageStore {
     fn lock(
         &self,
         key: &str,
-    ) -> Result<std::sync::MutexGuard<'_, BTreeMap<(String, String), Item>>, MessageStoreError>
+    ) -> Result<std::sync::MutexGuard<'_, Items>, MessageStoreError>
     {
         self.items
             .lock()
