@@ -24,6 +24,7 @@ pub mod ids;
 pub mod kafka;
 pub mod limits;
 pub mod model;
+pub mod outputs;
 pub mod ports;
 pub mod sqs;
 pub mod stage;

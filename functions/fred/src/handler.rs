@@ -1,0 +1,538 @@
+//! FRED's batch handler for Lambda's SQS event.
+//!
+//! Each record is handled on its own (decode → filter → DES → the decided event); records run
+//! concurrently, bounded, since each may wait on DES. The decided events of the whole batch are
+//! published in one call. Bad records go to the dead-letter queue, transient failures (DES or
+//! the queue unavailable) are reported in `batchItemFailures`; one record never fails the
+//! batch.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
+use rewards_shared::envelope::{Envelope, EventType};
+use rewards_shared::error::Retryable;
+use rewards_shared::ids::derived_id;
+use rewards_shared::model::{DecidedMessage, RewardMessage};
+use rewards_shared::outputs::{self, Outputs};
+use rewards_shared::ports::{
+    Clock, DeadLetterSink, DecisionService, Destination, DropReason, Outcome, OutgoingMessage,
+    Publisher,
+};
+use rewards_shared::sqs::{self, RecordFailure};
+use rewards_shared::stage::Stage;
+use rewards_shared::telemetry::{Recorder, Telemetry};
+use tracing::Instrument;
+
+use crate::filter::FredFilter;
+
+/// Records decided at once, by default.
+pub const DEFAULT_CONCURRENCY: usize = 10;
+
+/// The event types FRED reads.
+pub const INPUT_TYPES: [EventType; 2] = [EventType::Relevant, EventType::Unqualification];
+
+/// FRED's handler, generic over its ports.
+pub struct Handler<D, P, L, C> {
+    filter: FredFilter,
+    decisions: D,
+    publisher: P,
+    dead_letters: L,
+    clock: C,
+    telemetry: Telemetry,
+    concurrency: usize,
+}
+
+impl<D, P, L, C> Handler<D, P, L, C>
+where
+    D: DecisionService,
+    P: Publisher,
+    L: DeadLetterSink,
+    C: Clock,
+{
+    /// A handler filtering with `filter`, asking `decisions` (DES), publishing decided events
+    /// with `publisher` and bad records to `dead_letters`.
+    pub fn new(
+        filter: FredFilter,
+        decisions: D,
+        publisher: P,
+        dead_letters: L,
+        clock: C,
+        telemetry: Telemetry,
+    ) -> Self {
+        Handler {
+            filter,
+            decisions,
+            publisher,
+            dead_letters,
+            clock,
+            telemetry,
+            concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+
+    /// Handles one SQS event; never fails the whole batch.
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        let recorder = self.telemetry.recorder();
+        let messages = &event.records;
+        recorder.count("RecordsIn", messages.len() as f64);
+        let now = self.clock.now();
+        let results: Vec<Result<Outputs, RecordFailure>> = stream::iter(messages)
+            .map(|message| self.record(message, now, &recorder))
+            .buffered(self.concurrency.max(1))
+            .collect()
+            .await;
+        let results = outputs::publish(&self.publisher, results, &recorder).await;
+        let response = sqs::settle(
+            Stage::Fred,
+            messages,
+            results,
+            &self.dead_letters,
+            &recorder,
+        )
+        .await;
+        recorder.flush();
+        response
+    }
+
+    async fn record(
+        &self,
+        message: &SqsMessage,
+        now: DateTime<Utc>,
+        recorder: &Recorder<'_>,
+    ) -> Result<Outputs, RecordFailure> {
+        let span = tracing::info_span!(
+            "record",
+            stage = "fred",
+            correlation_id = tracing::field::Empty,
+            event_id = tracing::field::Empty,
+            message_id = sqs::message_id(message),
+        );
+        async {
+            let body = sqs::body(message).map_err(RecordFailure::invalid)?;
+            let envelope = Envelope::<RewardMessage>::decode(body, &INPUT_TYPES)
+                .map_err(RecordFailure::invalid)?;
+            let span = tracing::Span::current();
+            span.record("correlation_id", envelope.correlation_id.as_str());
+            span.record("event_id", envelope.id.as_str());
+            recorder.latency(envelope.latency_at(now));
+            self.decide(&envelope, now, recorder).await
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn decide(
+        &self,
+        envelope: &Envelope<RewardMessage>,
+        now: DateTime<Utc>,
+        recorder: &Recorder<'_>,
+    ) -> Result<Outputs, RecordFailure> {
+        let data = &envelope.data;
+        let activity = &data.activity;
+        let dropped = |reason| {
+            recorder.outcome(Outcome::Dropped {
+                stage: Stage::Fred,
+                reason,
+                account_id: Some(activity.account_id.clone()),
+            });
+            Ok(Outputs::none())
+        };
+        if !self
+            .filter
+            .passes(data.message_type, &activity.brand, &activity.promo_code)
+        {
+            return dropped(DropReason::NotConfigured);
+        }
+        let decision = match self.decisions.decide(envelope).await {
+            Ok(Some(decision)) => decision,
+            Ok(None) => return dropped(DropReason::NoDecision),
+            Err(error) if error.is_retryable() => return Err(RecordFailure::retry(error)),
+            Err(error) => {
+                return Err(RecordFailure::DeadLetter {
+                    reason: format!("invalid-input: {error}"),
+                })
+            }
+        };
+        let decided = envelope.next(
+            Stage::Fred,
+            EventType::Decided,
+            derived_id(&[Stage::Fred.as_str(), &envelope.id]),
+            now,
+            DecidedMessage {
+                message_type: data.message_type,
+                activity: activity.clone(),
+                decision,
+            },
+        );
+        let message = OutgoingMessage::new(Destination::DecidedEvents, &decided)
+            .map_err(RecordFailure::invalid)?;
+        Ok(Outputs::message(message))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use rewards_shared::decision::DeliveryPreferences;
+    use rewards_shared::envelope::StageTimestamps;
+    use rewards_shared::model::{
+        ActivityStatus, Decision, DeliveryFormat, EnrichedActivity, EnrichedProgress, MessageType,
+        TierDefinition,
+    };
+    use rewards_shared::ports::{
+        DecisionError, LocalDecisions, ManualClock, MemoryDeadLetters, MemoryOutcomes,
+        MemoryPublisher,
+    };
+    use rewards_shared::sqs::encode_message;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().expect("date")
+    }
+
+    fn envelope(
+        id: &str,
+        message_type: MessageType,
+        promo_code: &str,
+        activity_type: &str,
+    ) -> Envelope<RewardMessage> {
+        let mut timestamps = StageTimestamps::from_origin(at("2026-11-16T09:30:00Z"));
+        timestamps.stamp(Stage::Tim, at("2026-11-16T09:30:00.500Z"));
+        Envelope {
+            id: id.into(),
+            source: Stage::Tim.source().into(),
+            event_type: EventType::Relevant,
+            subject: "10048213".into(),
+            time: at("2026-11-16T09:30:00.500Z"),
+            brand: "skybet".into(),
+            correlation_id: format!("corr-{id}"),
+            timestamps,
+            data: RewardMessage {
+                message_type,
+                activity: EnrichedActivity {
+                    activity_id: format!("act-{id}"),
+                    account_id: "10048213".into(),
+                    brand: "skybet".into(),
+                    promo_code: promo_code.into(),
+                    attempt_id: "2026-W47".into(),
+                    sequence: 12,
+                    status: ActivityStatus::InProgress,
+                    occurred_at: at("2026-11-16T09:30:00Z"),
+                    locale: Some("en-GB".into()),
+                    promo_name: "Weekly Spins".into(),
+                    promo_url: "https://example.test/promo".into(),
+                    tags: vec!["tim".into()],
+                    reward_progress: vec![EnrichedProgress {
+                        reward_scheme_id: "rs-100".into(),
+                        activity_type: activity_type.into(),
+                        current: 3,
+                        target: 5,
+                        status: ActivityStatus::InProgress,
+                        products: vec![],
+                        reward_type: activity_type.into(),
+                        product_reward_type: "CASINO_FREE_SPINS".into(),
+                        tier_definition: TierDefinition::default(),
+                        expiration_date: at("2026-11-23T23:59:59Z"),
+                    }],
+                },
+            },
+        }
+    }
+
+    fn sqs_message(id: &str, envelope: &Envelope<RewardMessage>) -> SqsMessage {
+        encode_message(id, &envelope.encode().expect("encodes"), 1, "arn:relevant")
+    }
+
+    struct Fixture<D> {
+        handler: Handler<D, Arc<MemoryPublisher>, Arc<MemoryDeadLetters>, ManualClock>,
+        publisher: Arc<MemoryPublisher>,
+        dead_letters: Arc<MemoryDeadLetters>,
+        outcomes: Arc<MemoryOutcomes>,
+    }
+
+    fn fixture<D: DecisionService>(filter: FredFilter, decisions: D) -> Fixture<D> {
+        let publisher = Arc::new(MemoryPublisher::new());
+        let dead_letters = Arc::new(MemoryDeadLetters::new());
+        let outcomes = Arc::new(MemoryOutcomes::new());
+        let handler = Handler::new(
+            filter,
+            decisions,
+            Arc::clone(&publisher),
+            Arc::clone(&dead_letters),
+            ManualClock::new(at("2026-11-16T09:30:01Z")),
+            Telemetry::for_tests(Stage::Fred, outcomes.clone()),
+        );
+        Fixture {
+            handler,
+            publisher,
+            dead_letters,
+            outcomes,
+        }
+    }
+
+    fn event(messages: Vec<SqsMessage>) -> SqsEvent {
+        let mut event = SqsEvent::default();
+        event.records = messages;
+        event
+    }
+
+    fn failed_ids(response: &SqsBatchResponse) -> Vec<String> {
+        response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect()
+    }
+
+    fn dropped(reason: DropReason) -> Outcome {
+        Outcome::Dropped {
+            stage: Stage::Fred,
+            reason,
+            account_id: Some("10048213".into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn decided_events_are_forwarded_in_one_publish_call() {
+        let f = fixture(FredFilter::default(), LocalDecisions::default());
+        let first = envelope("e1", MessageType::Progress, "P", "FREE_SPINS");
+        let second = envelope("e2", MessageType::RewardAwarded, "P", "FREE_BET");
+        let response = f
+            .handler
+            .handle(event(vec![
+                sqs_message("m1", &first),
+                sqs_message("m2", &second),
+            ]))
+            .await;
+        assert!(failed_ids(&response).is_empty());
+        assert_eq!(f.publisher.calls(), 1);
+        let sent = f.publisher.take(Destination::DecidedEvents);
+        assert_eq!(sent.len(), 2);
+        let decided = Envelope::<DecidedMessage>::decode(&sent[1].body, &[EventType::Decided])
+            .expect("decided");
+        assert_eq!(decided.correlation_id, "corr-e2");
+        assert_eq!(decided.id, derived_id(&["fred", "e2"]));
+        assert_eq!(
+            decided.timestamps.at(Stage::Fred),
+            Some(at("2026-11-16T09:30:01Z"))
+        );
+        assert_eq!(
+            decided.timestamps.at(Stage::Tim),
+            second.timestamps.at(Stage::Tim)
+        );
+        assert_eq!(decided.data.message_type, MessageType::RewardAwarded);
+        assert!(decided.data.decision.has_decision);
+        assert_eq!(
+            decided.data.decision.delivery_preference,
+            Some(DeliveryFormat::FullScreen)
+        );
+        assert!(f.outcomes.take().is_empty());
+    }
+
+    #[tokio::test]
+    async fn same_input_yields_the_same_decided_event_id() {
+        let f = fixture(FredFilter::default(), LocalDecisions::default());
+        let input = envelope("e1", MessageType::Progress, "P", "FREE_SPINS");
+        f.handler
+            .handle(event(vec![sqs_message("m1", &input)]))
+            .await;
+        f.handler
+            .handle(event(vec![sqs_message("m1", &input)]))
+            .await;
+        let sent = f.publisher.take(Destination::DecidedEvents);
+        assert_eq!(sent[0].id, sent[1].id);
+    }
+
+    #[tokio::test]
+    async fn no_decision_is_dropped_by_fred() {
+        let f = fixture(FredFilter::default(), LocalDecisions::default());
+        let input = envelope("e1", MessageType::Progress, "P", "CASHBACK");
+        let response = f
+            .handler
+            .handle(event(vec![sqs_message("m1", &input)]))
+            .await;
+        assert!(failed_ids(&response).is_empty());
+        assert!(f.publisher.take_all().is_empty());
+        assert_eq!(f.publisher.calls(), 0);
+        assert_eq!(f.outcomes.take(), vec![dropped(DropReason::NoDecision)]);
+    }
+
+    #[tokio::test]
+    async fn filtered_events_are_not_configured_and_never_reach_des() {
+        struct Unreachable;
+        impl DecisionService for Unreachable {
+            async fn decide(
+                &self,
+                _: &Envelope<RewardMessage>,
+            ) -> Result<Option<Decision>, DecisionError> {
+                panic!("DES must not be called for a filtered event")
+            }
+        }
+        let filter: FredFilter = serde_json::from_str(
+            r#"{"messageTypes": ["PROGRESS"], "brands": ["skybet"], "excludedPromoCodes": ["X"]}"#,
+        )
+        .expect("filter");
+        let f = fixture(filter, Unreachable);
+        let inputs = [
+            envelope("e1", MessageType::OptIn, "P", "FREE_SPINS"),
+            envelope("e2", MessageType::Progress, "X", "FREE_SPINS"),
+        ];
+        let messages = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| sqs_message(&format!("m{i}"), e))
+            .collect();
+        f.handler.handle(event(messages)).await;
+        assert_eq!(
+            f.outcomes.take(),
+            vec![
+                dropped(DropReason::NotConfigured),
+                dropped(DropReason::NotConfigured)
+            ]
+        );
+    }
+
+    struct Failing(DecisionError);
+
+    impl DecisionService for Failing {
+        async fn decide(
+            &self,
+            envelope: &Envelope<RewardMessage>,
+        ) -> Result<Option<Decision>, DecisionError> {
+            if envelope.id == "bad" {
+                Err(self.0.clone())
+            } else {
+                LocalDecisions::new(DeliveryPreferences::default())
+                    .decide(envelope)
+                    .await
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn des_unavailable_fails_that_record_only() {
+        let f = fixture(
+            FredFilter::default(),
+            Failing(DecisionError::Unavailable {
+                event_id: "bad".into(),
+                reason: "503".into(),
+            }),
+        );
+        let good = envelope("good", MessageType::Progress, "P", "FREE_SPINS");
+        let bad = envelope("bad", MessageType::Progress, "P", "FREE_SPINS");
+        let response = f
+            .handler
+            .handle(event(vec![
+                sqs_message("m1", &good),
+                sqs_message("m2", &bad),
+            ]))
+            .await;
+        assert_eq!(failed_ids(&response), vec!["m2"]);
+        assert_eq!(f.publisher.take(Destination::DecidedEvents).len(), 1);
+        assert!(f.dead_letters.take().is_empty());
+    }
+
+    #[tokio::test]
+    async fn des_rejection_is_dead_lettered() {
+        let f = fixture(
+            FredFilter::default(),
+            Failing(DecisionError::Rejected {
+                event_id: "bad".into(),
+                reason: "400".into(),
+            }),
+        );
+        let bad = envelope("bad", MessageType::Progress, "P", "FREE_SPINS");
+        let response = f.handler.handle(event(vec![sqs_message("m1", &bad)])).await;
+        assert!(failed_ids(&response).is_empty());
+        let letters = f.dead_letters.take();
+        assert_eq!(letters.len(), 1);
+        assert!(letters[0].reason.starts_with("invalid-input: DES rejected"));
+    }
+
+    #[tokio::test]
+    async fn one_bad_record_among_good_ones_goes_alone_to_the_dead_letter_queue() {
+        let f = fixture(FredFilter::default(), LocalDecisions::default());
+        let good = envelope("e1", MessageType::Progress, "P", "FREE_SPINS");
+        let wrong_type = {
+            let mut e = envelope("e3", MessageType::Progress, "P", "FREE_SPINS");
+            e.event_type = EventType::Decided;
+            e
+        };
+        let response = f
+            .handler
+            .handle(event(vec![
+                encode_message("m0", "not json", 1, "arn:q"),
+                sqs_message("m1", &good),
+                sqs_message("m3", &wrong_type),
+            ]))
+            .await;
+        assert!(failed_ids(&response).is_empty());
+        assert_eq!(f.publisher.take(Destination::DecidedEvents).len(), 1);
+        let letters = f.dead_letters.take();
+        let sources: Vec<_> = letters.iter().map(|l| l.source.as_str()).collect();
+        assert_eq!(sources, vec!["m0", "m3"]);
+        assert!(letters
+            .iter()
+            .all(|l| l.reason.starts_with("invalid-input: envelope:")));
+        let outcomes = f.outcomes.take();
+        assert_eq!(outcomes.len(), 2);
+        assert!(matches!(
+            outcomes[0],
+            Outcome::DeadLettered {
+                stage: Stage::Fred,
+                ..
+            }
+        ));
+    }
+
+    #[tokio::test]
+    async fn unqualification_events_are_read_too() {
+        let f = fixture(FredFilter::default(), LocalDecisions::default());
+        let mut input = envelope("e1", MessageType::Unqualification, "P", "FREE_SPINS");
+        input.event_type = EventType::Unqualification;
+        f.handler
+            .handle(event(vec![sqs_message("m1", &input)]))
+            .await;
+        assert_eq!(f.publisher.take(Destination::DecidedEvents).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn has_decision_false_from_des_is_dropped_without_parsing_the_body() {
+        use rewards_shared::http::des::HAS_DECISION;
+        use rewards_shared::http::{DesClient, HttpSettings, RetryPolicy};
+        use rewards_shared::testing::{ScriptedResponse, ScriptedServer};
+
+        let server = ScriptedServer::start(vec![
+            ScriptedResponse::json(200, "<html>definitely not a decision")
+                .with_header(HAS_DECISION, "false"),
+            ScriptedResponse::json(
+                200,
+                r#"{"hasDecision": true, "decisions": [], "deliveryPreference": "TOAST"}"#,
+            )
+            .with_header(HAS_DECISION, "true"),
+        ])
+        .await
+        .expect("server");
+        let client = HttpSettings::default().build().expect("client");
+        let des = DesClient::new(client, server.url(), RetryPolicy::NONE);
+        let f = fixture(FredFilter::default(), des);
+        let first = envelope("e1", MessageType::Progress, "P", "CASHBACK");
+        let second = envelope("e2", MessageType::Progress, "P", "FREE_SPINS");
+        let response = f
+            .handler
+            .handle(event(vec![sqs_message("m1", &first)]))
+            .await;
+        assert!(failed_ids(&response).is_empty());
+        assert_eq!(f.outcomes.take(), vec![dropped(DropReason::NoDecision)]);
+        assert!(f.publisher.take_all().is_empty());
+        f.handler
+            .handle(event(vec![sqs_message("m2", &second)]))
+            .await;
+        assert_eq!(f.publisher.take(Destination::DecidedEvents).len(), 1);
+        let requests = server.requests();
+        assert_eq!(requests.len(), 2);
+        assert_eq!(requests[0].path, "/decisions");
+        assert_eq!(requests[0].header("x-correlation-id"), Some("corr-e1"));
+    }
+}

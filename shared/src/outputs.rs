@@ -1,0 +1,209 @@
+//! Publishing a batch's outputs in one call, and settling each record by what became of its
+//! own messages.
+//!
+//! A stage collects, per record, the messages it emits and the outcomes that hold only once
+//! they are sent (BCG's `queued`). [`publish`] sends every record's messages with one
+//! [`Publisher::publish`] call; a record whose messages all went records its outcomes, one
+//! whose message failed is reported for redelivery (retryable failure) or dead-lettered (a
+//! message SQS can never take), and its outcomes are not recorded.
+
+use std::collections::HashMap;
+
+use crate::ports::{Outcome, OutgoingMessage, Publisher};
+use crate::sqs::RecordFailure;
+use crate::telemetry::Recorder;
+
+/// What one record emits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outputs {
+    /// Messages to publish.
+    pub messages: Vec<OutgoingMessage>,
+    /// Outcomes to record once every message of the record is published.
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Outputs {
+    /// Nothing to emit.
+    pub fn none() -> Self {
+        Outputs::default()
+    }
+
+    /// One message, no outcome.
+    pub fn message(message: OutgoingMessage) -> Self {
+        Outputs {
+            messages: vec![message],
+            outcomes: Vec::new(),
+        }
+    }
+}
+
+/// Publishes every record's messages in one call (none when there are none), records the
+/// outcomes of the records fully published and the `Emitted` count, and returns each record's
+/// result in order.
+pub async fn publish<P: Publisher>(
+    publisher: &P,
+    results: Vec<Result<Outputs, RecordFailure>>,
+    recorder: &Recorder<'_>,
+) -> Vec<Result<(), RecordFailure>> {
+    let mut owners: HashMap<String, usize> = HashMap::new();
+    let mut outgoing = Vec::new();
+    let mut pending_outcomes: Vec<Vec<Outcome>> = Vec::with_capacity(results.len());
+    let mut settled: Vec<Result<(), RecordFailure>> = Vec::with_capacity(results.len());
+    for (index, result) in results.into_iter().enumerate() {
+        match result {
+            Ok(outputs) => {
+                for message in outputs.messages {
+                    owners.insert(message.id.clone(), index);
+                    outgoing.push(message);
+                }
+                pending_outcomes.push(outputs.outcomes);
+                settled.push(Ok(()));
+            }
+            Err(failure) => {
+                pending_outcomes.push(Vec::new());
+                settled.push(Err(failure));
+            }
+        }
+    }
+    if !outgoing.is_empty() {
+        let count = outgoing.len();
+        let failed = match publisher.publish(outgoing).await {
+            Ok(()) => Vec::new(),
+            Err(error) => error.failed,
+        };
+        recorder.count("Emitted", count.saturating_sub(failed.len()) as f64);
+        for failure in failed {
+            let Some(&index) = owners.get(&failure.id) else {
+                continue;
+            };
+            let Some(slot) = settled.get_mut(index) else {
+                continue;
+            };
+            tracing::warn!(event_id = %failure.id, reason = %failure.reason, retryable = failure.retryable, "message not published");
+            *slot = Err(if failure.retryable {
+                RecordFailure::retry(failure.reason)
+            } else {
+                RecordFailure::DeadLetter {
+                    reason: format!("invalid-input: {}", failure.reason),
+                }
+            });
+        }
+    }
+    for (result, outcomes) in settled.iter().zip(pending_outcomes) {
+        if result.is_ok() {
+            for outcome in outcomes {
+                recorder.outcome(outcome);
+            }
+        }
+    }
+    settled
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::envelope::EventType;
+    use crate::model::MessageType;
+    use crate::ports::{Destination, FailedMessage, MemoryOutcomes, MemoryPublisher, PublishError};
+    use crate::stage::Stage;
+    use crate::telemetry::Telemetry;
+
+    fn message(id: &str) -> OutgoingMessage {
+        OutgoingMessage {
+            destination: Destination::MsqInbound,
+            id: id.into(),
+            event_type: EventType::MessageQueue,
+            correlation_id: "c".into(),
+            body: "{}".into(),
+        }
+    }
+
+    fn queued(id: &str) -> Outcome {
+        Outcome::Queued {
+            account_id: "1".into(),
+            message_type: MessageType::Progress,
+            message_id: id.into(),
+        }
+    }
+
+    struct FailingFor(&'static str, bool);
+
+    impl Publisher for FailingFor {
+        async fn publish(&self, messages: Vec<OutgoingMessage>) -> Result<(), PublishError> {
+            let failed: Vec<FailedMessage> = messages
+                .iter()
+                .filter(|m| m.id == self.0)
+                .map(|m| FailedMessage {
+                    id: m.id.clone(),
+                    reason: "boom".into(),
+                    retryable: self.1,
+                })
+                .collect();
+            if failed.is_empty() {
+                Ok(())
+            } else {
+                Err(PublishError { failed })
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn one_call_for_the_batch_and_outcomes_after_success() {
+        let publisher = MemoryPublisher::new();
+        let outcomes = Arc::new(MemoryOutcomes::new());
+        let telemetry = Telemetry::for_tests(Stage::Bcg, outcomes.clone());
+        let recorder = telemetry.recorder();
+        let results = vec![
+            Ok(Outputs {
+                messages: vec![message("a")],
+                outcomes: vec![queued("a")],
+            }),
+            Err(RecordFailure::retry("x")),
+            Ok(Outputs::none()),
+            Ok(Outputs::message(message("b"))),
+        ];
+        let settled = publish(&publisher, results, &recorder).await;
+        assert_eq!(publisher.calls(), 1);
+        assert_eq!(publisher.take(Destination::MsqInbound).len(), 2);
+        assert!(settled[0].is_ok() && settled[1].is_err() && settled[2].is_ok());
+        assert_eq!(outcomes.take(), vec![queued("a")]);
+    }
+
+    #[tokio::test]
+    async fn failed_messages_fail_their_record_only() {
+        let outcomes = Arc::new(MemoryOutcomes::new());
+        let telemetry = Telemetry::for_tests(Stage::Bcg, outcomes.clone());
+        let recorder = telemetry.recorder();
+        let results = || {
+            vec![
+                Ok(Outputs {
+                    messages: vec![message("a")],
+                    outcomes: vec![queued("a")],
+                }),
+                Ok(Outputs {
+                    messages: vec![message("b")],
+                    outcomes: vec![queued("b")],
+                }),
+            ]
+        };
+        let settled = publish(&FailingFor("a", true), results(), &recorder).await;
+        assert!(matches!(settled[0], Err(RecordFailure::Retry { .. })));
+        assert!(settled[1].is_ok());
+        assert_eq!(outcomes.take(), vec![queued("b")]);
+
+        let settled = publish(&FailingFor("b", false), results(), &recorder).await;
+        assert_eq!(
+            settled[1],
+            Err(RecordFailure::DeadLetter {
+                reason: "invalid-input: boom".into()
+            })
+        );
+
+        let publisher = MemoryPublisher::new();
+        let settled = publish(&publisher, vec![Ok(Outputs::none())], &recorder).await;
+        assert_eq!(settled, vec![Ok(())]);
+        assert_eq!(publisher.calls(), 0);
+    }
+}
