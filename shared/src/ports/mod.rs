@@ -16,18 +16,22 @@ pub mod templates;
 pub mod tim_state;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use dead_letter::SqsDeadLetters;
 pub use dead_letter::{DeadLetter, DeadLetterError, DeadLetterSink, MemoryDeadLetters};
 pub use decisions::{DecisionError, DecisionService, LocalDecisions};
+pub use message_store::DynamoMessageStore;
 pub use message_store::{
     ItemState, MemoryMessageStore, MessageStore, MessageStoreError, PutResult, TombstoneResult,
 };
 pub use onsite::{Delivery, MemoryOnsiteGateway, OnsiteError, OnsiteGateway};
 pub use outcomes::{DropReason, LogOutcomes, MemoryOutcomes, Outcome, OutcomeSink};
 pub use promotions::{CachedPromotions, MemoryPromotions, PromotionError, PromotionSource};
+pub use publisher::SqsPublisher;
 pub use publisher::{
     Destination, FailedMessage, MemoryPublisher, OutgoingMessage, PublishError, Publisher,
 };
 pub use templates::{CachedTemplates, MemoryTemplates, Template, TemplateError, TemplateSource};
+pub use tim_state::DynamoTimStateStore;
 pub use tim_state::{
     MemoryTimStateStore, RewardState, StateKey, StateUpdate, StoredState, TimStateError,
     TimStateStore, WriteResult,

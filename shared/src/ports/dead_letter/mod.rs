@@ -2,6 +2,7 @@
 //! the stage and the reason beside it.
 
 mod memory;
+mod sqs;
 
 use std::future::Future;
 
@@ -9,6 +10,7 @@ use crate::error::Retryable;
 use crate::stage::Stage;
 
 pub use memory::MemoryDeadLetters;
+pub use sqs::SqsDeadLetters;
 
 /// One record that no retry can fix.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,6 +14,7 @@
 //! Items expire with the reward (`expiresAt`, the table's TTL attribute); since DynamoDB
 //! deletes expired items late, readers skip them themselves.
 
+mod dynamodb;
 mod memory;
 
 use std::future::Future;
@@ -23,6 +24,7 @@ use chrono::{DateTime, Utc};
 use crate::error::Retryable;
 use crate::model::{DeleteInstruction, MessageType, QueuedMessage};
 
+pub use dynamodb::DynamoMessageStore;
 pub use memory::MemoryMessageStore;
 
 /// The partition key of a customer: `{brand}#{accountId}`.

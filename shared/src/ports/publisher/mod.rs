@@ -1,6 +1,7 @@
 //! The publisher port: sends CloudEvents to the next stage's queue.
 
 mod memory;
+mod sqs;
 
 use std::future::Future;
 
@@ -10,6 +11,7 @@ use crate::envelope::{Envelope, EnvelopeError, EventType};
 use crate::error::Retryable;
 
 pub use memory::MemoryPublisher;
+pub use sqs::{SqsPublisher, ATTR_CE_TYPE, ATTR_CORRELATION_ID};
 
 /// The queues stages publish to (their URLs come from configuration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -10,6 +10,7 @@
 //! same update expression. That lets TIM recompute, without another call, what a redelivered
 //! event emitted the first time, when a crash came between the write and the publish.
 
+mod dynamodb;
 mod memory;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::Retryable;
 
+pub use dynamodb::DynamoTimStateStore;
 pub use memory::MemoryTimStateStore;
 
 /// The key of a reward state.

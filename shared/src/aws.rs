@@ -1,0 +1,89 @@
+//! The AWS SDK set-up shared by the adapters: one [`SdkConfig`] per cold start, and the
+//! DynamoDB and SQS clients built from it.
+//!
+//! Choices, made for Lambda functions fed by SQS (whose redelivery is the outer retry):
+//!
+//! - **Where to**: `aws_config::defaults` reads the region (`AWS_REGION`, then
+//!   `AWS_DEFAULT_REGION`), the credentials (the function's role in Lambda) and
+//!   `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_SQS`, which point the
+//!   clients at a local AWS API (moto) in tests and local runs. Nothing here is hard-coded.
+//! - **Retries**: standard mode (exponential backoff with jitter, a retry quota, throttling
+//!   and 5xx and transient I/O errors retried), [`MAX_ATTEMPTS`] attempts in all, backoff from
+//!   [`INITIAL_BACKOFF`] up to [`MAX_BACKOFF`]. Few and short: a record that still fails is
+//!   reported in `batchItemFailures` and SQS redelivers it later, which beats holding the
+//!   whole batch (and the function's time-out) on one slow dependency.
+//! - **Time-outs**: [`CONNECT_TIMEOUT`] to connect, [`ATTEMPT_TIMEOUT`] per attempt (DynamoDB
+//!   and SQS answer in milliseconds; an attempt taking seconds is stuck and better retried),
+//!   [`OPERATION_TIMEOUT`] for an operation with its retries, well under the functions'
+//!   time-outs.
+//!
+//! [`sdk_config`] loads the configuration once per process (one Lambda execution environment,
+//! so once per cold start) and hands out clones; clients share its HTTP connection pool.
+
+pub mod classify;
+pub(crate) mod sqs_batch;
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use tokio::sync::OnceCell;
+
+/// Attempts per operation, the first one included.
+pub const MAX_ATTEMPTS: u32 = 3;
+/// Backoff before the first retry (standard mode randomises it, doubling per attempt).
+pub const INITIAL_BACKOFF: Duration = Duration::from_millis(100);
+/// Longest backoff between two attempts.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(1);
+/// Time-out to open a connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Time-out of one attempt (request sent to response read).
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
+/// Time-out of one operation, every attempt and backoff included.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(6);
+
+static SDK_CONFIG: OnceCell<SdkConfig> = OnceCell::const_new();
+
+/// The retry configuration of every client: standard mode, [`MAX_ATTEMPTS`] attempts.
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_initial_backoff(INITIAL_BACKOFF)
+        .with_max_backoff(MAX_BACKOFF)
+}
+
+/// The time-out configuration of every client.
+pub fn timeout_config() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
+
+/// The SDK configuration, loaded from the environment on the first call (region, credentials,
+/// `AWS_ENDPOINT_URL`) with this module's retry and time-out settings; later calls return a
+/// clone of it.
+pub async fn sdk_config() -> SdkConfig {
+    SDK_CONFIG
+        .get_or_init(|| async {
+            aws_config::defaults(BehaviorVersion::latest())
+                .retry_config(retry_config())
+                .timeout_config(timeout_config())
+                .load()
+                .await
+        })
+        .await
+        .clone()
+}
+
+/// A DynamoDB client on `config`.
+pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(config)
+}
+
+/// An SQS client on `config`.
+pub fn sqs_client(config: &SdkConfig) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(config)
+}

@@ -1,0 +1,274 @@
+//! TIM's state store on DynamoDB: one `UpdateItem` per event, no read.
+//!
+//! Table: partition key `pk` (S) = [`StateKey::partition_key`], no sort key; TTL attribute
+//! `expiresAt`. One item per key:
+//!
+//! | attribute | type | holds |
+//! |---|---|---|
+//! | `pk` | S | `{accountId}#{promoCode}#{attemptId}` |
+//! | `sequence`, `eventId`, `progress`, `awarded` | N, S, M of N, BOOL | the current state |
+//! | `prevSequence`, `prevEventId`, `prevProgress`, `prevAwarded` | same, or NULL | the state before |
+//! | `expiresAt` | N | epoch seconds: the reward's expiry (or now) plus the grace period |
+//!
+//! The write is conditional on `attribute_not_exists(pk) OR sequence < :sequence`. Its update
+//! expression copies the current state into the `prev*` attributes — right-hand sides read the
+//! item as it was before the update, and `if_not_exists(…, NULL)` gives NULL on the first
+//! write — then sets the new state. `awarded` is sticky: an award sets it, any other event keeps
+//! it (`if_not_exists(awarded, false)`). The `prev*` assignments come first in the expression,
+//! so even an implementation applying actions in order (some emulators do) reads the old values.
+//!
+//! `ReturnValues=ALL_OLD` gives the previous state when the write happens, and
+//! `ReturnValuesOnConditionCheckFailure=ALL_OLD` gives the stored item when it does not, so the
+//! stale case needs no second call.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use chrono::Utc;
+
+use super::{
+    RewardState, StateKey, StateUpdate, StoredState, TimStateError, TimStateStore, WriteResult,
+};
+use crate::aws::classify::{classify, AwsFailure};
+
+/// The table's partition key attribute.
+pub const ATTR_PK: &str = "pk";
+/// The TTL attribute (epoch seconds).
+pub const ATTR_EXPIRES_AT: &str = "expiresAt";
+
+const SEQUENCE: &str = "sequence";
+const EVENT_ID: &str = "eventId";
+const PROGRESS: &str = "progress";
+const AWARDED: &str = "awarded";
+const PREV_SEQUENCE: &str = "prevSequence";
+const PREV_EVENT_ID: &str = "prevEventId";
+const PREV_PROGRESS: &str = "prevProgress";
+const PREV_AWARDED: &str = "prevAwarded";
+
+const CONDITION: &str = "attribute_not_exists(#pk) OR #sequence < :sequence";
+
+const UPDATE_PREFIX: &str = "SET #prevSequence = if_not_exists(#sequence, :null), \
+     #prevEventId = if_not_exists(#eventId, :null), \
+     #prevProgress = if_not_exists(#progress, :null), \
+     #prevAwarded = if_not_exists(#awarded, :null), \
+     #sequence = :sequence, #eventId = :eventId, #progress = :progress, \
+     #expiresAt = :expiresAt, ";
+const SET_AWARDED: &str = "#awarded = :true";
+const KEEP_AWARDED: &str = "#awarded = if_not_exists(#awarded, :false)";
+
+/// [`TimStateStore`] on a DynamoDB table.
+#[derive(Debug, Clone)]
+pub struct DynamoTimStateStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+    ttl_grace: chrono::Duration,
+}
+
+impl DynamoTimStateStore {
+    /// A store on `table`, keeping each state until the reward's expiry plus `ttl_grace` (or,
+    /// for a reward without expiry, until `ttl_grace` after its latest event).
+    pub fn new(
+        client: aws_sdk_dynamodb::Client,
+        table: String,
+        ttl_grace: chrono::Duration,
+    ) -> Self {
+        DynamoTimStateStore {
+            client,
+            table,
+            ttl_grace,
+        }
+    }
+
+    /// The table name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn expires_at(&self, update: &StateUpdate) -> i64 {
+        let base = update.expires_at.unwrap_or_else(Utc::now);
+        base.checked_add_signed(self.ttl_grace)
+            .unwrap_or(base)
+            .timestamp()
+    }
+}
+
+fn progress_value(progress: &BTreeMap<String, u64>) -> AttributeValue {
+    AttributeValue::M(
+        progress
+            .iter()
+            .map(|(scheme, current)| (scheme.clone(), AttributeValue::N(current.to_string())))
+            .collect(),
+    )
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+/// A stored item that does not read as a state.
+fn corrupt(key: &str, what: String) -> TimStateError {
+    TimStateError::Rejected {
+        key: key.to_owned(),
+        reason: format!("stored item is corrupt: {what}"),
+    }
+}
+
+fn number(item: &Item, name: &str, key: &str) -> Result<Option<u64>, TimStateError> {
+    match item.get(name) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(AttributeValue::N(text)) => text
+            .parse()
+            .map(Some)
+            .map_err(|_| corrupt(key, format!("`{name}` is not a sequence: {text}"))),
+        Some(other) => Err(corrupt(key, format!("`{name}` is {other:?}, not a number"))),
+    }
+}
+
+/// The state held in the attributes `sequence`, `eventId`, `progress`, `awarded` (or their
+/// `prev*` twins); `None` when the sequence is absent or NULL.
+fn state(item: &Item, names: [&str; 4], key: &str) -> Result<Option<RewardState>, TimStateError> {
+    let [sequence, event_id, progress, awarded] = names;
+    let Some(sequence) = number(item, sequence, key)? else {
+        return Ok(None);
+    };
+    let event_id = match item.get(event_id) {
+        Some(AttributeValue::S(id)) => id.clone(),
+        None | Some(AttributeValue::Null(_)) => String::new(),
+        Some(other) => return Err(corrupt(key, format!("`{event_id}` is {other:?}"))),
+    };
+    let progress = match item.get(progress) {
+        Some(AttributeValue::M(map)) => map
+            .iter()
+            .map(|(scheme, value)| match value {
+                AttributeValue::N(text) => {
+                    text.parse().map(|n| (scheme.clone(), n)).map_err(|_| {
+                        corrupt(
+                            key,
+                            format!("progress of `{scheme}` is not a count: {text}"),
+                        )
+                    })
+                }
+                other => Err(corrupt(key, format!("progress of `{scheme}` is {other:?}"))),
+            })
+            .collect::<Result<BTreeMap<_, _>, _>>()?,
+        None | Some(AttributeValue::Null(_)) => BTreeMap::new(),
+        Some(other) => return Err(corrupt(key, format!("`{progress}` is {other:?}"))),
+    };
+    let award_emitted = match item.get(awarded) {
+        Some(AttributeValue::Bool(flag)) => *flag,
+        None | Some(AttributeValue::Null(_)) => false,
+        Some(other) => return Err(corrupt(key, format!("`{awarded}` is {other:?}"))),
+    };
+    Ok(Some(RewardState {
+        sequence,
+        event_id,
+        progress,
+        award_emitted,
+    }))
+}
+
+fn current(item: &Item, key: &str) -> Result<Option<RewardState>, TimStateError> {
+    state(item, [SEQUENCE, EVENT_ID, PROGRESS, AWARDED], key)
+}
+
+fn previous(item: &Item, key: &str) -> Result<Option<RewardState>, TimStateError> {
+    state(
+        item,
+        [PREV_SEQUENCE, PREV_EVENT_ID, PREV_PROGRESS, PREV_AWARDED],
+        key,
+    )
+}
+
+fn failure(key: &str, failure: AwsFailure) -> TimStateError {
+    match failure {
+        AwsFailure::Unavailable(reason) => TimStateError::Unavailable {
+            key: key.to_owned(),
+            reason,
+        },
+        AwsFailure::Rejected(reason) => TimStateError::Rejected {
+            key: key.to_owned(),
+            reason,
+        },
+    }
+}
+
+impl TimStateStore for DynamoTimStateStore {
+    async fn advance(
+        &self,
+        key: &StateKey,
+        update: &StateUpdate,
+    ) -> Result<WriteResult, TimStateError> {
+        let pk = key.partition_key();
+        let update_expression = format!(
+            "{UPDATE_PREFIX}{}",
+            if update.awards {
+                SET_AWARDED
+            } else {
+                KEEP_AWARDED
+            }
+        );
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(ATTR_PK, AttributeValue::S(pk.clone()))
+            .condition_expression(CONDITION)
+            .update_expression(update_expression)
+            .return_values(ReturnValue::AllOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .expression_attribute_names("#pk", ATTR_PK)
+            .expression_attribute_names("#sequence", SEQUENCE)
+            .expression_attribute_names("#eventId", EVENT_ID)
+            .expression_attribute_names("#progress", PROGRESS)
+            .expression_attribute_names("#awarded", AWARDED)
+            .expression_attribute_names("#prevSequence", PREV_SEQUENCE)
+            .expression_attribute_names("#prevEventId", PREV_EVENT_ID)
+            .expression_attribute_names("#prevProgress", PREV_PROGRESS)
+            .expression_attribute_names("#prevAwarded", PREV_AWARDED)
+            .expression_attribute_names("#expiresAt", ATTR_EXPIRES_AT)
+            .expression_attribute_values(
+                ":sequence",
+                AttributeValue::N(update.sequence.to_string()),
+            )
+            .expression_attribute_values(":eventId", AttributeValue::S(update.event_id.clone()))
+            .expression_attribute_values(":progress", progress_value(&update.progress))
+            .expression_attribute_values(
+                ":expiresAt",
+                AttributeValue::N(self.expires_at(update).to_string()),
+            )
+            .expression_attribute_values(":null", AttributeValue::Null(true));
+        // DynamoDB refuses unused expression values: only the branch taken gets its value.
+        request = if update.awards {
+            request.expression_attribute_values(":true", AttributeValue::Bool(true))
+        } else {
+            request.expression_attribute_values(":false", AttributeValue::Bool(false))
+        };
+        match request.send().await {
+            Ok(output) => {
+                let previous = match output.attributes() {
+                    Some(old) => current(old, &pk)?,
+                    None => None,
+                };
+                Ok(WriteResult::Applied { previous })
+            }
+            Err(error) => match error.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                    let item = failed.item().ok_or_else(|| TimStateError::Rejected {
+                        key: pk.clone(),
+                        reason: "condition failed but the stored item was not returned \
+                                 (ReturnValuesOnConditionCheckFailure unsupported?)"
+                            .into(),
+                    })?;
+                    let current = current(item, &pk)?
+                        .ok_or_else(|| corrupt(&pk, "the stored item has no `sequence`".into()))?;
+                    Ok(WriteResult::Stale {
+                        stored: StoredState {
+                            current,
+                            previous: previous(item, &pk)?,
+                        },
+                    })
+                }
+                _ => Err(failure(&pk, classify("UpdateItem", &error))),
+            },
+        }
+    }
+}
