@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use rewards_shared::config::{CommonConfig, ConfigError, Vars};
+use rewards_shared::ports::Destination;
 
 /// Every variable [`Config::from_vars`] reads (the SAM template must set each).
 pub const VARIABLES: &[&str] = &[
@@ -55,6 +56,17 @@ impl Config {
             dead_letter_queue_url: vars.required("DEAD_LETTER_QUEUE_URL")?,
             promotion_cache_ttl: Duration::from_secs(3600),
         })
+    }
+
+    /// The queues DEC publishes to, by destination.
+    pub fn queues(&self) -> Vec<(Destination, String)> {
+        vec![
+            (Destination::EnrichedEvents, self.enriched_queue_url.clone()),
+            (
+                Destination::UnqualificationEvents,
+                self.unqualification_queue_url.clone(),
+            ),
+        ]
     }
 }
 

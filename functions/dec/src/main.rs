@@ -1,1 +1,41 @@
-fn main() {}
+//! DEC's Lambda entry point: configuration and clients, built once per cold start.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::kafka::KafkaEvent;
+use dec::{Config, Handler};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use rewards_shared::config::{ProcessEnv, Vars};
+use rewards_shared::http::{HttpSettings, PphClient, RetryPolicy};
+use rewards_shared::ports::{CachedPromotions, SqsDeadLetters, SqsPublisher, SystemClock};
+use rewards_shared::telemetry::{logging, Telemetry};
+use rewards_shared::{aws, stage::Stage};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let config = Config::from_vars(&Vars::new(&ProcessEnv))?;
+    logging::init(&config.common.log_level);
+    let sqs = aws::sqs_client(&aws::sdk_config().await);
+    let pph = PphClient::new(
+        HttpSettings::default().build()?,
+        &config.pph_url,
+        config.pph_api_key,
+        RetryPolicy::default(),
+    );
+    let telemetry = Telemetry::for_lambda(Stage::Dec, &config.common);
+    let publisher = SqsPublisher::new(sqs.clone(), config.queues());
+    let handler = Arc::new(Handler::new(
+        config.cpp_topic,
+        config.eppm_topic,
+        CachedPromotions::new(pph, config.promotion_cache_ttl),
+        publisher,
+        SqsDeadLetters::new(sqs, config.dead_letter_queue_url),
+        SystemClock,
+        telemetry,
+    ));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<KafkaEvent>| {
+        let handler = Arc::clone(&handler);
+        async move { handler.handle(&event.payload).await.map_err(Error::from) }
+    }))
+    .await
+}

@@ -1,6 +1,7 @@
 //! TIM's configuration, from environment variables.
 
 use rewards_shared::config::{CommonConfig, ConfigError, Vars};
+use rewards_shared::ports::Destination;
 
 /// Every variable [`Config::from_vars`] reads (the SAM template must set each).
 pub const VARIABLES: &[&str] = &[
@@ -52,6 +53,18 @@ impl Config {
             msq_delete_queue_url: vars.required("MSQ_DELETE_QUEUE_URL")?,
             dead_letter_queue_url: vars.required("DEAD_LETTER_QUEUE_URL")?,
         })
+    }
+
+    /// The queues TIM publishes to, by destination.
+    pub fn queues(&self) -> Vec<(Destination, String)> {
+        vec![
+            (Destination::RelevantEvents, self.relevant_queue_url.clone()),
+            (
+                Destination::UnqualificationEvents,
+                self.unqualification_queue_url.clone(),
+            ),
+            (Destination::MsqDelete, self.msq_delete_queue_url.clone()),
+        ]
     }
 }
 

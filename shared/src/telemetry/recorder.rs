@@ -50,6 +50,17 @@ impl Telemetry {
         }
     }
 
+    /// Telemetry of a Lambda function: outcomes as log lines, metrics as EMF on stdout.
+    pub fn for_lambda(stage: Stage, common: &crate::config::CommonConfig) -> Self {
+        Telemetry::new(
+            stage,
+            common.brand.clone(),
+            common.metrics_namespace.clone(),
+            Arc::new(crate::ports::LogOutcomes),
+            MetricsOut::Stdout,
+        )
+    }
+
     /// Telemetry for tests: outcomes to `outcomes`, metrics discarded.
     pub fn for_tests(stage: Stage, outcomes: Arc<dyn OutcomeSink>) -> Self {
         Telemetry::new(
