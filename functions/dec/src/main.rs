@@ -19,7 +19,7 @@ async fn main() -> Result<(), Error> {
     let pph = PphClient::new(
         HttpSettings::default().build()?,
         &config.pph_url,
-        config.pph_api_key,
+        config.pph_api_key.clone(),
         RetryPolicy::default(),
     );
     let telemetry = Telemetry::for_lambda(Stage::Dec, &config.common);
