@@ -1,0 +1,447 @@
+//! DES's HTTP handler (Lambda function URL, API Gateway v2 payload).
+
+use chrono::{DateTime, Utc};
+use lambda_http::http::header::{HeaderName, HeaderValue, ALLOW, CONTENT_TYPE};
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use rewards_shared::decision::{self, DeliveryPreferences};
+use rewards_shared::envelope::{Envelope, EventType};
+use rewards_shared::limits::MAX_RECORD_BYTES;
+use rewards_shared::model::{InvalidInput, RewardMessage};
+use rewards_shared::ports::Clock;
+use rewards_shared::telemetry::{Recorder, Telemetry};
+
+/// The one route.
+pub const DECISIONS_PATH: &str = "/decisions";
+
+/// The response header saying whether the event has a decision.
+pub const HAS_DECISION: HeaderName = HeaderName::from_static("has-decision");
+
+/// The event types DES decides on.
+pub const INPUT_TYPES: [EventType; 2] = [EventType::Relevant, EventType::Unqualification];
+
+/// DES's handler.
+pub struct Handler<C> {
+    preferences: DeliveryPreferences,
+    clock: C,
+    telemetry: Telemetry,
+}
+
+impl<C: Clock> Handler<C> {
+    /// A handler deciding with these delivery preferences.
+    pub fn new(preferences: DeliveryPreferences, clock: C, telemetry: Telemetry) -> Self {
+        Handler {
+            preferences,
+            clock,
+            telemetry,
+        }
+    }
+
+    /// Answers one request; never fails (errors are JSON responses).
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let recorder = self.telemetry.recorder();
+        recorder.count("RecordsIn", 1.0);
+        let correlation_id = request
+            .headers()
+            .get("x-correlation-id")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let span = tracing::info_span!(
+            "record",
+            stage = "des",
+            correlation_id = %correlation_id,
+            event_id = tracing::field::Empty,
+        );
+        let response = span.in_scope(|| self.respond(&request, self.clock.now(), &recorder));
+        if !response.status().is_success() {
+            recorder.count("BadRequests", 1.0);
+        }
+        recorder.flush();
+        response
+    }
+
+    fn respond(
+        &self,
+        request: &Request,
+        now: DateTime<Utc>,
+        recorder: &Recorder<'_>,
+    ) -> Response<Body> {
+        let path = request.uri().path();
+        let path = if path.len() > 1 {
+            path.trim_end_matches('/')
+        } else {
+            path
+        };
+        if path != DECISIONS_PATH {
+            return error(StatusCode::NOT_FOUND, &format!("no route for `{path}`"));
+        }
+        if request.method() != Method::POST {
+            let mut response = error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &format!("method {} not allowed; use POST", request.method()),
+            );
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("POST"));
+            return response;
+        }
+        let envelope = match read_event(request.body()) {
+            Ok(envelope) => envelope,
+            Err((status, reason)) => {
+                tracing::warn!(reason = %reason, "bad request");
+                return error(status, &format!("invalid-input: {reason}"));
+            }
+        };
+        let span = tracing::Span::current();
+        span.record("correlation_id", envelope.correlation_id.as_str());
+        span.record("event_id", envelope.id.as_str());
+        recorder.latency(envelope.latency_at(now));
+        let decision = decision::decide(&envelope.data, &envelope.brand, &self.preferences);
+        recorder.count(
+            if decision.has_decision {
+                "Decisions"
+            } else {
+                "NoDecisions"
+            },
+            1.0,
+        );
+        tracing::info!(
+            has_decision = decision.has_decision,
+            message_type = %envelope.data.message_type,
+            "decided"
+        );
+        let has_decision = if decision.has_decision {
+            HeaderValue::from_static("true")
+        } else {
+            HeaderValue::from_static("false")
+        };
+        match serde_json::to_string(&decision) {
+            Ok(body) => {
+                let mut response = json(StatusCode::OK, body);
+                response.headers_mut().insert(HAS_DECISION, has_decision);
+                response
+            }
+            Err(e) => error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("cannot encode the decision: {e}"),
+            ),
+        }
+    }
+}
+
+/// Reads the request body as a CloudEvent DES decides on; the error is the status and what
+/// is wrong.
+fn read_event(body: &Body) -> Result<Envelope<RewardMessage>, (StatusCode, String)> {
+    let bytes: &[u8] = body.as_ref();
+    if bytes.len() > MAX_RECORD_BYTES {
+        let reason = InvalidInput::Oversized {
+            bytes: bytes.len(),
+            limit: MAX_RECORD_BYTES,
+        };
+        return Err((StatusCode::PAYLOAD_TOO_LARGE, reason.to_string()));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err((StatusCode::BAD_REQUEST, InvalidInput::Empty.to_string()));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let reason = InvalidInput::NotUtf8 {
+            valid_up_to: e.valid_up_to(),
+        };
+        (StatusCode::BAD_REQUEST, reason.to_string())
+    })?;
+    Envelope::decode(text, &INPUT_TYPES)
+        .map_err(|e| (StatusCode::BAD_REQUEST, InvalidInput::from(e).to_string()))
+}
+
+fn json(status: StatusCode, body: String) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn error(status: StatusCode, message: &str) -> Response<Body> {
+    json(status, serde_json::json!({ "error": message }).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use base64::Engine;
+    use lambda_http::request::LambdaRequest;
+    use rewards_shared::envelope::StageTimestamps;
+    use rewards_shared::model::{
+        ActivityStatus, Decision, DecisionKind, DeliveryFormat, EnrichedActivity, EnrichedProgress,
+        MessageType, TierDefinition,
+    };
+    use rewards_shared::ports::{ManualClock, MemoryOutcomes};
+    use rewards_shared::stage::Stage;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().expect("date")
+    }
+
+    fn event(message_type: MessageType, activity_types: &[&str]) -> Envelope<RewardMessage> {
+        Envelope {
+            id: "ev-1".into(),
+            source: Stage::Tim.source().into(),
+            event_type: EventType::Relevant,
+            subject: "10048213".into(),
+            time: at("2026-11-16T09:30:00.500Z"),
+            brand: "skybet".into(),
+            correlation_id: "corr-1".into(),
+            timestamps: StageTimestamps::from_origin(at("2026-11-16T09:30:00Z")),
+            data: RewardMessage {
+                message_type,
+                activity: EnrichedActivity {
+                    activity_id: "a-1".into(),
+                    account_id: "10048213".into(),
+                    brand: "skybet".into(),
+                    promo_code: "WEEKLY-SPINS".into(),
+                    attempt_id: "2026-W47".into(),
+                    sequence: 12,
+                    status: ActivityStatus::InProgress,
+                    occurred_at: at("2026-11-16T09:30:00Z"),
+                    locale: Some("en-GB".into()),
+                    promo_name: "Weekly Spins".into(),
+                    promo_url: "https://example.test/promo".into(),
+                    tags: vec![],
+                    reward_progress: activity_types
+                        .iter()
+                        .enumerate()
+                        .map(|(i, activity_type)| EnrichedProgress {
+                            reward_scheme_id: format!("rs-{i}"),
+                            activity_type: (*activity_type).into(),
+                            current: 3,
+                            target: 5,
+                            status: ActivityStatus::InProgress,
+                            products: vec![],
+                            reward_type: (*activity_type).into(),
+                            product_reward_type: "X".into(),
+                            tier_definition: TierDefinition::default(),
+                            expiration_date: at("2026-11-23T23:59:59Z"),
+                        })
+                        .collect(),
+                },
+            },
+        }
+    }
+
+    /// A request as the Lambda function URL delivers it (payload format 2.0).
+    fn function_url_request(method: &str, path: &str, body: &str, base64: bool) -> Request {
+        let body = if base64 {
+            base64::engine::general_purpose::STANDARD.encode(body)
+        } else {
+            body.to_owned()
+        };
+        let payload = serde_json::json!({
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": path,
+            "rawQueryString": "",
+            "headers": {
+                "content-type": "application/cloudevents+json",
+                "host": "abcdefg.lambda-url.eu-west-1.on.aws",
+                "x-correlation-id": "corr-1",
+                "x-amz-date": "20261116T093000Z"
+            },
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "abcdefg",
+                "authorizer": {"iam": {
+                    "accessKey": "AKIAEXAMPLE", "accountId": "123456789012",
+                    "callerId": "AROAEXAMPLE:fred", "cognitoIdentity": null,
+                    "principalOrgId": null,
+                    "userArn": "arn:aws:sts::123456789012:assumed-role/fred/fred",
+                    "userId": "AROAEXAMPLE:fred"}},
+                "domainName": "abcdefg.lambda-url.eu-west-1.on.aws",
+                "domainPrefix": "abcdefg",
+                "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                         "sourceIp": "10.0.0.1", "userAgent": "reqwest"},
+                "requestId": "8f2a1c3e-0000-4000-8000-000000000001",
+                "routeKey": "$default",
+                "stage": "$default",
+                "time": "16/Nov/2026:09:30:00 +0000",
+                "timeEpoch": 1794821400000u64
+            },
+            "body": body,
+            "isBase64Encoded": base64
+        });
+        let request: LambdaRequest =
+            serde_json::from_value(payload).expect("function URL payload deserialises");
+        Request::from(request)
+    }
+
+    fn handler(preferences: DeliveryPreferences) -> Handler<ManualClock> {
+        Handler::new(
+            preferences,
+            ManualClock::new(at("2026-11-16T09:30:01Z")),
+            Telemetry::for_tests(Stage::Des, Arc::new(MemoryOutcomes::new())),
+        )
+    }
+
+    fn body_json(response: &Response<Body>) -> serde_json::Value {
+        serde_json::from_slice(response.body().as_ref()).expect("JSON body")
+    }
+
+    fn header<'a>(response: &'a Response<Body>, name: &str) -> Option<&'a str> {
+        response
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+    }
+
+    async fn decide(
+        handler: &Handler<ManualClock>,
+        envelope: &Envelope<RewardMessage>,
+    ) -> (Response<Body>, Decision) {
+        let body = envelope.encode().expect("encodes");
+        let response = handler
+            .handle(function_url_request("POST", "/decisions", &body, false))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let decision: Decision =
+            serde_json::from_slice(response.body().as_ref()).expect("decision JSON");
+        (response, decision)
+    }
+
+    #[tokio::test]
+    async fn each_known_activity_type_has_a_decision() {
+        let handler = handler(DeliveryPreferences::default());
+        for activity_type in ["FREE_SPINS", "FREE_BET", "GAMING_BONUS"] {
+            let (response, decision) =
+                decide(&handler, &event(MessageType::Progress, &[activity_type])).await;
+            assert_eq!(header(&response, "has-decision"), Some("true"));
+            assert_eq!(header(&response, "content-type"), Some("application/json"));
+            assert!(decision.has_decision);
+            assert_eq!(decision.decisions[0].decision, DecisionKind::Decision);
+            assert_eq!(decision.delivery_preference, Some(DeliveryFormat::Toast));
+        }
+    }
+
+    #[tokio::test]
+    async fn unknown_activity_types_have_none() {
+        let handler = handler(DeliveryPreferences::default());
+        let (response, decision) =
+            decide(&handler, &event(MessageType::Progress, &["CASHBACK"])).await;
+        assert_eq!(header(&response, "has-decision"), Some("false"));
+        assert!(!decision.has_decision);
+        assert_eq!(decision.decisions[0].decision, DecisionKind::NoDecision);
+    }
+
+    #[tokio::test]
+    async fn mixed_progress_has_a_decision() {
+        let handler = handler(DeliveryPreferences::default());
+        let (response, decision) = decide(
+            &handler,
+            &event(MessageType::RewardAwarded, &["CASHBACK", "GAMING_BONUS"]),
+        )
+        .await;
+        assert_eq!(header(&response, "has-decision"), Some("true"));
+        let kinds: Vec<_> = decision.decisions.iter().map(|d| d.decision).collect();
+        assert_eq!(
+            kinds,
+            vec![DecisionKind::NoDecision, DecisionKind::Decision]
+        );
+        assert_eq!(
+            decision.delivery_preference,
+            Some(DeliveryFormat::FullScreen)
+        );
+    }
+
+    #[tokio::test]
+    async fn brand_overrides_apply() {
+        let preferences =
+            DeliveryPreferences::from_json(r#"{"skybet": {"PROGRESS": null}}"#).expect("prefs");
+        let handler = handler(preferences);
+        let (_, decision) = decide(&handler, &event(MessageType::Progress, &["FREE_BET"])).await;
+        assert!(decision.has_decision);
+        assert_eq!(decision.delivery_preference, None);
+        let json = serde_json::to_value(&decision).expect("json");
+        assert!(json.get("deliveryPreference").is_none());
+    }
+
+    #[tokio::test]
+    async fn base64_bodies_and_unqualifications_are_read() {
+        let handler = handler(DeliveryPreferences::default());
+        let mut envelope = event(MessageType::Unqualification, &["FREE_SPINS"]);
+        envelope.event_type = EventType::Unqualification;
+        let body = envelope.encode().expect("encodes");
+        let response = handler
+            .handle(function_url_request("POST", "/decisions/", &body, true))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(header(&response, "has-decision"), Some("true"));
+    }
+
+    #[tokio::test]
+    async fn malformed_requests_are_400_naming_the_problem() {
+        let handler = handler(DeliveryPreferences::default());
+        let good = event(MessageType::Progress, &["FREE_SPINS"])
+            .encode()
+            .expect("encodes");
+        let mut wrong_type = event(MessageType::Progress, &["FREE_SPINS"]);
+        wrong_type.event_type = EventType::Decided;
+        let wrong_type = wrong_type.encode().expect("encodes");
+        let mut no_data: serde_json::Value = serde_json::from_str(&good).expect("json");
+        if let Some(object) = no_data.as_object_mut() {
+            object.remove("data");
+        }
+        let bad_data = good.replace("\"messageType\":\"PROGRESS\"", "\"messageType\":\"WIN\"");
+        let cases = [
+            ("", "empty record"),
+            ("not json", "not a CloudEvent"),
+            ("{\"hello\": 1}", "not a CloudEvent"),
+            (wrong_type.as_str(), "`type` = `rewards.decided`"),
+            (&no_data.to_string(), "lacks `data`"),
+            (&bad_data, "unknown variant `WIN`"),
+        ];
+        for (body, expected) in cases {
+            let response = handler
+                .handle(function_url_request("POST", "/decisions", body, false))
+                .await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+            assert!(response.headers().get("has-decision").is_none());
+            let error = body_json(&response)["error"]
+                .as_str()
+                .expect("error text")
+                .to_owned();
+            assert!(error.starts_with("invalid-input: "), "{error}");
+            assert!(error.contains(expected), "{error} should name {expected}");
+        }
+    }
+
+    #[tokio::test]
+    async fn oversized_body_is_413() {
+        let handler = handler(DeliveryPreferences::default());
+        let body = "x".repeat(MAX_RECORD_BYTES + 1);
+        let response = handler
+            .handle(function_url_request("POST", "/decisions", &body, false))
+            .await;
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(body_json(&response)["error"].is_string());
+    }
+
+    #[tokio::test]
+    async fn wrong_route_is_404_and_wrong_method_405() {
+        let handler = handler(DeliveryPreferences::default());
+        let response = handler
+            .handle(function_url_request("POST", "/other", "{}", false))
+            .await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert!(body_json(&response)["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("/other")));
+        let response = handler
+            .handle(function_url_request("GET", "/decisions", "", false))
+            .await;
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(header(&response, "allow"), Some("POST"));
+        assert!(body_json(&response)["error"].is_string());
+    }
+}
