@@ -66,16 +66,18 @@ pub fn timeout_config() -> TimeoutConfig {
 /// `AWS_ENDPOINT_URL`) with this module's retry and time-out settings; later calls return a
 /// clone of it.
 pub async fn sdk_config() -> SdkConfig {
-    SDK_CONFIG
-        .get_or_init(|| async {
-            aws_config::defaults(BehaviorVersion::latest())
-                .retry_config(retry_config())
-                .timeout_config(timeout_config())
-                .load()
-                .await
-        })
+    SDK_CONFIG.get_or_init(load_sdk_config).await.clone()
+}
+
+/// Loads a new SDK configuration from the environment, with this module's retry and time-out
+/// settings. Functions use [`sdk_config`]; this is for callers that need a configuration of
+/// their own (tests running each on its own tokio runtime must not share connection pools).
+pub async fn load_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retry_config())
+        .timeout_config(timeout_config())
+        .load()
         .await
-        .clone()
 }
 
 /// A DynamoDB client on `config`.
