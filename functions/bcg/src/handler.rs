@@ -1,0 +1,842 @@
+//! BCG's batch handler for Lambda's SQS event.
+//!
+//! Each record is handled on its own (decode → drop rules → render → OSG or MSQ); records run
+//! concurrently, bounded, since each may wait on CSL and OSG. The MSQ messages of the whole
+//! batch are published in one call, and their `queued` outcomes recorded once published.
+//! Bad records go to the dead-letter queue; transient failures (CSL unavailable, no template
+//! at all, the MSQ queue unavailable) are reported in `batchItemFailures`.
+//!
+//! A missing template (none for the activity's locale nor for the default one) is treated as
+//! transient: it is a configuration gap in CSL, not a bad record, so the record is retried
+//! (and lands in the DLQ through the queue's redrive policy if the gap outlives
+//! `maxReceiveCount`) rather than dead-lettered at once as `invalid-input`.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
+use rewards_shared::envelope::{Envelope, EventType};
+use rewards_shared::ids::derived_id;
+use rewards_shared::model::{DecidedMessage, MessageType, OnsiteMessage, QueuedMessage};
+use rewards_shared::outputs::{self, Outputs};
+use rewards_shared::ports::{
+    Clock, DeadLetterSink, Delivery, Destination, DropReason, OnsiteGateway, Outcome,
+    OutgoingMessage, Publisher, Template, TemplateSource,
+};
+use rewards_shared::sqs::{self, RecordFailure};
+use rewards_shared::stage::Stage;
+use rewards_shared::telemetry::{Recorder, Telemetry};
+use std::sync::Arc;
+use tracing::Instrument;
+
+use crate::cycle::CycleStart;
+use crate::message_id::message_id;
+use crate::render::{render, Placeholders};
+
+/// Records handled at once, by default.
+pub const DEFAULT_CONCURRENCY: usize = 10;
+
+/// BCG's rules' settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Locale used when the activity has none, and the template fallback.
+    pub default_locale: String,
+    /// The cycle start day.
+    pub cycle: CycleStart,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            default_locale: "en-GB".to_owned(),
+            cycle: CycleStart::default(),
+        }
+    }
+}
+
+/// BCG's handler, generic over its ports.
+pub struct Handler<T, O, P, L, C> {
+    settings: Settings,
+    templates: T,
+    onsite: O,
+    publisher: P,
+    dead_letters: L,
+    clock: C,
+    telemetry: Telemetry,
+    concurrency: usize,
+}
+
+/// Why a message goes to MSQ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QueueReason {
+    CycleStart,
+    NotOnsite,
+    OsgFailed,
+}
+
+impl QueueReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            QueueReason::CycleStart => "cycle-start",
+            QueueReason::NotOnsite => "not-onsite",
+            QueueReason::OsgFailed => "osg-failed",
+        }
+    }
+}
+
+impl<T, O, P, L, C> Handler<T, O, P, L, C>
+where
+    T: TemplateSource,
+    O: OnsiteGateway,
+    P: Publisher,
+    L: DeadLetterSink,
+    C: Clock,
+{
+    /// A handler rendering from `templates` (CSL), delivering through `onsite` (OSG),
+    /// queueing to MSQ with `publisher` and sending bad records to `dead_letters`.
+    pub fn new(
+        settings: Settings,
+        templates: T,
+        onsite: O,
+        publisher: P,
+        dead_letters: L,
+        clock: C,
+        telemetry: Telemetry,
+    ) -> Self {
+        Handler {
+            settings,
+            templates,
+            onsite,
+            publisher,
+            dead_letters,
+            clock,
+            telemetry,
+            concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+
+    /// Handles one SQS event; never fails the whole batch.
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        let recorder = self.telemetry.recorder();
+        let messages = &event.records;
+        recorder.count("RecordsIn", messages.len() as f64);
+        let now = self.clock.now();
+        let results: Vec<Result<Outputs, RecordFailure>> = stream::iter(messages)
+            .map(|message| self.record(message, now, &recorder))
+            .buffered(self.concurrency.max(1))
+            .collect()
+            .await;
+        let results = outputs::publish(&self.publisher, results, &recorder).await;
+        let response =
+            sqs::settle(Stage::Bcg, messages, results, &self.dead_letters, &recorder).await;
+        recorder.flush();
+        response
+    }
+
+    async fn record(
+        &self,
+        message: &SqsMessage,
+        now: DateTime<Utc>,
+        recorder: &Recorder<'_>,
+    ) -> Result<Outputs, RecordFailure> {
+        let span = tracing::info_span!(
+            "record",
+            stage = "bcg",
+            correlation_id = tracing::field::Empty,
+            event_id = tracing::field::Empty,
+            message_id = sqs::message_id(message),
+        );
+        async {
+            let body = sqs::body(message).map_err(RecordFailure::invalid)?;
+            let envelope = Envelope::<DecidedMessage>::decode(body, &[EventType::Decided])
+                .map_err(RecordFailure::invalid)?;
+            let span = tracing::Span::current();
+            span.record("correlation_id", envelope.correlation_id.as_str());
+            span.record("event_id", envelope.id.as_str());
+            recorder.latency(envelope.latency_at(now));
+            self.deliver(&envelope, now, recorder).await
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn deliver(
+        &self,
+        envelope: &Envelope<DecidedMessage>,
+        now: DateTime<Utc>,
+        recorder: &Recorder<'_>,
+    ) -> Result<Outputs, RecordFailure> {
+        let data = &envelope.data;
+        let activity = &data.activity;
+        let dropped = |reason| {
+            recorder.outcome(Outcome::Dropped {
+                stage: Stage::Bcg,
+                reason,
+                account_id: Some(activity.account_id.clone()),
+            });
+            Ok(Outputs::none())
+        };
+        let expires_at = activity.expires_at();
+        if expires_at.is_some_and(|expiry| expiry <= now) {
+            return dropped(DropReason::Expired);
+        }
+        let Some(format) = data.decision.delivery_preference else {
+            return dropped(DropReason::NoDeliveryPreference);
+        };
+        let template = self
+            .template(
+                &activity.brand,
+                data.message_type,
+                activity.locale.as_deref(),
+            )
+            .await?;
+        let placeholders = Placeholders::from_activity(activity);
+        let message = OnsiteMessage {
+            message_id: message_id(activity, data.message_type),
+            account_id: activity.account_id.clone(),
+            brand: activity.brand.clone(),
+            message_type: data.message_type,
+            format,
+            title: render(&template.title, &placeholders),
+            body: render(&template.body, &placeholders),
+            promo_code: activity.promo_code.clone(),
+            promo_url: activity.promo_url.clone(),
+            correlation_id: envelope.correlation_id.clone(),
+            expires_at,
+        };
+        if self.settings.cycle.holds_for_msq(data.message_type, now) {
+            return self.queue(envelope, message, now, QueueReason::CycleStart);
+        }
+        match self.onsite.deliver(&message).await {
+            Ok(Delivery::Delivered) => {
+                recorder.outcome(Outcome::Delivered {
+                    account_id: message.account_id,
+                    message_type: message.message_type,
+                    message_id: message.message_id,
+                    via: Stage::Bcg,
+                    format: message.format,
+                    title: message.title,
+                    body: message.body,
+                });
+                Ok(Outputs::none())
+            }
+            Ok(Delivery::NotOnsite) => self.queue(envelope, message, now, QueueReason::NotOnsite),
+            Err(error) => {
+                tracing::warn!(error = %error, "OSG failed after retries; queueing to MSQ");
+                self.queue(envelope, message, now, QueueReason::OsgFailed)
+            }
+        }
+    }
+
+    /// The template for the activity's locale (or the default one), falling back to the
+    /// default locale's.
+    async fn template(
+        &self,
+        brand: &str,
+        message_type: MessageType,
+        locale: Option<&str>,
+    ) -> Result<Arc<Template>, RecordFailure> {
+        let default = self.settings.default_locale.as_str();
+        let locale = locale
+            .map(str::trim)
+            .filter(|locale| !locale.is_empty())
+            .unwrap_or(default);
+        let mut tried = vec![locale];
+        if locale != default {
+            tried.push(default);
+        }
+        for candidate in &tried {
+            match self
+                .templates
+                .template(brand, message_type, candidate)
+                .await
+            {
+                Ok(Some(template)) => {
+                    if *candidate != locale {
+                        tracing::info!(
+                            locale,
+                            fallback = *candidate,
+                            "template fell back to the default locale"
+                        );
+                    }
+                    return Ok(template);
+                }
+                Ok(None) => {}
+                Err(error) => return Err(RecordFailure::retry(error)),
+            }
+        }
+        tracing::error!(brand, message_type = %message_type, locales = ?tried, "no CSL template");
+        Err(RecordFailure::retry(format!(
+            "no template for {brand}/{message_type} in locale {}",
+            tried.join(" or ")
+        )))
+    }
+
+    fn queue(
+        &self,
+        envelope: &Envelope<DecidedMessage>,
+        message: OnsiteMessage,
+        now: DateTime<Utc>,
+        reason: QueueReason,
+    ) -> Result<Outputs, RecordFailure> {
+        tracing::info!(reason = reason.as_str(), message_id = %message.message_id, "queueing to MSQ");
+        let activity = &envelope.data.activity;
+        let outcome = Outcome::Queued {
+            account_id: message.account_id.clone(),
+            message_type: message.message_type,
+            message_id: message.message_id.clone(),
+        };
+        let queued = envelope.next(
+            Stage::Bcg,
+            EventType::MessageQueue,
+            derived_id(&[Stage::Bcg.as_str(), &envelope.id]),
+            now,
+            QueuedMessage {
+                message,
+                attempt_id: activity.attempt_id.clone(),
+                sequence: activity.sequence,
+                occurred_at: activity.occurred_at,
+            },
+        );
+        let outgoing = OutgoingMessage::new(Destination::MsqInbound, &queued)
+            .map_err(RecordFailure::invalid)?;
+        Ok(Outputs {
+            messages: vec![outgoing],
+            outcomes: vec![outcome],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rewards_shared::envelope::StageTimestamps;
+    use rewards_shared::model::{
+        ActivityStatus, Decision, DecisionKind, DeliveryFormat, EnrichedActivity, EnrichedProgress,
+        ProgressDecision, TierDefinition,
+    };
+    use rewards_shared::ports::{
+        FailedMessage, ManualClock, MemoryDeadLetters, MemoryOnsiteGateway, MemoryOutcomes,
+        MemoryPublisher, MemoryTemplates, PublishError,
+    };
+    use rewards_shared::sqs::encode_message;
+
+    const ACCOUNT: &str = "10048213";
+    /// A Wednesday.
+    const WEDNESDAY: &str = "2026-11-18T10:00:00Z";
+    /// A Monday (London).
+    const MONDAY: &str = "2026-11-16T10:00:00Z";
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().expect("date")
+    }
+
+    fn decided(
+        id: &str,
+        message_type: MessageType,
+        preference: Option<DeliveryFormat>,
+        locale: Option<&str>,
+    ) -> Envelope<DecidedMessage> {
+        let mut timestamps = StageTimestamps::from_origin(at("2026-11-16T09:30:00Z"));
+        timestamps.stamp(Stage::Fred, at("2026-11-16T09:30:00.500Z"));
+        Envelope {
+            id: id.into(),
+            source: Stage::Fred.source().into(),
+            event_type: EventType::Decided,
+            subject: ACCOUNT.into(),
+            time: at("2026-11-16T09:30:00.500Z"),
+            brand: "skybet".into(),
+            correlation_id: format!("corr-{id}"),
+            timestamps,
+            data: DecidedMessage {
+                message_type,
+                activity: EnrichedActivity {
+                    activity_id: format!("act-{id}"),
+                    account_id: ACCOUNT.into(),
+                    brand: "skybet".into(),
+                    promo_code: "WEEKLY-SPINS".into(),
+                    attempt_id: "2026-W47".into(),
+                    sequence: 12,
+                    status: ActivityStatus::InProgress,
+                    occurred_at: at("2026-11-16T09:30:00Z"),
+                    locale: locale.map(str::to_owned),
+                    promo_name: "Weekly Spins".into(),
+                    promo_url: "https://example.test/promo".into(),
+                    tags: vec!["tim".into()],
+                    reward_progress: vec![EnrichedProgress {
+                        reward_scheme_id: "rs-100".into(),
+                        activity_type: "FREE_SPINS".into(),
+                        current: 3,
+                        target: 5,
+                        status: ActivityStatus::InProgress,
+                        products: vec![],
+                        reward_type: "FREE_SPINS".into(),
+                        product_reward_type: "CASINO_FREE_SPINS".into(),
+                        tier_definition: TierDefinition::default(),
+                        expiration_date: at("2026-11-23T23:59:59Z"),
+                    }],
+                },
+                decision: Decision {
+                    has_decision: true,
+                    decisions: vec![ProgressDecision {
+                        reward_scheme_id: "rs-100".into(),
+                        activity_type: "FREE_SPINS".into(),
+                        decision: DecisionKind::Decision,
+                    }],
+                    delivery_preference: preference,
+                },
+            },
+        }
+    }
+
+    fn progress(id: &str) -> Envelope<DecidedMessage> {
+        decided(
+            id,
+            MessageType::Progress,
+            Some(DeliveryFormat::Toast),
+            Some("en-GB"),
+        )
+    }
+
+    fn award(id: &str) -> Envelope<DecidedMessage> {
+        decided(
+            id,
+            MessageType::RewardAwarded,
+            Some(DeliveryFormat::FullScreen),
+            Some("en-GB"),
+        )
+    }
+
+    fn sqs_message(id: &str, envelope: &Envelope<DecidedMessage>) -> SqsMessage {
+        encode_message(id, &envelope.encode().expect("encodes"), 1, "arn:decided")
+    }
+
+    fn event(messages: Vec<SqsMessage>) -> SqsEvent {
+        let mut event = SqsEvent::default();
+        event.records = messages;
+        event
+    }
+
+    fn templates() -> Arc<MemoryTemplates> {
+        let templates = MemoryTemplates::new();
+        for (kind, title) in [
+            (MessageType::Progress, "Keep going!"),
+            (MessageType::RewardAwarded, "You won!"),
+            (MessageType::Unqualification, "Sorry"),
+        ] {
+            templates.insert(
+                "skybet",
+                kind,
+                "en-GB",
+                Template {
+                    title: title.into(),
+                    body: "{{current}} of {{target}} done in {{promoName}}".into(),
+                },
+            );
+        }
+        templates.insert(
+            "skybet",
+            MessageType::Progress,
+            "de-DE",
+            Template {
+                title: "Weiter so!".into(),
+                body: "{{current}} von {{target}}".into(),
+            },
+        );
+        Arc::new(templates)
+    }
+
+    struct Fixture<P> {
+        handler: Handler<
+            Arc<MemoryTemplates>,
+            Arc<MemoryOnsiteGateway>,
+            P,
+            Arc<MemoryDeadLetters>,
+            ManualClock,
+        >,
+        onsite: Arc<MemoryOnsiteGateway>,
+        dead_letters: Arc<MemoryDeadLetters>,
+        outcomes: Arc<MemoryOutcomes>,
+        clock: ManualClock,
+    }
+
+    fn fixture_with<P: Publisher>(settings: Settings, publisher: P, online: bool) -> Fixture<P> {
+        let onsite = Arc::new(if online {
+            MemoryOnsiteGateway::new([ACCOUNT])
+        } else {
+            MemoryOnsiteGateway::default()
+        });
+        let dead_letters = Arc::new(MemoryDeadLetters::new());
+        let outcomes = Arc::new(MemoryOutcomes::new());
+        let clock = ManualClock::new(at(WEDNESDAY));
+        let handler = Handler::new(
+            settings,
+            templates(),
+            Arc::clone(&onsite),
+            publisher,
+            Arc::clone(&dead_letters),
+            clock.clone(),
+            Telemetry::for_tests(Stage::Bcg, outcomes.clone()),
+        );
+        Fixture {
+            handler,
+            onsite,
+            dead_letters,
+            outcomes,
+            clock,
+        }
+    }
+
+    fn fixture(online: bool) -> (Fixture<Arc<MemoryPublisher>>, Arc<MemoryPublisher>) {
+        let publisher = Arc::new(MemoryPublisher::new());
+        (
+            fixture_with(Settings::default(), Arc::clone(&publisher), online),
+            publisher,
+        )
+    }
+
+    fn failed_ids(response: &SqsBatchResponse) -> Vec<String> {
+        response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect()
+    }
+
+    fn queued_messages(publisher: &MemoryPublisher) -> Vec<Envelope<QueuedMessage>> {
+        publisher
+            .take(Destination::MsqInbound)
+            .iter()
+            .map(|m| {
+                Envelope::<QueuedMessage>::decode(&m.body, &[EventType::MessageQueue])
+                    .expect("queued event")
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn online_customer_gets_the_rendered_message_from_bcg() {
+        let (f, publisher) = fixture(true);
+        let input = progress("e1");
+        let response = f
+            .handler
+            .handle(event(vec![sqs_message("m1", &input)]))
+            .await;
+        assert!(failed_ids(&response).is_empty());
+        let delivered = f.onsite.delivered();
+        assert_eq!(delivered.len(), 1);
+        let message = &delivered[0];
+        assert_eq!(message.title, "Keep going!");
+        assert_eq!(message.body, "3 of 5 done in Weekly Spins");
+        assert_eq!(message.format, DeliveryFormat::Toast);
+        assert_eq!(message.correlation_id, "corr-e1");
+        assert_eq!(message.expires_at, Some(at("2026-11-23T23:59:59Z")));
+        assert_eq!(
+            message.message_id,
+            message_id(&input.data.activity, MessageType::Progress)
+        );
+        assert_eq!(
+            f.outcomes.take(),
+            vec![Outcome::Delivered {
+                account_id: ACCOUNT.into(),
+                message_type: MessageType::Progress,
+                message_id: message.message_id.clone(),
+                via: Stage::Bcg,
+                format: DeliveryFormat::Toast,
+                title: "Keep going!".into(),
+                body: "3 of 5 done in Weekly Spins".into(),
+            }]
+        );
+        assert_eq!(publisher.calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn offline_customer_is_queued_to_msq() {
+        let (f, publisher) = fixture(false);
+        let input = progress("e1");
+        let response = f
+            .handler
+            .handle(event(vec![sqs_message("m1", &input)]))
+            .await;
+        assert!(failed_ids(&response).is_empty());
+        let queued = queued_messages(&publisher);
+        assert_eq!(queued.len(), 1);
+        let queued = &queued[0];
+        assert_eq!(queued.id, derived_id(&["bcg", "e1"]));
+        assert_eq!(queued.correlation_id, "corr-e1");
+        assert_eq!(queued.timestamps.at(Stage::Bcg), Some(at(WEDNESDAY)));
+        assert_eq!(queued.data.sequence, 12);
+        assert_eq!(queued.data.attempt_id, "2026-W47");
+        assert_eq!(queued.data.message.body, "3 of 5 done in Weekly Spins");
+        assert_eq!(
+            f.outcomes.take(),
+            vec![Outcome::Queued {
+                account_id: ACCOUNT.into(),
+                message_type: MessageType::Progress,
+                message_id: queued.data.message.message_id.clone(),
+            }]
+        );
+    }
+
+    #[tokio::test]
+    async fn osg_failing_after_retries_queues_to_msq() {
+        let (f, publisher) = fixture(true);
+        f.onsite.fail_next(1);
+        f.handler
+            .handle(event(vec![sqs_message("m1", &progress("e1"))]))
+            .await;
+        assert_eq!(queued_messages(&publisher).len(), 1);
+        assert!(matches!(f.outcomes.take()[..], [Outcome::Queued { .. }]));
+        assert!(f.onsite.delivered().is_empty());
+    }
+
+    #[tokio::test]
+    async fn awards_on_the_cycle_start_day_go_to_msq_never_osg() {
+        let (f, publisher) = fixture(true);
+        f.clock.set(at(MONDAY));
+        let mut unqualification = decided(
+            "e3",
+            MessageType::Unqualification,
+            Some(DeliveryFormat::Toast),
+            None,
+        );
+        unqualification.data.activity.status = ActivityStatus::Unqualified;
+        f.handler
+            .handle(event(vec![
+                sqs_message("m1", &award("e1")),
+                sqs_message("m2", &progress("e2")),
+                sqs_message("m3", &unqualification),
+            ]))
+            .await;
+        let queued = queued_messages(&publisher);
+        assert_eq!(queued.len(), 1);
+        assert_eq!(
+            queued[0].data.message.message_type,
+            MessageType::RewardAwarded
+        );
+        assert_eq!(queued[0].data.message.format, DeliveryFormat::FullScreen);
+        let delivered: Vec<_> = f
+            .onsite
+            .delivered()
+            .iter()
+            .map(|m| m.message_type)
+            .collect();
+        assert_eq!(
+            delivered,
+            vec![MessageType::Progress, MessageType::Unqualification]
+        );
+        // Any other day the award goes straight to OSG.
+        f.clock.set(at(WEDNESDAY));
+        f.handler
+            .handle(event(vec![sqs_message("m4", &award("e4"))]))
+            .await;
+        assert!(queued_messages(&publisher).is_empty());
+        assert_eq!(f.onsite.delivered().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn cycle_start_day_is_read_in_the_configured_zone() {
+        // Sunday 20:00 UTC: Sunday in London, Monday 07:00 in Sydney.
+        let sunday_evening_utc = at("2026-11-22T20:00:00Z");
+        let sydney = Settings {
+            default_locale: "en-GB".into(),
+            cycle: CycleStart {
+                weekday: chrono::Weekday::Mon,
+                time_zone: chrono_tz::Australia::Sydney,
+            },
+        };
+        for (settings, expect_queued) in [(Settings::default(), false), (sydney, true)] {
+            let publisher = Arc::new(MemoryPublisher::new());
+            let f = fixture_with(settings, Arc::clone(&publisher), true);
+            f.clock.set(sunday_evening_utc);
+            f.handler
+                .handle(event(vec![sqs_message("m1", &award("e1"))]))
+                .await;
+            assert_eq!(
+                queued_messages(&publisher).len(),
+                usize::from(expect_queued)
+            );
+            assert_eq!(f.onsite.delivered().len(), usize::from(!expect_queued));
+        }
+    }
+
+    #[tokio::test]
+    async fn expired_rewards_are_dropped() {
+        let (f, publisher) = fixture(true);
+        for now in ["2026-11-23T23:59:59Z", "2026-11-24T00:00:00Z"] {
+            f.clock.set(at(now));
+            f.handler
+                .handle(event(vec![sqs_message("m1", &progress("e1"))]))
+                .await;
+            assert_eq!(
+                f.outcomes.take(),
+                vec![Outcome::Dropped {
+                    stage: Stage::Bcg,
+                    reason: DropReason::Expired,
+                    account_id: Some(ACCOUNT.into()),
+                }]
+            );
+        }
+        // A second before expiry it still goes.
+        f.clock.set(at("2026-11-23T23:59:58Z"));
+        f.handler
+            .handle(event(vec![sqs_message("m1", &progress("e1"))]))
+            .await;
+        assert_eq!(f.onsite.delivered().len(), 1);
+        assert_eq!(publisher.calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn no_delivery_preference_is_dropped() {
+        let (f, _) = fixture(true);
+        let input = decided("e1", MessageType::OptIn, None, Some("en-GB"));
+        f.handler
+            .handle(event(vec![sqs_message("m1", &input)]))
+            .await;
+        assert_eq!(
+            f.outcomes.take(),
+            vec![Outcome::Dropped {
+                stage: Stage::Bcg,
+                reason: DropReason::NoDeliveryPreference,
+                account_id: Some(ACCOUNT.into()),
+            }]
+        );
+        assert_eq!(f.onsite.calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn locale_falls_back_to_the_default() {
+        let (f, _) = fixture(true);
+        let german = decided(
+            "e1",
+            MessageType::Progress,
+            Some(DeliveryFormat::Toast),
+            Some("de-DE"),
+        );
+        let mut french = decided(
+            "e2",
+            MessageType::Progress,
+            Some(DeliveryFormat::Toast),
+            Some("fr-FR"),
+        );
+        french.data.activity.sequence = 13;
+        let none = decided(
+            "e3",
+            MessageType::RewardAwarded,
+            Some(DeliveryFormat::FullScreen),
+            None,
+        );
+        f.handler
+            .handle(event(vec![
+                sqs_message("m1", &german),
+                sqs_message("m2", &french),
+                sqs_message("m3", &none),
+            ]))
+            .await;
+        let titles: Vec<_> = f
+            .onsite
+            .delivered()
+            .iter()
+            .map(|m| m.title.clone())
+            .collect();
+        assert_eq!(titles, vec!["Weiter so!", "Keep going!", "You won!"]);
+    }
+
+    #[tokio::test]
+    async fn no_template_at_all_is_retried_not_lost() {
+        let (f, publisher) = fixture(true);
+        let input = decided(
+            "e1",
+            MessageType::OptIn,
+            Some(DeliveryFormat::Toast),
+            Some("fr-FR"),
+        );
+        let response = f
+            .handler
+            .handle(event(vec![
+                sqs_message("m1", &input),
+                sqs_message("m2", &progress("e2")),
+            ]))
+            .await;
+        assert_eq!(failed_ids(&response), vec!["m1"]);
+        assert!(f.dead_letters.take().is_empty());
+        assert_eq!(f.onsite.delivered().len(), 1);
+        assert_eq!(publisher.calls(), 0);
+    }
+
+    struct FailingPublisher;
+
+    impl Publisher for FailingPublisher {
+        async fn publish(&self, messages: Vec<OutgoingMessage>) -> Result<(), PublishError> {
+            Err(PublishError {
+                failed: messages
+                    .iter()
+                    .map(|m| FailedMessage {
+                        id: m.id.clone(),
+                        reason: "throttled".into(),
+                        retryable: true,
+                    })
+                    .collect(),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn msq_queue_unavailable_fails_the_record_for_redelivery() {
+        let f = fixture_with(Settings::default(), FailingPublisher, false);
+        let response = f
+            .handler
+            .handle(event(vec![sqs_message("m1", &progress("e1"))]))
+            .await;
+        assert_eq!(failed_ids(&response), vec!["m1"]);
+        assert!(
+            f.outcomes.take().is_empty(),
+            "no queued outcome when not queued"
+        );
+    }
+
+    #[tokio::test]
+    async fn one_bad_record_does_not_stop_the_good_ones() {
+        let (f, publisher) = fixture(false);
+        let wrong_type = {
+            let mut e = progress("e9");
+            e.event_type = EventType::Relevant;
+            e
+        };
+        let response = f
+            .handler
+            .handle(event(vec![
+                sqs_message("m1", &progress("e1")),
+                encode_message("m2", "{\"specversion\": \"1.0\"}", 1, "arn:decided"),
+                sqs_message("m3", &wrong_type),
+                sqs_message("m4", &award("e4")),
+            ]))
+            .await;
+        assert!(failed_ids(&response).is_empty());
+        assert_eq!(publisher.calls(), 1, "one publish call for the batch");
+        assert_eq!(queued_messages(&publisher).len(), 2);
+        let letters = f.dead_letters.take();
+        let sources: Vec<_> = letters.iter().map(|l| l.source.as_str()).collect();
+        assert_eq!(sources, vec!["m2", "m3"]);
+        assert!(letters
+            .iter()
+            .all(|l| l.reason.starts_with("invalid-input: ")));
+    }
+
+    #[tokio::test]
+    async fn redelivered_event_yields_the_same_message_id() {
+        let (f, publisher) = fixture(false);
+        let input = progress("e1");
+        f.handler
+            .handle(event(vec![sqs_message("m1", &input)]))
+            .await;
+        f.handler
+            .handle(event(vec![sqs_message("m1", &input)]))
+            .await;
+        let queued = queued_messages(&publisher);
+        assert_eq!(queued[0].id, queued[1].id);
+        assert_eq!(
+            queued[0].data.message.message_id,
+            queued[1].data.message.message_id
+        );
+    }
+}
