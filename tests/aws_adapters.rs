@@ -642,6 +642,40 @@ async fn msq_pending_is_oldest_first_and_skips_expired_delivered_and_others() {
 }
 
 #[tokio::test]
+async fn msq_pending_reads_every_page() {
+    let config = moto_config().await;
+    let counter = CallCounter::new();
+    let client = counted_dynamodb_client(&config, &counter);
+    let table = unique("msq-messages");
+    create_msq_table(&client, &table).await;
+    let store = DynamoMessageStore::new(client, table);
+    // Five items of ~300 KB: over the 1 MB a Query page holds, so two pages at least.
+    let mut expected = Vec::new();
+    for i in 0..5u64 {
+        let mut message = queued(
+            "10048213",
+            &format!("PROMO-{i}"),
+            MessageType::Progress,
+            i + 1,
+            &format!("2026-11-16T0{i}:00:00Z"),
+        );
+        message.message.body = "b".repeat(300_000);
+        store.put(&message).await.expect("put");
+        expected.push(message);
+    }
+    let pending = store
+        .pending("skybet", "10048213", at(NOW))
+        .await
+        .expect("pending");
+    assert_eq!(pending, expected);
+    assert!(
+        counter.count("Query") >= 2,
+        "expected several pages, got {} Query calls",
+        counter.count("Query")
+    );
+}
+
+#[tokio::test]
 async fn msq_mark_delivered_only_when_the_item_still_holds_the_message() {
     let msq = msq().await;
     let sent = queued(
