@@ -39,11 +39,7 @@ impl MemoryMessageStore {
             .map(|item| item.state)
     }
 
-    fn lock(
-        &self,
-        key: &str,
-    ) -> Result<std::sync::MutexGuard<'_, Items>, MessageStoreError>
-    {
+    fn lock(&self, key: &str) -> Result<std::sync::MutexGuard<'_, Items>, MessageStoreError> {
         self.items
             .lock()
             .map_err(|_| MessageStoreError::Unavailable {
