@@ -1,0 +1,95 @@
+//! MSQ's configuration, from environment variables.
+
+use rewards_shared::config::{CommonConfig, ConfigError, Vars};
+
+/// Every variable [`Config::from_vars`] reads (the SAM template must set each).
+pub const VARIABLES: &[&str] = &[
+    "BRAND",
+    "LOG_LEVEL",
+    "METRICS_NAMESPACE",
+    "MSQ_TABLE",
+    "OSG_URL",
+    "OSG_API_KEY",
+    "ONLINE_TOPIC",
+    "DEAD_LETTER_QUEUE_URL",
+];
+
+/// MSQ's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Brand, log level, metrics namespace.
+    pub common: CommonConfig,
+    /// The message table (`MSQ_TABLE`).
+    pub table: String,
+    /// OSG's base URL (`OSG_URL`).
+    pub osg_url: String,
+    /// OSG's API key (`OSG_API_KEY`, optional).
+    pub osg_api_key: Option<String>,
+    /// The customer-online topic (`ONLINE_TOPIC`); records from another topic are
+    /// dead-lettered.
+    pub online_topic: String,
+    /// MSQ's dead-letter queue (`DEAD_LETTER_QUEUE_URL`).
+    pub dead_letter_queue_url: String,
+}
+
+impl Config {
+    /// Reads the configuration; a missing or malformed variable is an error naming it.
+    pub fn from_vars(vars: &Vars<'_>) -> Result<Self, ConfigError> {
+        Ok(Config {
+            common: CommonConfig::from_vars(vars)?,
+            table: vars.required("MSQ_TABLE")?,
+            osg_url: vars.url("OSG_URL")?,
+            osg_api_key: vars.optional("OSG_API_KEY"),
+            online_topic: vars.required("ONLINE_TOPIC")?,
+            dead_letter_queue_url: vars.required("DEAD_LETTER_QUEUE_URL")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn vars() -> HashMap<&'static str, &'static str> {
+        [
+            ("BRAND", "skybet"),
+            ("MSQ_TABLE", "msq"),
+            ("OSG_URL", "https://osg.test/"),
+            ("ONLINE_TOPIC", "dc1.skybet.customer.online"),
+            ("DEAD_LETTER_QUEUE_URL", "https://sqs/dlq"),
+        ]
+        .into_iter()
+        .collect()
+    }
+
+    #[test]
+    fn reads_every_variable() {
+        let source = vars();
+        let config = Config::from_vars(&Vars::new(&source)).expect("config");
+        assert_eq!(config.table, "msq");
+        assert_eq!(config.osg_url, "https://osg.test");
+        assert_eq!(config.osg_api_key, None);
+        assert_eq!(config.online_topic, "dc1.skybet.customer.online");
+    }
+
+    #[test]
+    fn missing_and_malformed_variables_are_named() {
+        let mut source = vars();
+        source.remove("MSQ_TABLE");
+        assert_eq!(
+            Config::from_vars(&Vars::new(&source)),
+            Err(ConfigError::Missing { name: "MSQ_TABLE" })
+        );
+        let mut source = vars();
+        source.insert("OSG_URL", "osg.test");
+        assert!(matches!(
+            Config::from_vars(&Vars::new(&source)),
+            Err(ConfigError::Malformed {
+                name: "OSG_URL",
+                ..
+            })
+        ));
+    }
+}

@@ -1,0 +1,839 @@
+//! MSQ's handler: SQS records dispatched by CloudEvent type, MSK customer-online records
+//! resent.
+
+use aws_lambda_events::event::kafka::KafkaEvent;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::{DateTime, Utc};
+use rewards_shared::envelope::{Envelope, EnvelopeError, EventType};
+use rewards_shared::kafka::{self, Record};
+use rewards_shared::model::{
+    CustomerOnline, DeleteInstruction, InvalidInput, MessageType, QueuedMessage, Validate,
+};
+use rewards_shared::ports::{
+    Clock, DeadLetter, DeadLetterSink, MessageStore, OnsiteGateway, Outcome, PutResult,
+    TombstoneResult,
+};
+use rewards_shared::sqs::{self, RecordFailure};
+use rewards_shared::stage::Stage;
+use rewards_shared::telemetry::{Recorder, Telemetry};
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+
+use crate::event::{MsqError, MsqEvent, MsqResponse};
+use crate::resend::{self, End};
+
+/// The event types MSQ reads from SQS.
+pub const INPUT_TYPES: [EventType; 2] = [EventType::MessageQueue, EventType::MessageDelete];
+
+/// MSQ's handler, generic over its ports.
+pub struct Handler<S, O, L, C> {
+    online_topic: Option<String>,
+    store: S,
+    onsite: O,
+    dead_letters: L,
+    clock: C,
+    telemetry: Telemetry,
+}
+
+impl<S, O, L, C> Handler<S, O, L, C>
+where
+    S: MessageStore,
+    O: OnsiteGateway,
+    L: DeadLetterSink,
+    C: Clock,
+{
+    /// A handler keeping messages in `store`, resending through `onsite` (OSG) and sending bad
+    /// records to `dead_letters`. It accepts customer-online records from any topic unless
+    /// [`Handler::with_online_topic`] names one.
+    pub fn new(store: S, onsite: O, dead_letters: L, clock: C, telemetry: Telemetry) -> Self {
+        Handler {
+            online_topic: None,
+            store,
+            onsite,
+            dead_letters,
+            clock,
+            telemetry,
+        }
+    }
+
+    /// Dead-letters customer-online records from any topic but `topic` (`ONLINE_TOPIC`).
+    pub fn with_online_topic(mut self, topic: impl Into<String>) -> Self {
+        self.online_topic = Some(topic.into());
+        self
+    }
+
+    /// Handles one invocation: an SQS batch (never fails as a whole) or an MSK batch (fails,
+    /// for redelivery, when a resend failed transiently).
+    pub async fn handle(&self, event: MsqEvent) -> Result<MsqResponse, MsqError> {
+        match event {
+            MsqEvent::Sqs(event) => Ok(MsqResponse::Sqs(self.handle_sqs(event).await)),
+            MsqEvent::Kafka(event) => self.handle_kafka(event).await.map(|()| MsqResponse::Kafka),
+        }
+    }
+
+    /// Handles an SQS batch from `msq-inbound-queue` or `msq-inbound-delete`, record by
+    /// record in order.
+    pub async fn handle_sqs(&self, event: SqsEvent) -> SqsBatchResponse {
+        let recorder = self.telemetry.recorder();
+        let messages = &event.records;
+        recorder.count("RecordsIn", messages.len() as f64);
+        let now = self.clock.now();
+        let mut results = Vec::with_capacity(messages.len());
+        for message in messages {
+            results.push(self.sqs_record(message, now, &recorder).await);
+        }
+        let response =
+            sqs::settle(Stage::Msq, messages, results, &self.dead_letters, &recorder).await;
+        recorder.flush();
+        response
+    }
+
+    async fn sqs_record(
+        &self,
+        message: &SqsMessage,
+        now: DateTime<Utc>,
+        recorder: &Recorder<'_>,
+    ) -> Result<(), RecordFailure> {
+        let span = tracing::info_span!(
+            "record",
+            stage = "msq",
+            correlation_id = tracing::field::Empty,
+            event_id = tracing::field::Empty,
+            message_id = sqs::message_id(message),
+        );
+        async {
+            let body = sqs::body(message).map_err(RecordFailure::invalid)?;
+            let envelope = Envelope::<serde_json::Value>::decode(body, &INPUT_TYPES)
+                .map_err(RecordFailure::invalid)?;
+            let span = tracing::Span::current();
+            span.record("correlation_id", envelope.correlation_id.as_str());
+            span.record("event_id", envelope.id.as_str());
+            recorder.latency(envelope.latency_at(now));
+            match envelope.event_type {
+                EventType::MessageDelete => {
+                    let instruction: DeleteInstruction = data(&envelope)?;
+                    self.delete(&instruction, recorder).await
+                }
+                _ => {
+                    let queued: QueuedMessage = data(&envelope)?;
+                    self.store(&queued, recorder).await
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Stores a queued message. BCG recorded the `queued` outcome already: only metrics here.
+    async fn store(
+        &self,
+        queued: &QueuedMessage,
+        recorder: &Recorder<'_>,
+    ) -> Result<(), RecordFailure> {
+        let message = &queued.message;
+        require("message.accountId", &message.account_id)?;
+        require("message.brand", &message.brand)?;
+        require("message.promoCode", &message.promo_code)?;
+        require("attemptId", &queued.attempt_id)?;
+        match self.store.put(queued).await {
+            Ok(PutResult::Stored { replaced }) => {
+                recorder.count("Stored", 1.0);
+                if replaced {
+                    recorder.count("Replaced", 1.0);
+                }
+                tracing::info!(message_id = %message.message_id, replaced, "message stored");
+                Ok(())
+            }
+            Ok(PutResult::NotNewer { state }) => {
+                recorder.count("NotStored", 1.0);
+                tracing::info!(
+                    message_id = %message.message_id,
+                    state = state.as_str(),
+                    "message not stored: the item holds this sequence or a newer one"
+                );
+                Ok(())
+            }
+            // Unavailable or rejected (permissions, a corrupt item): an operational fault, not
+            // a bad record. Redelivered, and in the DLQ after maxReceiveCount.
+            Err(error) => Err(RecordFailure::retry(error)),
+        }
+    }
+
+    async fn delete(
+        &self,
+        instruction: &DeleteInstruction,
+        recorder: &Recorder<'_>,
+    ) -> Result<(), RecordFailure> {
+        require("accountId", &instruction.account_id)?;
+        require("brand", &instruction.brand)?;
+        require("promoCode", &instruction.promo_code)?;
+        require("attemptId", &instruction.attempt_id)?;
+        match self.store.tombstone(instruction).await {
+            Ok(TombstoneResult::Deleted) => {
+                recorder.outcome(Outcome::Deleted {
+                    account_id: instruction.account_id.clone(),
+                    message_type: MessageType::RewardAwarded,
+                });
+                Ok(())
+            }
+            Ok(TombstoneResult::Placed) => {
+                recorder.count("TombstonesPlaced", 1.0);
+                tracing::info!("no award queued; tombstone placed");
+                Ok(())
+            }
+            Ok(TombstoneResult::NotNewer) => {
+                recorder.count("NotStored", 1.0);
+                tracing::info!("delete instruction not newer than the stored item");
+                Ok(())
+            }
+            Err(error) => Err(RecordFailure::retry(error)),
+        }
+    }
+
+    /// Handles an MSK batch of customer-online records, in order. Bad records are
+    /// dead-lettered; if any resend failed transiently the invocation fails so the batch comes
+    /// again.
+    pub async fn handle_kafka(&self, event: KafkaEvent) -> Result<(), MsqError> {
+        let recorder = self.telemetry.recorder();
+        let records = kafka::records(&event);
+        recorder.count("RecordsIn", records.len() as f64);
+        let mut letters = Vec::new();
+        let mut failures = Vec::new();
+        for record in &records {
+            let source = record.source();
+            let span = tracing::info_span!(
+                "record",
+                stage = "msq",
+                correlation_id = record.header("correlationid").unwrap_or_default(),
+                event_id = %source,
+            );
+            match self.online(record, &recorder).instrument(span).await {
+                Ok(()) => {}
+                Err(RecordFailure::DeadLetter { reason }) => letters.push(DeadLetter {
+                    stage: Stage::Msq,
+                    reason,
+                    payload: record
+                        .value()
+                        .unwrap_or_else(|_| record.raw_value().to_owned()),
+                    source,
+                }),
+                Err(RecordFailure::Retry { reason }) => {
+                    tracing::warn!(source = %source, reason = %reason, "resend failed; the batch will be redelivered");
+                    failures.push(reason);
+                }
+            }
+        }
+        let result = self.send_letters(letters, &recorder).await;
+        recorder.count("BatchFailures", f64::from(u8::from(!failures.is_empty())));
+        recorder.flush();
+        result?;
+        match failures.first() {
+            None => Ok(()),
+            Some(first) => Err(MsqError::Redeliver {
+                count: failures.len(),
+                first: first.clone(),
+            }),
+        }
+    }
+
+    async fn send_letters(
+        &self,
+        letters: Vec<DeadLetter>,
+        recorder: &Recorder<'_>,
+    ) -> Result<(), MsqError> {
+        if letters.is_empty() {
+            return Ok(());
+        }
+        let reasons: Vec<String> = letters.iter().map(|l| l.reason.clone()).collect();
+        self.dead_letters
+            .send(letters)
+            .await
+            .map_err(|e| MsqError::DeadLetters(e.to_string()))?;
+        for reason in reasons {
+            recorder.outcome(Outcome::DeadLettered {
+                stage: Stage::Msq,
+                reason,
+            });
+        }
+        Ok(())
+    }
+
+    async fn online(
+        &self,
+        record: &Record<'_>,
+        recorder: &Recorder<'_>,
+    ) -> Result<(), RecordFailure> {
+        if let Some(expected) = &self.online_topic {
+            if record.topic() != expected {
+                return Err(RecordFailure::invalid(InvalidInput::Mismatch(format!(
+                    "record from topic `{}`, expected `{expected}`",
+                    record.topic()
+                ))));
+            }
+        }
+        let value = record.value().map_err(RecordFailure::invalid)?;
+        let online: CustomerOnline = serde_json::from_str(&value)
+            .map_err(|e| RecordFailure::invalid(InvalidInput::json(&e)))?;
+        online.validate().map_err(RecordFailure::invalid)?;
+        let now = self.clock.now();
+        recorder.latency(rewards_shared::envelope::Latency {
+            from_origin_ms: Some((now - online.online_at).num_milliseconds()),
+            from_previous_ms: None,
+        });
+        let report = resend::resend(
+            &self.store,
+            &self.onsite,
+            &online.brand,
+            &online.account_id,
+            now,
+        )
+        .await;
+        for queued in report.delivered {
+            let message = queued.message;
+            recorder.outcome(Outcome::Delivered {
+                account_id: message.account_id,
+                message_type: message.message_type,
+                message_id: message.message_id,
+                via: Stage::Msq,
+                format: message.format,
+                title: message.title,
+                body: message.body,
+            });
+        }
+        recorder.count("ResendRejected", report.rejected.len() as f64);
+        match report.end {
+            End::Done => Ok(()),
+            End::NotOnsite { left } => {
+                recorder.count("ResendStopped", 1.0);
+                tracing::info!(left, "customer not onsite; the rest stays queued");
+                Ok(())
+            }
+            End::Failed { reason } => Err(RecordFailure::retry(reason)),
+        }
+    }
+}
+
+/// The envelope's data as `T`; a mismatch is invalid input naming the event.
+fn data<T: DeserializeOwned>(envelope: &Envelope<serde_json::Value>) -> Result<T, RecordFailure> {
+    serde_json::from_value(envelope.data.clone()).map_err(|e| {
+        RecordFailure::invalid(EnvelopeError::Data {
+            id: envelope.id.clone(),
+            reason: e.to_string(),
+        })
+    })
+}
+
+fn require(field: &'static str, value: &str) -> Result<(), RecordFailure> {
+    if value.trim().is_empty() {
+        return Err(RecordFailure::invalid(InvalidInput::EmptyField { field }));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::resend::tests::{at, queued, ACCOUNT};
+    use rewards_shared::envelope::StageTimestamps;
+    use rewards_shared::ports::{
+        ItemState, ManualClock, MemoryDeadLetters, MemoryMessageStore, MemoryOnsiteGateway,
+        MemoryOutcomes,
+    };
+    use rewards_shared::sqs::encode_message;
+
+    const TOPIC: &str = "dc1.skybet.customer.online";
+    const NOW: &str = "2026-11-18T10:00:00Z";
+
+    struct Fixture {
+        handler: Handler<
+            Arc<MemoryMessageStore>,
+            Arc<MemoryOnsiteGateway>,
+            Arc<MemoryDeadLetters>,
+            ManualClock,
+        >,
+        store: Arc<MemoryMessageStore>,
+        onsite: Arc<MemoryOnsiteGateway>,
+        dead_letters: Arc<MemoryDeadLetters>,
+        outcomes: Arc<MemoryOutcomes>,
+        clock: ManualClock,
+    }
+
+    fn fixture() -> Fixture {
+        let store = Arc::new(MemoryMessageStore::new());
+        let onsite = Arc::new(MemoryOnsiteGateway::default());
+        let dead_letters = Arc::new(MemoryDeadLetters::new());
+        let outcomes = Arc::new(MemoryOutcomes::new());
+        let clock = ManualClock::new(at(NOW));
+        let handler = Handler::new(
+            Arc::clone(&store),
+            Arc::clone(&onsite),
+            Arc::clone(&dead_letters),
+            clock.clone(),
+            Telemetry::for_tests(Stage::Msq, outcomes.clone()),
+        )
+        .with_online_topic(TOPIC);
+        Fixture {
+            handler,
+            store,
+            onsite,
+            dead_letters,
+            outcomes,
+            clock,
+        }
+    }
+
+    fn envelope<T>(id: &str, event_type: EventType, data: T) -> Envelope<T> {
+        let mut timestamps = StageTimestamps::from_origin(at("2026-11-16T09:30:00Z"));
+        timestamps.stamp(Stage::Bcg, at("2026-11-16T09:30:01Z"));
+        Envelope {
+            id: id.into(),
+            source: Stage::Bcg.source().into(),
+            event_type,
+            subject: ACCOUNT.into(),
+            time: at("2026-11-16T09:30:01Z"),
+            brand: "skybet".into(),
+            correlation_id: format!("corr-{id}"),
+            timestamps,
+            data,
+        }
+    }
+
+    fn queue_message(id: &str, message: QueuedMessage) -> SqsMessage {
+        let body = envelope(id, EventType::MessageQueue, message)
+            .encode()
+            .expect("encodes");
+        encode_message(id, &body, 1, "arn:msq-inbound-queue")
+    }
+
+    fn delete_message(id: &str, sequence: u64) -> SqsMessage {
+        let instruction = DeleteInstruction {
+            account_id: ACCOUNT.into(),
+            brand: "skybet".into(),
+            promo_code: "A".into(),
+            attempt_id: "2026-W47".into(),
+            sequence,
+            expires_at: Some(at("2026-11-23T23:59:59Z")),
+        };
+        let body = envelope(id, EventType::MessageDelete, instruction)
+            .encode()
+            .expect("encodes");
+        encode_message(id, &body, 1, "arn:msq-inbound-delete")
+    }
+
+    fn sqs(messages: Vec<SqsMessage>) -> MsqEvent {
+        let mut event = SqsEvent::default();
+        event.records = messages;
+        MsqEvent::Sqs(event)
+    }
+
+    fn online_record(offset: i64, value: &str) -> aws_lambda_events::event::kafka::KafkaRecord {
+        kafka::encode_record(
+            TOPIC,
+            0,
+            offset,
+            value.as_bytes(),
+            &[("correlationid", "c")],
+        )
+    }
+
+    fn online(account: &str) -> String {
+        format!(r#"{{"accountId": "{account}", "brand": "skybet", "onlineAt": "{NOW}"}}"#)
+    }
+
+    fn kafka(records: Vec<aws_lambda_events::event::kafka::KafkaRecord>) -> MsqEvent {
+        MsqEvent::Kafka(kafka::encode_event(records))
+    }
+
+    fn failed_ids(response: &MsqResponse) -> Vec<String> {
+        match response {
+            MsqResponse::Sqs(response) => response
+                .batch_item_failures
+                .iter()
+                .map(|f| f.item_identifier.clone())
+                .collect(),
+            MsqResponse::Kafka => panic!("not an SQS response"),
+        }
+    }
+
+    fn titles(onsite: &MemoryOnsiteGateway) -> Vec<String> {
+        onsite.delivered().into_iter().map(|m| m.title).collect()
+    }
+
+    fn award(sequence: u64) -> QueuedMessage {
+        queued(
+            "A",
+            MessageType::RewardAwarded,
+            sequence,
+            "2026-11-16T10:00:00Z",
+        )
+    }
+
+    #[tokio::test]
+    async fn queued_messages_are_stored_without_a_second_queued_outcome() {
+        let f = fixture();
+        let response = f
+            .handler
+            .handle(sqs(vec![queue_message("m1", award(12))]))
+            .await
+            .expect("ok");
+        assert!(failed_ids(&response).is_empty());
+        assert!(f.outcomes.take().is_empty());
+        assert_eq!(
+            f.store
+                .state("skybet#10048213", "A#2026-W47#REWARD_AWARDED"),
+            Some(ItemState::Queued)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_newer_message_replaces_the_older_and_a_repeat_is_a_no_op() {
+        let f = fixture();
+        let older = queued("A", MessageType::Progress, 3, "2026-11-16T10:00:00Z");
+        let newer = queued("A", MessageType::Progress, 4, "2026-11-16T11:00:00Z");
+        f.handler
+            .handle(sqs(vec![
+                queue_message("m1", older.clone()),
+                queue_message("m2", newer.clone()),
+                queue_message("m3", older.clone()),
+                queue_message("m4", newer.clone()),
+            ]))
+            .await
+            .expect("ok");
+        let pending = f
+            .store
+            .pending("skybet", ACCOUNT, at(NOW))
+            .await
+            .expect("pending");
+        assert_eq!(pending, vec![newer.clone()]);
+        // Online: only the newest is resent, once.
+        f.onsite.set_online(ACCOUNT, true);
+        f.handler
+            .handle(kafka(vec![online_record(1, &online(ACCOUNT))]))
+            .await
+            .expect("ok");
+        assert_eq!(titles(&f.onsite), vec![newer.message.title.clone()]);
+        // The same message queued again after delivery is not stored again.
+        f.handler
+            .handle(sqs(vec![queue_message("m5", newer)]))
+            .await
+            .expect("ok");
+        assert!(f
+            .store
+            .pending("skybet", ACCOUNT, at(NOW))
+            .await
+            .expect("pending")
+            .is_empty());
+    }
+
+    #[tokio::test]
+    async fn delete_removes_the_queued_award() {
+        let f = fixture();
+        f.handler
+            .handle(sqs(vec![
+                queue_message("m1", award(12)),
+                delete_message("d1", 13),
+            ]))
+            .await
+            .expect("ok");
+        assert_eq!(
+            f.outcomes.take(),
+            vec![Outcome::Deleted {
+                account_id: ACCOUNT.into(),
+                message_type: MessageType::RewardAwarded,
+            }]
+        );
+        assert_eq!(
+            f.store
+                .state("skybet#10048213", "A#2026-W47#REWARD_AWARDED"),
+            Some(ItemState::Tombstone)
+        );
+        // A repeat of the instruction changes nothing and records nothing.
+        f.handler
+            .handle(sqs(vec![delete_message("d1", 13)]))
+            .await
+            .expect("ok");
+        assert!(f.outcomes.take().is_empty());
+    }
+
+    #[tokio::test]
+    async fn delete_before_enqueue_blocks_the_late_award() {
+        let f = fixture();
+        f.handler
+            .handle(sqs(vec![delete_message("d1", 13)]))
+            .await
+            .expect("ok");
+        assert!(f.outcomes.take().is_empty(), "nothing was deleted");
+        f.handler
+            .handle(sqs(vec![queue_message("m1", award(12))]))
+            .await
+            .expect("ok");
+        assert!(f
+            .store
+            .pending("skybet", ACCOUNT, at(NOW))
+            .await
+            .expect("pending")
+            .is_empty());
+        f.onsite.set_online(ACCOUNT, true);
+        f.handler
+            .handle(kafka(vec![online_record(1, &online(ACCOUNT))]))
+            .await
+            .expect("ok");
+        assert!(f.onsite.delivered().is_empty());
+        assert!(f.outcomes.take().is_empty());
+    }
+
+    #[tokio::test]
+    async fn online_resends_oldest_first_via_msq_keeping_message_ids() {
+        let f = fixture();
+        let progress = queued("B", MessageType::Progress, 3, "2026-11-17T09:00:00Z");
+        let first_award = award(12);
+        f.handler
+            .handle(sqs(vec![
+                queue_message("m1", progress.clone()),
+                queue_message("m2", first_award.clone()),
+            ]))
+            .await
+            .expect("ok");
+        f.onsite.set_online(ACCOUNT, true);
+        let response = f
+            .handler
+            .handle(kafka(vec![online_record(1, &online(ACCOUNT))]))
+            .await
+            .expect("ok");
+        assert_eq!(response, MsqResponse::Kafka);
+        let outcomes = f.outcomes.take();
+        let delivered: Vec<_> = outcomes
+            .iter()
+            .map(|o| match o {
+                Outcome::Delivered {
+                    message_id, via, ..
+                } => (message_id.clone(), *via),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            delivered,
+            vec![
+                (first_award.message.message_id.clone(), Stage::Msq),
+                (progress.message.message_id.clone(), Stage::Msq)
+            ]
+        );
+        // Coming online again resends nothing.
+        f.handler
+            .handle(kafka(vec![online_record(2, &online(ACCOUNT))]))
+            .await
+            .expect("ok");
+        assert!(f.outcomes.take().is_empty());
+    }
+
+    #[tokio::test]
+    async fn not_onsite_stops_and_keeps_messages() {
+        let f = fixture();
+        f.handler
+            .handle(sqs(vec![queue_message("m1", award(12))]))
+            .await
+            .expect("ok");
+        f.handler
+            .handle(kafka(vec![online_record(1, &online(ACCOUNT))]))
+            .await
+            .expect("a 404 is not a failure");
+        assert!(f.outcomes.take().is_empty());
+        assert_eq!(
+            f.store
+                .pending("skybet", ACCOUNT, at(NOW))
+                .await
+                .expect("ok")
+                .len(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn expired_messages_are_not_resent() {
+        let f = fixture();
+        f.handler
+            .handle(sqs(vec![queue_message("m1", award(12))]))
+            .await
+            .expect("ok");
+        f.clock.set(at("2026-11-24T00:00:00Z"));
+        f.onsite.set_online(ACCOUNT, true);
+        f.handler
+            .handle(kafka(vec![online_record(1, &online(ACCOUNT))]))
+            .await
+            .expect("ok");
+        assert_eq!(f.onsite.calls(), 0);
+        assert!(f.outcomes.take().is_empty());
+    }
+
+    #[tokio::test]
+    async fn osg_failure_fails_the_invocation_for_redelivery() {
+        let f = fixture();
+        f.handler
+            .handle(sqs(vec![queue_message("m1", award(12))]))
+            .await
+            .expect("ok");
+        f.onsite.set_online(ACCOUNT, true);
+        f.onsite.fail_next(1);
+        let error = f
+            .handler
+            .handle(kafka(vec![online_record(1, &online(ACCOUNT))]))
+            .await
+            .expect_err("redeliver");
+        assert!(
+            matches!(error, MsqError::Redeliver { count: 1, .. }),
+            "{error}"
+        );
+        assert!(f.outcomes.take().is_empty());
+        // The redelivery succeeds and sends the message once.
+        f.handler
+            .handle(kafka(vec![online_record(1, &online(ACCOUNT))]))
+            .await
+            .expect("ok");
+        assert_eq!(f.onsite.delivered().len(), 1);
+        assert!(matches!(
+            f.outcomes.take()[..],
+            [Outcome::Delivered {
+                via: Stage::Msq,
+                ..
+            }]
+        ));
+    }
+
+    #[tokio::test]
+    async fn bad_online_records_are_dead_lettered_and_the_rest_go_on() {
+        let f = fixture();
+        f.handler
+            .handle(sqs(vec![queue_message("m1", award(12))]))
+            .await
+            .expect("ok");
+        f.onsite.set_online(ACCOUNT, true);
+        let wrong_topic =
+            kafka::encode_record("other.topic", 0, 9, online(ACCOUNT).as_bytes(), &[]);
+        f.handler
+            .handle(kafka(vec![
+                online_record(1, "not json"),
+                online_record(
+                    2,
+                    r#"{"accountId": "", "brand": "skybet", "onlineAt": "2026-11-18T10:00:00Z"}"#,
+                ),
+                online_record(3, &online(ACCOUNT)),
+                wrong_topic,
+            ]))
+            .await
+            .expect("bad records do not fail the batch");
+        let letters = f.dead_letters.take();
+        let sources: Vec<_> = letters.iter().map(|l| l.source.as_str()).collect();
+        assert_eq!(
+            sources,
+            vec![
+                "dc1.skybet.customer.online/0@1",
+                "dc1.skybet.customer.online/0@2",
+                "other.topic/0@9"
+            ]
+        );
+        assert!(letters
+            .iter()
+            .all(|l| l.reason.starts_with("invalid-input: ")));
+        assert_eq!(letters[0].payload, "not json");
+        let outcomes = f.outcomes.take();
+        assert_eq!(
+            outcomes
+                .iter()
+                .filter(|o| matches!(o, Outcome::Delivered { .. }))
+                .count(),
+            1
+        );
+        assert_eq!(
+            outcomes
+                .iter()
+                .filter(|o| matches!(
+                    o,
+                    Outcome::DeadLettered {
+                        stage: Stage::Msq,
+                        ..
+                    }
+                ))
+                .count(),
+            3
+        );
+    }
+
+    #[tokio::test]
+    async fn one_bad_sqs_record_among_good_ones_goes_alone_to_the_dead_letter_queue() {
+        let f = fixture();
+        let mut no_account = award(12);
+        no_account.message.account_id = " ".into();
+        let wrong_data = envelope("w", EventType::MessageDelete, serde_json::json!({"x": 1}))
+            .encode()
+            .expect("encodes");
+        let response = f
+            .handler
+            .handle(sqs(vec![
+                queue_message("m1", queued("B", MessageType::Progress, 1, NOW)),
+                encode_message("m2", "{", 1, "arn:q"),
+                queue_message("m3", no_account),
+                encode_message("m4", &wrong_data, 1, "arn:q"),
+                delete_message("m5", 13),
+            ]))
+            .await
+            .expect("ok");
+        assert!(failed_ids(&response).is_empty());
+        let letters = f.dead_letters.take();
+        let sources: Vec<_> = letters.iter().map(|l| l.source.as_str()).collect();
+        assert_eq!(sources, vec!["m2", "m3", "m4"]);
+        assert!(
+            letters[1].reason.contains("message.accountId"),
+            "{}",
+            letters[1].reason
+        );
+        assert!(
+            letters[2].reason.contains("CloudEvent `w` data"),
+            "{}",
+            letters[2].reason
+        );
+        assert_eq!(
+            f.store
+                .pending("skybet", ACCOUNT, at(NOW))
+                .await
+                .expect("ok")
+                .len(),
+            1
+        );
+        assert_eq!(
+            f.store
+                .state("skybet#10048213", "A#2026-W47#REWARD_AWARDED"),
+            Some(ItemState::Tombstone)
+        );
+    }
+
+    #[tokio::test]
+    async fn raw_lambda_payloads_dispatch_to_the_right_path() {
+        let f = fixture();
+        let body = envelope("m1", EventType::MessageQueue, award(12))
+            .encode()
+            .expect("encodes");
+        let sqs_json = serde_json::json!({"Records": [{
+            "messageId": "m1", "receiptHandle": "r", "body": body,
+            "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+            "md5OfBody": "x", "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:eu-west-1:1:msq-inbound-queue", "awsRegion": "eu-west-1"
+        }]});
+        let event: MsqEvent = serde_json::from_value(sqs_json).expect("sqs");
+        f.handler.handle(event).await.expect("ok");
+        f.onsite.set_online(ACCOUNT, true);
+        use base64::Engine;
+        let value = base64::engine::general_purpose::STANDARD.encode(online(ACCOUNT));
+        let kafka_json = serde_json::json!({
+            "eventSource": "aws:kafka", "eventSourceArn": "arn:aws:kafka:eu-west-1:1:cluster/c/1",
+            "bootstrapServers": "b-1:9092",
+            "records": {format!("{TOPIC}-0"): [{"topic": TOPIC, "partition": 0, "offset": 7,
+                "timestamp": 1794823200000u64, "timestampType": "CREATE_TIME", "key": null,
+                "value": value, "headers": []}]}
+        });
+        let event: MsqEvent = serde_json::from_value(kafka_json).expect("kafka");
+        assert_eq!(f.handler.handle(event).await, Ok(MsqResponse::Kafka));
+        assert_eq!(f.onsite.delivered().len(), 1);
+    }
+}
