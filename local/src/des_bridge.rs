@@ -1,0 +1,112 @@
+//! FRED's decision port in the local runner: every decision goes through DES's real handler as
+//! a Lambda function URL request (the API Gateway v2 payload), and the answer is read the way
+//! FRED's HTTP client reads it — the `has-decision` header first, the body only when it is
+//! `true`.
+
+use std::sync::Arc;
+
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Body, Request};
+use rewards_shared::envelope::Envelope;
+use rewards_shared::model::{Decision, RewardMessage};
+use rewards_shared::ports::{Clock, DecisionError, DecisionService};
+use serde_json::json;
+
+/// Calls DES's handler in process, through its HTTP shape.
+pub struct DesBridge<C> {
+    des: Arc<des::Handler<C>>,
+}
+
+impl<C> DesBridge<C> {
+    /// A bridge to `des`.
+    pub fn new(des: Arc<des::Handler<C>>) -> Self {
+        DesBridge { des }
+    }
+}
+
+/// The function URL event for `POST /decisions` with `body`, as Lambda delivers it.
+pub fn function_url_request(body: &str, correlation_id: &str) -> serde_json::Value {
+    json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/decisions",
+        "rawQueryString": "",
+        "headers": {
+            "content-type": "application/cloudevents+json",
+            "x-correlation-id": correlation_id,
+            "host": "local-des.lambda-url.eu-west-1.on.aws"
+        },
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "local-des",
+            "domainName": "local-des.lambda-url.eu-west-1.on.aws",
+            "domainPrefix": "local-des",
+            "http": {
+                "method": "POST",
+                "path": "/decisions",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "rewards-local"
+            },
+            "requestId": correlation_id,
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "21/Nov/2026:10:00:00 +0000",
+            "timeEpoch": 1_795_255_200_000_i64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    })
+}
+
+/// Turns a function URL event into the request DES's handler takes.
+pub fn to_request(event: serde_json::Value) -> Result<Request, String> {
+    let lambda: LambdaRequest = serde_json::from_value(event).map_err(|e| e.to_string())?;
+    Ok(Request::from(lambda))
+}
+
+impl<C: Clock> DecisionService for DesBridge<C> {
+    async fn decide(
+        &self,
+        envelope: &Envelope<RewardMessage>,
+    ) -> Result<Option<Decision>, DecisionError> {
+        let unavailable = |reason: String| DecisionError::Unavailable {
+            event_id: envelope.id.clone(),
+            reason,
+        };
+        let body = envelope.encode().map_err(|e| unavailable(e.to_string()))?;
+        let request = to_request(function_url_request(&body, &envelope.correlation_id))
+            .map_err(unavailable)?;
+        let response = self.des.handle(request).await;
+        let status = response.status().as_u16();
+        if status == 400 {
+            return Err(DecisionError::Rejected {
+                event_id: envelope.id.clone(),
+                reason: body_text(response.body()),
+            });
+        }
+        if status != 200 {
+            return Err(unavailable(format!("status {status}")));
+        }
+        let has_decision = response
+            .headers()
+            .get("has-decision")
+            .and_then(|value| value.to_str().ok())
+            == Some("true");
+        if !has_decision {
+            return Ok(None);
+        }
+        serde_json::from_str(&body_text(response.body()))
+            .map(Some)
+            .map_err(|e| unavailable(format!("malformed decision: {e}")))
+    }
+}
+
+fn body_text(body: &Body) -> String {
+    match body {
+        Body::Empty => String::new(),
+        Body::Text(text) => text.clone(),
+        Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        _ => String::new(),
+    }
+}

@@ -1,0 +1,107 @@
+//! Every scenario in `events/scenarios/` runs through the whole in-process pipeline and gives
+//! exactly the outcome lines in its `.expected.jsonl` file; the `rewards` command keeps the
+//! interface of spec section 7 (outcome lines with `--json`, exit 2 for an unreadable scenario).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rewards_local::{report, run_scenario};
+
+fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/scenarios")
+}
+
+fn scenarios() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(scenarios_dir())
+        .expect("events/scenarios exists")
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[tokio::test]
+async fn every_scenario_gives_its_expected_outcomes() {
+    let files = scenarios();
+    assert!(
+        files.len() >= 6,
+        "one scenario per seed story and one with bad input: {files:?}"
+    );
+    for file in files {
+        let expected_file = file.with_extension("expected.jsonl");
+        let expected = std::fs::read_to_string(&expected_file)
+            .unwrap_or_else(|e| panic!("{}: {e}", expected_file.display()));
+        let trace = run_scenario(&file).await.unwrap_or_else(|e| panic!("{e}"));
+        let actual = report::json_lines(&trace);
+        assert_eq!(actual, expected, "outcomes of {}", file.display());
+    }
+}
+
+#[test]
+fn the_command_prints_outcome_lines_with_json_and_an_account_without() {
+    let file = scenarios_dir().join("happy-path.json");
+    let json = Command::new(env!("CARGO_BIN_EXE_rewards"))
+        .args(["run", file.to_str().expect("path"), "--json"])
+        .output()
+        .expect("runs");
+    assert_eq!(json.status.code(), Some(0));
+    let stdout = String::from_utf8(json.stdout).expect("utf-8");
+    for line in stdout.lines() {
+        let value: serde_json::Value = serde_json::from_str(line).expect("each line is JSON");
+        assert!(value.get("outcome").is_some(), "{line}");
+    }
+    assert_eq!(
+        stdout,
+        std::fs::read_to_string(file.with_extension("expected.jsonl")).expect("expected")
+    );
+
+    let readable = Command::new(env!("CARGO_BIN_EXE_rewards"))
+        .args(["run", file.to_str().expect("path")])
+        .output()
+        .expect("runs");
+    assert_eq!(readable.status.code(), Some(0));
+    let text = String::from_utf8(readable.stdout).expect("utf-8");
+    assert!(text.contains("summary"), "{text}");
+    assert!(
+        text.contains(" ms "),
+        "each stage's latency is shown: {text}"
+    );
+}
+
+#[test]
+fn an_unreadable_scenario_exits_2_naming_the_file_the_step_and_the_problem() {
+    let dir = std::env::temp_dir().join(format!("rewards-scenario-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let cases = [
+        ("missing.json", None, "cannot read"),
+        ("bad-json.json", Some("{"), "not a scenario"),
+        (
+            "unknown-step.json",
+            Some(r#"{"now": "2026-11-18T10:00:00Z", "steps": [{"teleport": {}}]}"#),
+            "step 1: unknown step kind `teleport`",
+        ),
+        (
+            "bad-date.json",
+            Some(r#"{"now": "2026-11-18T10:00:00Z", "steps": [{"setClock": "next tuesday"}]}"#),
+            "step 1: bad date `next tuesday`",
+        ),
+    ];
+    for (name, content, problem) in cases {
+        let path = dir.join(name);
+        if let Some(content) = content {
+            std::fs::write(&path, content).expect("write");
+        }
+        let output = Command::new(env!("CARGO_BIN_EXE_rewards"))
+            .args(["run", path.to_str().expect("path"), "--json"])
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(name) && stderr.contains(problem),
+            "{name}: {stderr}"
+        );
+        assert!(output.stdout.is_empty(), "{name}");
+    }
+}
