@@ -6,24 +6,18 @@
 //! [`crate::ports::CachedTemplates`]: templates change rarely.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use super::client::HttpCallError;
-use super::pph::path_segment;
 use super::retry::RetryPolicy;
+use super::service::{path_segment, Service};
 use super::stats::CallStats;
-use crate::error::Retryable;
 use crate::model::MessageType;
 use crate::ports::{Template, TemplateError, TemplateSource};
 
 /// Client of the content service.
 #[derive(Clone)]
 pub struct CslClient {
-    client: reqwest::Client,
-    base_url: String,
-    api_key: Option<String>,
-    retry: RetryPolicy,
-    stats: Arc<CallStats>,
+    service: Service,
 }
 
 impl CslClient {
@@ -35,48 +29,13 @@ impl CslClient {
         retry: RetryPolicy,
     ) -> Self {
         CslClient {
-            client,
-            base_url: base_url.into().trim_end_matches('/').to_owned(),
-            api_key,
-            retry,
-            stats: Arc::new(CallStats::default()),
+            service: Service::new(client, base_url, api_key, retry),
         }
     }
 
     /// Latency and errors of the calls made.
     pub fn stats(&self) -> Arc<CallStats> {
-        Arc::clone(&self.stats)
-    }
-
-    async fn fetch_once(&self, url: &str) -> Result<Option<Template>, HttpCallError> {
-        let mut request = self.client.get(url).header("accept", "application/json");
-        if let Some(key) = &self.api_key {
-            request = request.header("x-api-key", key);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| HttpCallError::from_reqwest(url, &e))?;
-        let status = response.status().as_u16();
-        if status == 404 {
-            return Ok(None);
-        }
-        if status != 200 {
-            return Err(HttpCallError::Status {
-                url: url.to_owned(),
-                status,
-            });
-        }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| HttpCallError::from_reqwest(url, &e))?;
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| HttpCallError::MalformedBody {
-                url: url.to_owned(),
-                reason: e.to_string(),
-            })
+        self.service.stats()
     }
 }
 
@@ -87,27 +46,22 @@ impl TemplateSource for CslClient {
         message_type: MessageType,
         locale: &str,
     ) -> Result<Option<Arc<Template>>, TemplateError> {
-        let url = format!(
-            "{}/templates/{}/{}?locale={}",
-            self.base_url,
+        let url = self.service.url(&format!(
+            "/templates/{}/{}?locale={}",
             path_segment(brand),
             message_type.as_str(),
             path_segment(locale)
-        );
-        let started = Instant::now();
-        let result = self.retry.run(|| self.fetch_once(&url)).await;
-        self.stats.record(started.elapsed(), result.is_err());
+        ));
+        let result = self.service.call(|| self.service.get_json(&url)).await;
         match result {
             Ok(template) => Ok(template.map(Arc::new)),
-            Err(error) if error.is_retryable() || matches!(error, HttpCallError::Status { .. }) => {
-                Err(TemplateError::Unavailable {
-                    brand: brand.to_owned(),
-                    message_type,
-                    locale: locale.to_owned(),
-                    reason: error.to_string(),
-                })
-            }
-            Err(error) => Err(TemplateError::Malformed {
+            Err(error @ HttpCallError::MalformedBody { .. }) => Err(TemplateError::Malformed {
+                brand: brand.to_owned(),
+                message_type,
+                locale: locale.to_owned(),
+                reason: error.to_string(),
+            }),
+            Err(error) => Err(TemplateError::Unavailable {
                 brand: brand.to_owned(),
                 message_type,
                 locale: locale.to_owned(),
@@ -119,31 +73,18 @@ impl TemplateSource for CslClient {
 
 #[cfg(test)]
 mod tests {
+    use crate::error::Retryable;
     use std::time::Duration;
 
     use super::*;
-    use crate::http::HttpSettings;
     use crate::testing::{ScriptedResponse, ScriptedServer};
 
     const TEMPLATE: &str =
         r#"{"title": "Keep going!", "body": "{{current}} of {{target}} done in {{promoName}}"}"#;
 
     fn client(url: &str) -> CslClient {
-        let settings = HttpSettings {
-            request_timeout: Duration::from_millis(200),
-            ..HttpSettings::default()
-        };
-        let retry = RetryPolicy {
-            attempts: 3,
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-        };
-        CslClient::new(
-            settings.build().expect("client"),
-            url,
-            Some("key".into()),
-            retry,
-        )
+        let (client, retry) = crate::http::service::quick();
+        CslClient::new(client, url, Some("key".into()), retry)
     }
 
     #[tokio::test]

@@ -9,10 +9,12 @@
 //! SigV4 signing of the function URL call is not done here yet.
 
 use std::sync::Arc;
-use std::time::Instant;
+
+use reqwest::Method;
 
 use super::client::HttpCallError;
 use super::retry::RetryPolicy;
+use super::service::{read_json, Service};
 use super::stats::CallStats;
 use crate::envelope::Envelope;
 use crate::model::{Decision, RewardMessage};
@@ -24,28 +26,22 @@ pub const HAS_DECISION: &str = "has-decision";
 /// Client of the decision service.
 #[derive(Clone)]
 pub struct DesClient {
-    client: reqwest::Client,
+    service: Service,
     url: String,
-    retry: RetryPolicy,
-    stats: Arc<CallStats>,
 }
 
 impl DesClient {
     /// A client of the service at `base_url` (it posts to `{base_url}/decisions`), sharing
     /// `client`'s connection pool.
     pub fn new(client: reqwest::Client, base_url: impl Into<String>, retry: RetryPolicy) -> Self {
-        let base_url = base_url.into();
-        DesClient {
-            client,
-            url: format!("{}/decisions", base_url.trim_end_matches('/')),
-            retry,
-            stats: Arc::new(CallStats::default()),
-        }
+        let service = Service::new(client, base_url, None, retry);
+        let url = service.url("/decisions");
+        DesClient { service, url }
     }
 
     /// Latency and errors of the calls made.
     pub fn stats(&self) -> Arc<CallStats> {
-        Arc::clone(&self.stats)
+        self.service.stats()
     }
 
     async fn post_once(
@@ -54,16 +50,14 @@ impl DesClient {
         correlation_id: &str,
     ) -> Result<Option<Decision>, HttpCallError> {
         let url = self.url.as_str();
-        let response = self
-            .client
-            .post(url)
+        let request = self
+            .service
+            .request(Method::POST, url)
             .header("content-type", "application/cloudevents+json")
             .header("accept", "application/json")
             .header("x-correlation-id", correlation_id)
-            .body(body.to_owned())
-            .send()
-            .await
-            .map_err(|e| HttpCallError::from_reqwest(url, &e))?;
+            .body(body.to_owned());
+        let response = self.service.send(url, request).await?;
         let status = response.status().as_u16();
         if status != 200 {
             return Err(HttpCallError::Status {
@@ -78,18 +72,7 @@ impl DesClient {
             .map(|value| value.trim().to_ascii_lowercase());
         match header.as_deref() {
             Some("false") => Ok(None),
-            Some("true") => {
-                let bytes = response
-                    .bytes()
-                    .await
-                    .map_err(|e| HttpCallError::from_reqwest(url, &e))?;
-                serde_json::from_slice(&bytes)
-                    .map(Some)
-                    .map_err(|e| HttpCallError::MalformedBody {
-                        url: url.to_owned(),
-                        reason: e.to_string(),
-                    })
-            }
+            Some("true") => read_json(url, response).await.map(Some),
             other => Err(HttpCallError::MalformedBody {
                 url: url.to_owned(),
                 reason: format!("header `{HAS_DECISION}` is {other:?}, not true or false"),
@@ -107,12 +90,10 @@ impl DecisionService for DesClient {
             event_id: envelope.id.clone(),
             reason: e.to_string(),
         })?;
-        let started = Instant::now();
         let result = self
-            .retry
-            .run(|| self.post_once(&body, &envelope.correlation_id))
+            .service
+            .call(|| self.post_once(&body, &envelope.correlation_id))
             .await;
-        self.stats.record(started.elapsed(), result.is_err());
         result.map_err(|error| match error {
             HttpCallError::Status { status: 400, .. } => DecisionError::Rejected {
                 event_id: envelope.id.clone(),
@@ -137,7 +118,6 @@ mod tests {
     use super::*;
     use crate::envelope::{EventType, StageTimestamps};
     use crate::error::Retryable;
-    use crate::http::HttpSettings;
     use crate::model::{DecisionKind, DeliveryFormat, MessageType};
     use crate::stage::Stage;
     use crate::testing::{ScriptedResponse, ScriptedServer};
@@ -146,16 +126,8 @@ mod tests {
         "activityType": "FREE_SPINS", "decision": "DECISION"}], "deliveryPreference": "TOAST"}"#;
 
     fn client(url: &str) -> DesClient {
-        let settings = HttpSettings {
-            request_timeout: Duration::from_millis(200),
-            ..HttpSettings::default()
-        };
-        let retry = RetryPolicy {
-            attempts: 3,
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-        };
-        DesClient::new(settings.build().expect("client"), url, retry)
+        let (client, retry) = crate::http::service::quick();
+        DesClient::new(client, url, retry)
     }
 
     fn envelope() -> Envelope<RewardMessage> {

@@ -9,6 +9,7 @@ pub mod des;
 pub mod osg;
 pub mod pph;
 pub mod retry;
+pub mod service;
 pub mod stats;
 
 pub use client::{HttpCallError, HttpSettings};
@@ -17,4 +18,5 @@ pub use des::DesClient;
 pub use osg::OsgClient;
 pub use pph::PphClient;
 pub use retry::RetryPolicy;
+pub use service::Service;
 pub use stats::CallStats;

@@ -7,11 +7,12 @@
 //! rejection. The response body is not read.
 
 use std::sync::Arc;
-use std::time::Instant;
+
+use reqwest::Method;
 
 use super::client::HttpCallError;
-use super::pph::path_segment;
 use super::retry::RetryPolicy;
+use super::service::{path_segment, Service};
 use super::stats::CallStats;
 use crate::error::Retryable;
 use crate::model::OnsiteMessage;
@@ -20,11 +21,7 @@ use crate::ports::{Delivery, OnsiteError, OnsiteGateway};
 /// Client of the onsite gateway.
 #[derive(Clone)]
 pub struct OsgClient {
-    client: reqwest::Client,
-    base_url: String,
-    api_key: Option<String>,
-    retry: RetryPolicy,
-    stats: Arc<CallStats>,
+    service: Service,
 }
 
 impl OsgClient {
@@ -36,17 +33,13 @@ impl OsgClient {
         retry: RetryPolicy,
     ) -> Self {
         OsgClient {
-            client,
-            base_url: base_url.into().trim_end_matches('/').to_owned(),
-            api_key,
-            retry,
-            stats: Arc::new(CallStats::default()),
+            service: Service::new(client, base_url, api_key, retry),
         }
     }
 
     /// Latency and errors of the calls made.
     pub fn stats(&self) -> Arc<CallStats> {
-        Arc::clone(&self.stats)
+        self.service.stats()
     }
 
     async fn post_once(
@@ -55,21 +48,14 @@ impl OsgClient {
         message: &OnsiteMessage,
         body: &str,
     ) -> Result<Delivery, HttpCallError> {
-        let mut request = self
-            .client
-            .post(url)
+        let request = self
+            .service
+            .request(Method::POST, url)
             .header("content-type", "application/json")
             .header("idempotency-key", message.message_id.as_str())
             .header("x-correlation-id", message.correlation_id.as_str())
             .body(body.to_owned());
-        if let Some(key) = &self.api_key {
-            request = request.header("x-api-key", key);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| HttpCallError::from_reqwest(url, &e))?;
-        let status = response.status();
+        let status = self.service.send(url, request).await?.status();
         if status.is_success() {
             Ok(Delivery::Delivered)
         } else if status.as_u16() == 404 {
@@ -85,21 +71,18 @@ impl OsgClient {
 
 impl OnsiteGateway for OsgClient {
     async fn deliver(&self, message: &OnsiteMessage) -> Result<Delivery, OnsiteError> {
-        let url = format!(
-            "{}/customers/{}/messages",
-            self.base_url,
+        let url = self.service.url(&format!(
+            "/customers/{}/messages",
             path_segment(&message.account_id)
-        );
+        ));
         let body = serde_json::to_string(message).map_err(|e| OnsiteError::Rejected {
             message_id: message.message_id.clone(),
             reason: e.to_string(),
         })?;
-        let started = Instant::now();
         let result = self
-            .retry
-            .run(|| self.post_once(&url, message, &body))
+            .service
+            .call(|| self.post_once(&url, message, &body))
             .await;
-        self.stats.record(started.elapsed(), result.is_err());
         result.map_err(|error| {
             if error.is_retryable() {
                 OnsiteError::Unavailable {
@@ -121,26 +104,12 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::http::HttpSettings;
     use crate::model::{DeliveryFormat, MessageType};
     use crate::testing::{ScriptedResponse, ScriptedServer};
 
     fn client(url: &str) -> OsgClient {
-        let settings = HttpSettings {
-            request_timeout: Duration::from_millis(200),
-            ..HttpSettings::default()
-        };
-        let retry = RetryPolicy {
-            attempts: 3,
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-        };
-        OsgClient::new(
-            settings.build().expect("client"),
-            url,
-            Some("key".into()),
-            retry,
-        )
+        let (client, retry) = crate::http::service::quick();
+        OsgClient::new(client, url, Some("key".into()), retry)
     }
 
     fn message() -> OnsiteMessage {

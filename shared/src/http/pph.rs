@@ -5,23 +5,18 @@
 //! retried). Wrap it in [`crate::ports::CachedPromotions`]: promotion data is static.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use super::client::HttpCallError;
 use super::retry::RetryPolicy;
+use super::service::{path_segment, Service};
 use super::stats::CallStats;
-use crate::error::Retryable;
 use crate::model::Promotion;
 use crate::ports::{PromotionError, PromotionSource};
 
 /// Client of the promotion service.
 #[derive(Clone)]
 pub struct PphClient {
-    client: reqwest::Client,
-    base_url: String,
-    api_key: Option<String>,
-    retry: RetryPolicy,
-    stats: Arc<CallStats>,
+    service: Service,
 }
 
 impl PphClient {
@@ -33,84 +28,34 @@ impl PphClient {
         retry: RetryPolicy,
     ) -> Self {
         PphClient {
-            client,
-            base_url: base_url.into().trim_end_matches('/').to_owned(),
-            api_key,
-            retry,
-            stats: Arc::new(CallStats::default()),
+            service: Service::new(client, base_url, api_key, retry),
         }
     }
 
     /// Latency and errors of the calls made.
     pub fn stats(&self) -> Arc<CallStats> {
-        Arc::clone(&self.stats)
+        self.service.stats()
     }
-
-    async fn fetch_once(&self, url: &str) -> Result<Option<Promotion>, HttpCallError> {
-        let mut request = self.client.get(url).header("accept", "application/json");
-        if let Some(key) = &self.api_key {
-            request = request.header("x-api-key", key);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| HttpCallError::from_reqwest(url, &e))?;
-        let status = response.status().as_u16();
-        if status == 404 {
-            return Ok(None);
-        }
-        if status != 200 {
-            return Err(HttpCallError::Status {
-                url: url.to_owned(),
-                status,
-            });
-        }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| HttpCallError::from_reqwest(url, &e))?;
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| HttpCallError::MalformedBody {
-                url: url.to_owned(),
-                reason: e.to_string(),
-            })
-    }
-}
-
-/// Encodes a path segment (promo codes are free text).
-pub(crate) fn path_segment(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
 }
 
 impl PromotionSource for PphClient {
     async fn promotion(&self, promo_code: &str) -> Result<Arc<Promotion>, PromotionError> {
-        let url = format!("{}/promotions/{}", self.base_url, path_segment(promo_code));
-        let started = Instant::now();
-        let result = self.retry.run(|| self.fetch_once(&url)).await;
-        self.stats.record(started.elapsed(), result.is_err());
+        let url = self
+            .service
+            .url(&format!("/promotions/{}", path_segment(promo_code)));
+        let result = self.service.call(|| self.service.get_json(&url)).await;
         match result {
             Ok(Some(promotion)) => Ok(Arc::new(promotion)),
             Ok(None) => Err(PromotionError::Unknown {
                 promo_code: promo_code.to_owned(),
             }),
-            Err(error) if error.is_retryable() || matches!(error, HttpCallError::Status { .. }) => {
-                // Other 4xx (401, 403…) are an operational fault, not bad data: fail the
-                // invocation so the record comes again once it is fixed.
-                Err(PromotionError::Unavailable {
-                    promo_code: promo_code.to_owned(),
-                    reason: error.to_string(),
-                })
-            }
-            Err(error) => Err(PromotionError::Malformed {
+            Err(error @ HttpCallError::MalformedBody { .. }) => Err(PromotionError::Malformed {
+                promo_code: promo_code.to_owned(),
+                reason: error.to_string(),
+            }),
+            // Time-outs, 5xx, and other statuses (401, 403…: an operational fault, not bad
+            // data): fail the invocation so the record comes again once it is fixed.
+            Err(error) => Err(PromotionError::Unavailable {
                 promo_code: promo_code.to_owned(),
                 reason: error.to_string(),
             }),
@@ -120,10 +65,10 @@ impl PromotionSource for PphClient {
 
 #[cfg(test)]
 mod tests {
+    use crate::error::Retryable;
     use std::time::Duration;
 
     use super::*;
-    use crate::http::HttpSettings;
     use crate::testing::{ScriptedResponse, ScriptedServer};
 
     const PROMOTION: &str = r#"{"promoCode": "WEEKLY-SPINS", "promoName": "Weekly Spins",
@@ -134,21 +79,8 @@ mod tests {
         "expirationDate": "2026-11-23T23:59:59.000Z"}]}"#;
 
     fn client(url: &str) -> PphClient {
-        let settings = HttpSettings {
-            request_timeout: Duration::from_millis(200),
-            ..HttpSettings::default()
-        };
-        let retry = RetryPolicy {
-            attempts: 3,
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-        };
-        PphClient::new(
-            settings.build().expect("client"),
-            url,
-            Some("key".into()),
-            retry,
-        )
+        let (client, retry) = crate::http::service::quick();
+        PphClient::new(client, url, Some("key".into()), retry)
     }
 
     #[tokio::test]
@@ -221,10 +153,5 @@ mod tests {
             .expect_err("malformed");
         assert!(matches!(error, PromotionError::Malformed { .. }), "{error}");
         assert_eq!(server.requests().len(), 1);
-    }
-
-    #[test]
-    fn promo_codes_are_path_encoded() {
-        assert_eq!(path_segment("A B/C"), "A%20B%2FC");
     }
 }
