@@ -6,6 +6,8 @@ use base64::Engine;
 
 use crate::limits::MAX_RECORD_BYTES;
 use crate::model::InvalidInput;
+use crate::ports::DeadLetter;
+use crate::stage::Stage;
 
 /// One Kafka record, with where it came from.
 #[derive(Debug, Clone, Copy)]
@@ -66,6 +68,19 @@ impl Record<'_> {
     /// The value as it arrived (base64), for dead letters of records that are not text.
     pub fn raw_value(&self) -> &str {
         self.record.value.as_deref().unwrap_or_default()
+    }
+
+    /// The dead letter of this record: its value as text when it is text, else as it
+    /// arrived (base64).
+    pub fn dead_letter(&self, stage: Stage, reason: String) -> DeadLetter {
+        DeadLetter {
+            stage,
+            reason,
+            source: self.source(),
+            payload: self
+                .value()
+                .unwrap_or_else(|_| self.raw_value().to_owned()),
+        }
     }
 
     /// A header's value as UTF-8 text, if present and text (Lambda gives headers as signed

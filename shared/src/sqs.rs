@@ -2,11 +2,19 @@
 //! (bad records, sent alone with their reason) and batch item failures (transient failures,
 //! redelivered by SQS) — one bad record never fails a batch.
 
+use std::future::Future;
+
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
+use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
 
 use crate::limits::MAX_RECORD_BYTES;
 use crate::model::InvalidInput;
-use crate::ports::{DeadLetter, DeadLetterSink, Outcome};
+use crate::envelope::{Envelope, EventType};
+use crate::ports::dead_letter::send_recorded;
+use crate::ports::{DeadLetter, DeadLetterSink};
 use crate::stage::Stage;
 use crate::telemetry::Recorder;
 
@@ -97,20 +105,10 @@ pub async fn settle<D: DeadLetterSink>(
             }),
         }
     }
-    if !letters.is_empty() {
-        let reasons: Vec<String> = letters.iter().map(|l| l.reason.clone()).collect();
-        let sources: Vec<String> = letters.iter().map(|l| l.source.clone()).collect();
-        match dead_letters.send(letters).await {
-            Ok(()) => {
-                for reason in reasons {
-                    recorder.outcome(Outcome::DeadLettered { stage, reason });
-                }
-            }
-            Err(error) => {
-                tracing::error!(stage = %stage, error = %error, "dead-letter queue unavailable; records will be retried");
-                failed_ids.extend(sources);
-            }
-        }
+    let sources: Vec<String> = letters.iter().map(|l| l.source.clone()).collect();
+    if let Err(error) = send_recorded(dead_letters, letters, recorder).await {
+        tracing::error!(stage = %stage, error = %error, "dead-letter queue unavailable; records will be retried");
+        failed_ids.extend(sources);
     }
     failed_ids.retain(|id| {
         if id.is_empty() {
@@ -120,6 +118,51 @@ pub async fn settle<D: DeadLetterSink>(
     });
     recorder.count("BatchItemFailures", failed_ids.len() as f64);
     batch_response(failed_ids)
+}
+
+/// Runs `handle` on each message read as a CloudEvent of `T` (one of the `expected` types),
+/// at most `concurrency` at once, and returns the results in message order. Each record runs
+/// in a `record` span carrying the stage, the SQS message id, the correlation id and the event
+/// id, and its latencies are recorded; a body that is not such an event is `invalid-input`.
+pub async fn each_envelope<T, R, F, Fut>(
+    stage: Stage,
+    messages: &[SqsMessage],
+    expected: &[EventType],
+    concurrency: usize,
+    now: DateTime<Utc>,
+    recorder: &Recorder<'_>,
+    handle: F,
+) -> Vec<Result<R, RecordFailure>>
+where
+    T: DeserializeOwned,
+    F: Fn(Envelope<T>) -> Fut,
+    Fut: Future<Output = Result<R, RecordFailure>>,
+{
+    let handle = &handle;
+    stream::iter(messages)
+        .map(|message| {
+            let span = tracing::info_span!(
+                "record",
+                stage = stage.as_str(),
+                correlation_id = tracing::field::Empty,
+                event_id = tracing::field::Empty,
+                message_id = message_id(message),
+            );
+            async move {
+                let body = body(message).map_err(RecordFailure::invalid)?;
+                let envelope =
+                    Envelope::<T>::decode(body, expected).map_err(RecordFailure::invalid)?;
+                let span = tracing::Span::current();
+                span.record("correlation_id", envelope.correlation_id.as_str());
+                span.record("event_id", envelope.id.as_str());
+                recorder.latency(envelope.latency_at(now));
+                handle(envelope).await
+            }
+            .instrument(span)
+        })
+        .buffered(concurrency.max(1))
+        .collect()
+        .await
 }
 
 /// A batch response reporting these message ids as failed.
@@ -162,7 +205,7 @@ pub fn encode_message(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::{MemoryDeadLetters, MemoryOutcomes};
+    use crate::ports::{MemoryDeadLetters, MemoryOutcomes, Outcome};
     use crate::telemetry::Telemetry;
     use std::sync::Arc;
 

@@ -11,9 +11,8 @@
 //! (and lands in the DLQ through the queue's redrive policy if the gap outlives
 //! `maxReceiveCount`) rather than dead-lettered at once as `invalid-input`.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
-use futures::stream::{self, StreamExt};
 use rewards_shared::envelope::{Envelope, EventType};
 use rewards_shared::ids::derived_id;
 use rewards_shared::model::{DecidedMessage, MessageType, OnsiteMessage, QueuedMessage};
@@ -26,7 +25,6 @@ use rewards_shared::sqs::{self, RecordFailure};
 use rewards_shared::stage::Stage;
 use rewards_shared::telemetry::{Recorder, Telemetry};
 use std::sync::Arc;
-use tracing::Instrument;
 
 use crate::cycle::CycleStart;
 use crate::message_id::message_id;
@@ -120,43 +118,24 @@ where
         let messages = &event.records;
         recorder.count("RecordsIn", messages.len() as f64);
         let now = self.clock.now();
-        let results: Vec<Result<Outputs, RecordFailure>> = stream::iter(messages)
-            .map(|message| self.record(message, now, &recorder))
-            .buffered(self.concurrency.max(1))
-            .collect()
-            .await;
+        let results = sqs::each_envelope(
+            Stage::Bcg,
+            messages,
+            &[EventType::Decided],
+            self.concurrency,
+            now,
+            &recorder,
+            |envelope: Envelope<DecidedMessage>| {
+                let recorder = &recorder;
+                async move { self.deliver(&envelope, now, recorder).await }
+            },
+        )
+        .await;
         let results = outputs::publish(&self.publisher, results, &recorder).await;
         let response =
             sqs::settle(Stage::Bcg, messages, results, &self.dead_letters, &recorder).await;
         recorder.flush();
         response
-    }
-
-    async fn record(
-        &self,
-        message: &SqsMessage,
-        now: DateTime<Utc>,
-        recorder: &Recorder<'_>,
-    ) -> Result<Outputs, RecordFailure> {
-        let span = tracing::info_span!(
-            "record",
-            stage = "bcg",
-            correlation_id = tracing::field::Empty,
-            event_id = tracing::field::Empty,
-            message_id = sqs::message_id(message),
-        );
-        async {
-            let body = sqs::body(message).map_err(RecordFailure::invalid)?;
-            let envelope = Envelope::<DecidedMessage>::decode(body, &[EventType::Decided])
-                .map_err(RecordFailure::invalid)?;
-            let span = tracing::Span::current();
-            span.record("correlation_id", envelope.correlation_id.as_str());
-            span.record("event_id", envelope.id.as_str());
-            recorder.latency(envelope.latency_at(now));
-            self.deliver(&envelope, now, recorder).await
-        }
-        .instrument(span)
-        .await
     }
 
     async fn deliver(
@@ -309,6 +288,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_lambda_events::event::sqs::SqsMessage;
     use rewards_shared::envelope::StageTimestamps;
     use rewards_shared::model::{
         ActivityStatus, Decision, DecisionKind, DeliveryFormat, EnrichedActivity, EnrichedProgress,

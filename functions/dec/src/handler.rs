@@ -15,8 +15,9 @@ use futures::stream::{self, StreamExt};
 use rewards_shared::error::Retryable;
 use rewards_shared::kafka::{self, Record};
 use rewards_shared::model::Promotion;
+use rewards_shared::ports::dead_letter::send_recorded;
 use rewards_shared::ports::{
-    Clock, DeadLetter, DeadLetterError, DeadLetterSink, Outcome, OutgoingMessage, PromotionError,
+    Clock, DeadLetter, DeadLetterError, DeadLetterSink, OutgoingMessage, PromotionError,
     PromotionSource, PublishError, Publisher,
 };
 use rewards_shared::stage::Stage;
@@ -145,7 +146,7 @@ where
         }
 
         let publish_result = self.publish(messages, &mut letters, recorder).await;
-        self.dead_letter(letters, recorder).await?;
+        send_recorded(&self.dead_letters, letters, recorder).await?;
         publish_result?;
         if unavailable.is_empty() {
             return Ok(());
@@ -261,28 +262,6 @@ where
             }),
         }
     }
-
-    async fn dead_letter(
-        &self,
-        letters: Vec<DeadLetter>,
-        recorder: &Recorder<'_>,
-    ) -> Result<(), DecError> {
-        if letters.is_empty() {
-            return Ok(());
-        }
-        let reasons: Vec<String> = letters.iter().map(|letter| letter.reason.clone()).collect();
-        for letter in &letters {
-            tracing::warn!(stage = "dec", source = %letter.source, reason = %letter.reason, "record dead-lettered");
-        }
-        self.dead_letters.send(letters).await?;
-        for reason in reasons {
-            recorder.outcome(Outcome::DeadLettered {
-                stage: Stage::Dec,
-                reason,
-            });
-        }
-        Ok(())
-    }
 }
 
 fn promo_code_of(error: &PromotionError) -> String {
@@ -301,6 +280,7 @@ mod tests {
     use rewards_shared::envelope::{Envelope, EventType};
     use rewards_shared::kafka::{encode_event, encode_record};
     use rewards_shared::model::{EnrichedActivity, RewardScheme, Tier, TierDefinition};
+    use rewards_shared::ports::Outcome;
     use rewards_shared::ports::{
         CachedPromotions, Destination, ManualClock, MemoryDeadLetters, MemoryOutcomes,
         MemoryPromotions, MemoryPublisher,

@@ -6,9 +6,8 @@
 //! the queue unavailable) are reported in `batchItemFailures`; one record never fails the
 //! batch.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
-use futures::stream::{self, StreamExt};
 use rewards_shared::envelope::{Envelope, EventType};
 use rewards_shared::error::Retryable;
 use rewards_shared::ids::derived_id;
@@ -21,7 +20,6 @@ use rewards_shared::ports::{
 use rewards_shared::sqs::{self, RecordFailure};
 use rewards_shared::stage::Stage;
 use rewards_shared::telemetry::{Recorder, Telemetry};
-use tracing::Instrument;
 
 use crate::filter::FredFilter;
 
@@ -76,11 +74,19 @@ where
         let messages = &event.records;
         recorder.count("RecordsIn", messages.len() as f64);
         let now = self.clock.now();
-        let results: Vec<Result<Outputs, RecordFailure>> = stream::iter(messages)
-            .map(|message| self.record(message, now, &recorder))
-            .buffered(self.concurrency.max(1))
-            .collect()
-            .await;
+        let results = sqs::each_envelope(
+            Stage::Fred,
+            messages,
+            &INPUT_TYPES,
+            self.concurrency,
+            now,
+            &recorder,
+            |envelope: Envelope<RewardMessage>| {
+                let recorder = &recorder;
+                async move { self.decide(&envelope, now, recorder).await }
+            },
+        )
+        .await;
         let results = outputs::publish(&self.publisher, results, &recorder).await;
         let response = sqs::settle(
             Stage::Fred,
@@ -92,33 +98,6 @@ where
         .await;
         recorder.flush();
         response
-    }
-
-    async fn record(
-        &self,
-        message: &SqsMessage,
-        now: DateTime<Utc>,
-        recorder: &Recorder<'_>,
-    ) -> Result<Outputs, RecordFailure> {
-        let span = tracing::info_span!(
-            "record",
-            stage = "fred",
-            correlation_id = tracing::field::Empty,
-            event_id = tracing::field::Empty,
-            message_id = sqs::message_id(message),
-        );
-        async {
-            let body = sqs::body(message).map_err(RecordFailure::invalid)?;
-            let envelope = Envelope::<RewardMessage>::decode(body, &INPUT_TYPES)
-                .map_err(RecordFailure::invalid)?;
-            let span = tracing::Span::current();
-            span.record("correlation_id", envelope.correlation_id.as_str());
-            span.record("event_id", envelope.id.as_str());
-            recorder.latency(envelope.latency_at(now));
-            self.decide(&envelope, now, recorder).await
-        }
-        .instrument(span)
-        .await
     }
 
     async fn decide(
@@ -175,6 +154,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use aws_lambda_events::event::sqs::SqsMessage;
     use rewards_shared::decision::DeliveryPreferences;
     use rewards_shared::envelope::StageTimestamps;
     use rewards_shared::model::{

@@ -2,16 +2,15 @@
 //! resent.
 
 use aws_lambda_events::event::kafka::KafkaEvent;
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use chrono::{DateTime, Utc};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use rewards_shared::envelope::{Envelope, EnvelopeError, EventType};
 use rewards_shared::kafka::{self, Record};
 use rewards_shared::model::{
     CustomerOnline, DeleteInstruction, InvalidInput, MessageType, QueuedMessage, Validate,
 };
+use rewards_shared::ports::dead_letter::send_recorded;
 use rewards_shared::ports::{
-    Clock, DeadLetter, DeadLetterSink, MessageStore, OnsiteGateway, Outcome, PutResult,
-    TombstoneResult,
+    Clock, DeadLetterSink, MessageStore, OnsiteGateway, Outcome, PutResult, TombstoneResult,
 };
 use rewards_shared::sqs::{self, RecordFailure};
 use rewards_shared::stage::Stage;
@@ -78,50 +77,35 @@ where
         let messages = &event.records;
         recorder.count("RecordsIn", messages.len() as f64);
         let now = self.clock.now();
-        let mut results = Vec::with_capacity(messages.len());
-        for message in messages {
-            results.push(self.sqs_record(message, now, &recorder).await);
-        }
+        // In order, one at a time: a delete and the award it removes may share a batch.
+        let results = sqs::each_envelope(
+            Stage::Msq,
+            messages,
+            &INPUT_TYPES,
+            1,
+            now,
+            &recorder,
+            |envelope: Envelope<serde_json::Value>| {
+                let recorder = &recorder;
+                async move {
+                    match envelope.event_type {
+                        EventType::MessageDelete => {
+                            let instruction: DeleteInstruction = data(&envelope)?;
+                            self.delete(&instruction, recorder).await
+                        }
+                        _ => {
+                            let queued: QueuedMessage = data(&envelope)?;
+                            self.store(&queued, recorder).await
+                        }
+                    }
+                }
+            },
+        )
+        .await;
         let response =
             sqs::settle(Stage::Msq, messages, results, &self.dead_letters, &recorder).await;
         recorder.flush();
         response
-    }
-
-    async fn sqs_record(
-        &self,
-        message: &SqsMessage,
-        now: DateTime<Utc>,
-        recorder: &Recorder<'_>,
-    ) -> Result<(), RecordFailure> {
-        let span = tracing::info_span!(
-            "record",
-            stage = "msq",
-            correlation_id = tracing::field::Empty,
-            event_id = tracing::field::Empty,
-            message_id = sqs::message_id(message),
-        );
-        async {
-            let body = sqs::body(message).map_err(RecordFailure::invalid)?;
-            let envelope = Envelope::<serde_json::Value>::decode(body, &INPUT_TYPES)
-                .map_err(RecordFailure::invalid)?;
-            let span = tracing::Span::current();
-            span.record("correlation_id", envelope.correlation_id.as_str());
-            span.record("event_id", envelope.id.as_str());
-            recorder.latency(envelope.latency_at(now));
-            match envelope.event_type {
-                EventType::MessageDelete => {
-                    let instruction: DeleteInstruction = data(&envelope)?;
-                    self.delete(&instruction, recorder).await
-                }
-                _ => {
-                    let queued: QueuedMessage = data(&envelope)?;
-                    self.store(&queued, recorder).await
-                }
-            }
-        }
-        .instrument(span)
-        .await
     }
 
     /// Stores a queued message. BCG recorded the `queued` outcome already: only metrics here.
@@ -209,21 +193,18 @@ where
             );
             match self.online(record, &recorder).instrument(span).await {
                 Ok(()) => {}
-                Err(RecordFailure::DeadLetter { reason }) => letters.push(DeadLetter {
-                    stage: Stage::Msq,
-                    reason,
-                    payload: record
-                        .value()
-                        .unwrap_or_else(|_| record.raw_value().to_owned()),
-                    source,
-                }),
+                Err(RecordFailure::DeadLetter { reason }) => {
+                    letters.push(record.dead_letter(Stage::Msq, reason))
+                }
                 Err(RecordFailure::Retry { reason }) => {
                     tracing::warn!(source = %source, reason = %reason, "resend failed; the batch will be redelivered");
                     failures.push(reason);
                 }
             }
         }
-        let result = self.send_letters(letters, &recorder).await;
+        let result = send_recorded(&self.dead_letters, letters, &recorder)
+            .await
+            .map_err(|e| MsqError::DeadLetters(e.to_string()));
         recorder.count("BatchFailures", f64::from(u8::from(!failures.is_empty())));
         recorder.flush();
         result?;
@@ -234,28 +215,6 @@ where
                 first: first.clone(),
             }),
         }
-    }
-
-    async fn send_letters(
-        &self,
-        letters: Vec<DeadLetter>,
-        recorder: &Recorder<'_>,
-    ) -> Result<(), MsqError> {
-        if letters.is_empty() {
-            return Ok(());
-        }
-        let reasons: Vec<String> = letters.iter().map(|l| l.reason.clone()).collect();
-        self.dead_letters
-            .send(letters)
-            .await
-            .map_err(|e| MsqError::DeadLetters(e.to_string()))?;
-        for reason in reasons {
-            recorder.outcome(Outcome::DeadLettered {
-                stage: Stage::Msq,
-                reason,
-            });
-        }
-        Ok(())
     }
 
     async fn online(
@@ -336,6 +295,7 @@ mod tests {
 
     use super::*;
     use crate::resend::tests::{at, queued, ACCOUNT};
+    use aws_lambda_events::event::sqs::SqsMessage;
     use rewards_shared::envelope::StageTimestamps;
     use rewards_shared::ports::{
         ItemState, ManualClock, MemoryDeadLetters, MemoryMessageStore, MemoryOnsiteGateway,

@@ -7,7 +7,9 @@ mod sqs;
 use std::future::Future;
 
 use crate::error::Retryable;
+use crate::ports::Outcome;
 use crate::stage::Stage;
+use crate::telemetry::Recorder;
 
 pub use memory::MemoryDeadLetters;
 pub use sqs::SqsDeadLetters;
@@ -57,4 +59,31 @@ impl<D: DeadLetterSink + ?Sized> DeadLetterSink for std::sync::Arc<D> {
     ) -> impl Future<Output = Result<(), DeadLetterError>> + Send {
         (**self).send(letters)
     }
+}
+
+/// Sends `letters` in one call and, once they are sent, records a `dead-lettered` outcome for
+/// each (nothing is sent or recorded for an empty list).
+pub async fn send_recorded<D: DeadLetterSink>(
+    sink: &D,
+    letters: Vec<DeadLetter>,
+    recorder: &Recorder<'_>,
+) -> Result<(), DeadLetterError> {
+    if letters.is_empty() {
+        return Ok(());
+    }
+    let outcomes: Vec<Outcome> = letters
+        .iter()
+        .map(|letter| {
+            tracing::warn!(stage = %letter.stage, source = %letter.source, reason = %letter.reason, "record dead-lettered");
+            Outcome::DeadLettered {
+                stage: letter.stage,
+                reason: letter.reason.clone(),
+            }
+        })
+        .collect();
+    sink.send(letters).await?;
+    for outcome in outcomes {
+        recorder.outcome(outcome);
+    }
+    Ok(())
 }
