@@ -77,9 +77,7 @@ impl Record<'_> {
             stage,
             reason,
             source: self.source(),
-            payload: self
-                .value()
-                .unwrap_or_else(|_| self.raw_value().to_owned()),
+            payload: self.value().unwrap_or_else(|_| self.raw_value().to_owned()),
         }
     }
 

@@ -10,9 +10,9 @@ use futures::stream::{self, StreamExt};
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
+use crate::envelope::{Envelope, EventType};
 use crate::limits::MAX_RECORD_BYTES;
 use crate::model::InvalidInput;
-use crate::envelope::{Envelope, EventType};
 use crate::ports::dead_letter::send_recorded;
 use crate::ports::{DeadLetter, DeadLetterSink};
 use crate::stage::Stage;

@@ -6,21 +6,20 @@
 //! are published in one call. Bad records go to the dead-letter queue and are not retried;
 //! transient failures are reported in `batchItemFailures`, and nothing else is.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use futures::stream::{self, StreamExt};
 use rewards_shared::envelope::Envelope;
 use rewards_shared::model::EnrichedActivity;
-use rewards_shared::ports::{
-    Clock, DeadLetterSink, Outcome, OutgoingMessage, Publisher, StateKey, TimStateStore,
-};
+use rewards_shared::outputs::{self, Outputs};
+use rewards_shared::ports::{Clock, DeadLetterSink, Publisher, StateKey, TimStateStore};
 use rewards_shared::sqs::{self, RecordFailure};
 use rewards_shared::stage::Stage;
 use rewards_shared::telemetry::{Recorder, Telemetry};
 use tracing::Instrument;
 
-use crate::record::{self, Applied};
+use crate::record;
 
 /// Keys applied at once, by default.
 pub const DEFAULT_CONCURRENCY: usize = 16;
@@ -36,7 +35,7 @@ pub struct Handler<S, P, D, C> {
     concurrency: usize,
 }
 
-type RecordResult = Result<Vec<OutgoingMessage>, RecordFailure>;
+type RecordResult = Result<Outputs, RecordFailure>;
 
 impl<S, P, D, C> Handler<S, P, D, C>
 where
@@ -70,7 +69,7 @@ where
         let recorder = self.telemetry.recorder();
         let messages = &event.records;
         recorder.count("RecordsIn", messages.len() as f64);
-        let mut results: Vec<RecordResult> = vec![Ok(Vec::new()); messages.len()];
+        let mut results: Vec<RecordResult> = vec![Ok(Outputs::none()); messages.len()];
 
         // Decode, and group the good records by key in sequence order.
         let mut groups: BTreeMap<StateKey, Vec<(usize, Envelope<EnrichedActivity>)>> =
@@ -97,7 +96,7 @@ where
             results[index] = result;
         }
 
-        let results = self.publish(results, &recorder).await;
+        let results = outputs::publish(&self.publisher, results, &recorder).await;
         let response =
             sqs::settle(Stage::Tim, messages, results, &self.dead_letters, &recorder).await;
         recorder.flush();
@@ -130,74 +129,10 @@ where
                 record::apply(&self.store, &envelope, receive_count, &self.filter_tag, now)
                     .instrument(span)
                     .await;
-            let result = match result {
-                Ok(Applied { outputs, dropped }) => {
-                    if let Some(reason) = dropped {
-                        recorder.outcome(Outcome::Dropped {
-                            stage: Stage::Tim,
-                            reason,
-                            account_id: Some(envelope.data.account_id.clone()),
-                        });
-                    }
-                    Ok(outputs)
-                }
-                Err(failure) => {
-                    failed_before = matches!(failure, RecordFailure::Retry { .. });
-                    Err(failure)
-                }
-            };
+            failed_before = matches!(result, Err(RecordFailure::Retry { .. }));
             results.push((index, result));
         }
         results
-    }
-
-    /// Publishes every record's outputs in one call; a record whose output failed is reported
-    /// (retryable) or dead-lettered (an output SQS can never take).
-    async fn publish(
-        &self,
-        results: Vec<RecordResult>,
-        recorder: &Recorder<'_>,
-    ) -> Vec<Result<(), RecordFailure>> {
-        let mut owners: HashMap<String, usize> = HashMap::new();
-        let mut outgoing = Vec::new();
-        let mut settled: Vec<Result<(), RecordFailure>> = Vec::with_capacity(results.len());
-        for (index, result) in results.into_iter().enumerate() {
-            match result {
-                Ok(outputs) => {
-                    for output in outputs {
-                        owners.insert(output.id.clone(), index);
-                        outgoing.push(output);
-                    }
-                    settled.push(Ok(()));
-                }
-                Err(failure) => settled.push(Err(failure)),
-            }
-        }
-        if outgoing.is_empty() {
-            return settled;
-        }
-        let count = outgoing.len();
-        let failed = match self.publisher.publish(outgoing).await {
-            Ok(()) => Vec::new(),
-            Err(error) => error.failed,
-        };
-        recorder.count("Emitted", (count - failed.len().min(count)) as f64);
-        for failure in failed {
-            let Some(&index) = owners.get(&failure.id) else {
-                continue;
-            };
-            let Some(slot) = settled.get_mut(index) else {
-                continue;
-            };
-            *slot = Err(if failure.retryable {
-                RecordFailure::retry(failure.reason)
-            } else {
-                RecordFailure::DeadLetter {
-                    reason: format!("invalid-input: {}", failure.reason),
-                }
-            });
-        }
-        settled
     }
 }
 
@@ -214,7 +149,8 @@ mod tests {
     };
     use rewards_shared::ports::{
         Destination, DropReason, ManualClock, MemoryDeadLetters, MemoryOutcomes, MemoryPublisher,
-        MemoryTimStateStore, PublishError, StateUpdate, TimStateError, WriteResult,
+        MemoryTimStateStore, Outcome, OutgoingMessage, PublishError, StateUpdate, TimStateError,
+        WriteResult,
     };
     use rewards_shared::sqs::encode_message;
 

@@ -16,8 +16,9 @@ use rewards_shared::ids::derived_id;
 use rewards_shared::model::{
     DeleteInstruction, EnrichedActivity, InvalidInput, MessageType, RewardMessage, Validate as _,
 };
+use rewards_shared::outputs::Outputs;
 use rewards_shared::ports::{
-    Destination, DropReason, OutgoingMessage, StateKey, TimStateStore, WriteResult,
+    Destination, DropReason, Outcome, OutgoingMessage, StateKey, TimStateStore, WriteResult,
 };
 use rewards_shared::sqs::RecordFailure;
 use rewards_shared::stage::Stage;
@@ -27,33 +28,8 @@ use crate::rules::{state_update, verdict, Verdict};
 /// Reads an SQS body as the enriched activity DEC emitted.
 pub fn decode(body: &str) -> Result<Envelope<EnrichedActivity>, InvalidInput> {
     let envelope = Envelope::<EnrichedActivity>::decode(body, &[EventType::ActivityEnriched])?;
-    validate(&envelope.data)?;
+    envelope.data.validate()?;
     Ok(envelope)
-}
-
-fn validate(activity: &EnrichedActivity) -> Result<(), InvalidInput> {
-    // The same bounds DEC checked on the raw activity; an envelope from elsewhere may not have
-    // gone through DEC.
-    rewards_shared::model::CppActivity {
-        activity_id: activity.activity_id.clone(),
-        account_id: activity.account_id.clone(),
-        brand: activity.brand.clone(),
-        promo_code: activity.promo_code.clone(),
-        attempt_id: activity.attempt_id.clone(),
-        sequence: activity.sequence,
-        status: activity.status,
-        occurred_at: activity.occurred_at,
-        locale: activity.locale.clone(),
-        reward_progress: Vec::new(),
-    }
-    .validate()?;
-    if activity.reward_progress.len() > rewards_shared::limits::MAX_REWARD_PROGRESS {
-        return Err(InvalidInput::TooManyProgressEntries {
-            count: activity.reward_progress.len(),
-            limit: rewards_shared::limits::MAX_REWARD_PROGRESS,
-        });
-    }
-    Ok(())
 }
 
 /// The state key of an activity.
@@ -65,26 +41,18 @@ pub fn key(activity: &EnrichedActivity) -> StateKey {
     }
 }
 
-/// What one record came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Applied {
-    /// Events to publish.
-    pub outputs: Vec<OutgoingMessage>,
-    /// Why the event was dropped, if it was.
-    pub dropped: Option<DropReason>,
-}
-
-/// Applies one event: the tag filter, one conditional write, the rule table.
+/// Applies one event: the tag filter, one conditional write, the rule table. Returns the
+/// events to publish, or the drop outcome.
 pub async fn apply<S: TimStateStore>(
     store: &S,
     envelope: &Envelope<EnrichedActivity>,
     receive_count: u32,
     filter_tag: &str,
     now: DateTime<Utc>,
-) -> Result<Applied, RecordFailure> {
+) -> Result<Outputs, RecordFailure> {
     let activity = &envelope.data;
     if !activity.tags.iter().any(|tag| tag == filter_tag) {
-        return Ok(dropped(DropReason::Filtered));
+        return Ok(dropped(activity, DropReason::Filtered));
     }
     let key = key(activity);
     let written = store
@@ -103,28 +71,28 @@ pub async fn apply<S: TimStateStore>(
                 && stored.current.event_id == envelope.id
                 && stored.current.sequence == activity.sequence;
             if !redelivered {
-                return Ok(dropped(DropReason::Duplicate));
+                return Ok(dropped(activity, DropReason::Duplicate));
             }
             tracing::info!(key = %key, "redelivery of an event already written: emitting its events again");
             verdict(activity, stored.previous.as_ref())
         }
     };
-    let outputs = match verdict {
-        Verdict::Emit(message_type) => vec![emit(envelope, message_type, now)?],
-        Verdict::Delete => vec![delete(envelope, now)?],
-        Verdict::Drop(reason) => return Ok(dropped(reason)),
-        Verdict::Nothing => Vec::new(),
-    };
-    Ok(Applied {
-        outputs,
-        dropped: None,
+    Ok(match verdict {
+        Verdict::Emit(message_type) => Outputs::message(emit(envelope, message_type, now)?),
+        Verdict::Delete => Outputs::message(delete(envelope, now)?),
+        Verdict::Drop(reason) => return Ok(dropped(activity, reason)),
+        Verdict::Nothing => Outputs::none(),
     })
 }
 
-fn dropped(reason: DropReason) -> Applied {
-    Applied {
-        outputs: Vec::new(),
-        dropped: Some(reason),
+fn dropped(activity: &EnrichedActivity, reason: DropReason) -> Outputs {
+    Outputs {
+        messages: Vec::new(),
+        outcomes: vec![Outcome::Dropped {
+            stage: Stage::Tim,
+            reason,
+            account_id: Some(activity.account_id.clone()),
+        }],
     }
 }
 

@@ -69,20 +69,19 @@ pub struct CppActivity {
 
 impl Validate for CppActivity {
     fn validate(&self) -> Result<(), InvalidInput> {
-        validate::id("activityId", &self.activity_id)?;
-        validate::id("accountId", &self.account_id)?;
-        validate::id("brand", &self.brand)?;
-        validate::id("promoCode", &self.promo_code)?;
-        validate::id("attemptId", &self.attempt_id)?;
-        if let Some(locale) = &self.locale {
-            validate::text("locale", locale)?;
-        }
-        validate::progress_count(self.reward_progress.len())?;
-        for progress in &self.reward_progress {
-            validate::id("rewardProgress.rewardSchemeId", &progress.reward_scheme_id)?;
-            validate::text("rewardProgress.activityType", &progress.activity_type)?;
-        }
-        Ok(())
+        validate::activity(
+            [
+                ("activityId", &self.activity_id),
+                ("accountId", &self.account_id),
+                ("brand", &self.brand),
+                ("promoCode", &self.promo_code),
+                ("attemptId", &self.attempt_id),
+            ],
+            self.locale.as_deref(),
+            self.reward_progress
+                .iter()
+                .map(|p| (p.reward_scheme_id.as_str(), p.activity_type.as_str())),
+        )
     }
 }
 

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::activity::{ActivityStatus, CppActivity, EppmActivity};
 use super::promotion::{Promotion, TierDefinition};
+use super::validate::{self, InvalidInput, Validate};
 
 /// One reward's progress, enriched with its reward scheme.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -173,6 +174,25 @@ impl EnrichedActivity {
     }
 }
 
+impl Validate for EnrichedActivity {
+    /// The bounds DEC checked on the raw activity: an envelope may come from elsewhere.
+    fn validate(&self) -> Result<(), InvalidInput> {
+        validate::activity(
+            [
+                ("activityId", &self.activity_id),
+                ("accountId", &self.account_id),
+                ("brand", &self.brand),
+                ("promoCode", &self.promo_code),
+                ("attemptId", &self.attempt_id),
+            ],
+            self.locale.as_deref(),
+            self.reward_progress
+                .iter()
+                .map(|p| (p.reward_scheme_id.as_str(), p.activity_type.as_str())),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,6 +254,18 @@ mod tests {
         assert_eq!(progress.products, vec!["casino"]);
         assert_eq!(progress.current, 3);
         assert_eq!(enriched.expires_at(), Some(progress.expiration_date));
+    }
+
+    #[test]
+    fn enriched_activities_are_validated_like_raw_ones() {
+        let mut enriched =
+            EnrichedActivity::from_cpp(activity("rs-100"), &promotion()).expect("enriches");
+        assert!(enriched.validate().is_ok());
+        enriched.promo_code = String::new();
+        assert_eq!(
+            enriched.validate(),
+            Err(InvalidInput::EmptyField { field: "promoCode" })
+        );
     }
 
     #[test]

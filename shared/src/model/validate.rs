@@ -83,6 +83,27 @@ pub(crate) fn text(field: &'static str, value: &str) -> Result<(), InvalidInput>
     bounded(field, value, MAX_TEXT_CHARS)
 }
 
+/// Checks what every activity carries: its five identifiers, its locale, and its reward
+/// progress entries (`(rewardSchemeId, activityType)` each).
+pub(crate) fn activity<'a>(
+    ids: [(&'static str, &str); 5],
+    locale: Option<&str>,
+    progress: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
+) -> Result<(), InvalidInput> {
+    for (field, value) in ids {
+        id(field, value)?;
+    }
+    if let Some(locale) = locale {
+        text("locale", locale)?;
+    }
+    progress_count(progress.len())?;
+    for (scheme, activity_type) in progress {
+        id("rewardProgress.rewardSchemeId", scheme)?;
+        text("rewardProgress.activityType", activity_type)?;
+    }
+    Ok(())
+}
+
 /// Checks the number of reward progress entries.
 pub(crate) fn progress_count(count: usize) -> Result<(), InvalidInput> {
     if count > MAX_REWARD_PROGRESS {
