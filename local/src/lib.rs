@@ -6,12 +6,14 @@
 //! implement (spec section 7).
 //!
 //! - [`scenario`]: the scenario file.
+//! - [`backend`]: the ports and queues a pipeline runs on (in memory by default).
 //! - [`transport`]: the in-memory SQS queues between the stages.
 //! - [`des_bridge`]: FRED's decision port, through DES's HTTP handler.
 //! - [`pipeline`]: the stages wired together; feeds steps and drains the queues.
 //! - [`report`]: outcome lines and the readable account.
 #![deny(missing_docs)]
 
+pub mod backend;
 pub mod des_bridge;
 pub mod pipeline;
 pub mod report;
@@ -26,7 +28,7 @@ pub use scenario::{Scenario, ScenarioError};
 /// Runs the scenario in `path` and returns what happened, in order.
 pub async fn run_scenario(path: &Path) -> Result<Vec<report::Trace>, ScenarioError> {
     let scenario = Scenario::read(path)?;
-    let mut pipeline = Pipeline::new(&scenario)?;
+    let mut pipeline = Pipeline::in_memory(&scenario)?;
     for (index, step) in scenario.steps.iter().enumerate() {
         pipeline.feed(index + 1, step).await;
     }

@@ -2,21 +2,20 @@
 //!
 //! Every stage's real handler runs, fed with the event shapes Lambda delivers: DEC and MSQ's
 //! online trigger get MSK events built from the scenario's records, the other stages `SqsEvent`s
-//! received from [`Queues`], and FRED reaches DES through a function URL request
+//! received from a [`Transport`], and FRED reaches DES through a function URL request
 //! ([`DesBridge`]). Stand-ins sit behind the ports: in-memory stores for DynamoDB, the
 //! scenario's promotions for PPH and its templates for CSL, and an OSG that answers 200 for who
 //! is onsite and 404 for everyone else. Each step is fed in, then the queues are drained until
 //! they are empty.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use aws_lambda_events::event::sqs::SqsBatchResponse;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use rewards_shared::config::Vars;
 use rewards_shared::decision::DeliveryPreferences;
 use rewards_shared::kafka::{encode_event, encode_record};
-use rewards_shared::model::Promotion;
 use rewards_shared::ports::{
     Destination, ManualClock, MemoryDeadLetters, MemoryMessageStore, MemoryOnsiteGateway,
     MemoryOutcomes, MemoryPromotions, MemoryPublisher, MemoryTemplates, MemoryTimStateStore,
@@ -25,10 +24,10 @@ use rewards_shared::ports::{
 use rewards_shared::stage::Stage;
 use rewards_shared::telemetry::{MetricsOut, Telemetry};
 
+use crate::backend::{Backend, Counting, MemoryBackend, MemoryTransport, Ports, Transport};
 use crate::des_bridge::DesBridge;
 use crate::report::Trace;
 use crate::scenario::{Scenario, ScenarioError, Step};
-use crate::transport::Queues;
 
 /// The CPP topic the runner feeds (`CPP_TOPIC`).
 pub const CPP_TOPIC: &str = "local.rewards.cpp.activity";
@@ -40,46 +39,54 @@ pub const ONLINE_TOPIC: &str = "local.rewards.customer.online";
 /// Attempts at an MSK batch before the runner gives up on it (Lambda would keep retrying).
 const MSK_ATTEMPTS: u32 = 3;
 
-type Dec =
-    dec::Handler<Arc<MemoryPromotions>, Arc<MemoryPublisher>, Arc<MemoryDeadLetters>, ManualClock>;
-type Tim = tim::Handler<
-    Arc<MemoryTimStateStore>,
-    Arc<MemoryPublisher>,
-    Arc<MemoryDeadLetters>,
-    ManualClock,
->;
-type Fred = fred::Handler<
-    DesBridge<ManualClock>,
-    Arc<MemoryPublisher>,
-    Arc<MemoryDeadLetters>,
-    ManualClock,
->;
-type Bcg = bcg::Handler<
-    Arc<MemoryTemplates>,
-    Arc<MemoryOnsiteGateway>,
-    Arc<MemoryPublisher>,
-    Arc<MemoryDeadLetters>,
-    ManualClock,
->;
-type Msq = msq::Handler<
-    Arc<MemoryMessageStore>,
-    Arc<MemoryOnsiteGateway>,
-    Arc<MemoryDeadLetters>,
-    ManualClock,
->;
+type Published<B> = Counting<<B as Backend>::Publisher>;
 
-/// The pipeline of one scenario.
-pub struct Pipeline {
+/// The stand-ins of the services other teams own, built from a scenario: PPH serves its
+/// promotions, CSL its templates, OSG answers 200 for who is onsite.
+pub struct StandIns {
+    /// PPH.
+    pub promotions: Arc<MemoryPromotions>,
+    /// CSL.
+    pub templates: Arc<MemoryTemplates>,
+    /// OSG; the runner switches customers on and offline through it.
+    pub onsite: Arc<MemoryOnsiteGateway>,
+}
+
+impl StandIns {
+    /// The stand-ins of `scenario`.
+    pub fn new(scenario: &Scenario) -> Self {
+        let templates = Arc::new(MemoryTemplates::new());
+        for template in &scenario.templates {
+            templates.insert(
+                &template.brand,
+                template.message_type,
+                &template.locale,
+                Template {
+                    title: template.title.clone(),
+                    body: template.body.clone(),
+                },
+            );
+        }
+        StandIns {
+            promotions: Arc::new(MemoryPromotions::new(scenario.promotions.clone())),
+            templates,
+            onsite: Arc::new(MemoryOnsiteGateway::new(scenario.onsite.iter().cloned())),
+        }
+    }
+}
+
+/// The pipeline of one scenario, over a backend `B` and queues `Q`.
+pub struct Pipeline<B: Backend, Q: Transport> {
     clock: ManualClock,
     onsite: Arc<MemoryOnsiteGateway>,
-    publisher: Arc<MemoryPublisher>,
     outcomes: Arc<MemoryOutcomes>,
-    queues: Queues,
-    dec: Dec,
-    tim: Tim,
-    fred: Fred,
-    bcg: Bcg,
-    msq: Msq,
+    published: Published<B>,
+    transport: Q,
+    dec: dec::Handler<B::Promotions, Published<B>, B::DeadLetters, ManualClock>,
+    tim: tim::Handler<B::TimStore, Published<B>, B::DeadLetters, ManualClock>,
+    fred: fred::Handler<DesBridge<ManualClock>, Published<B>, B::DeadLetters, ManualClock>,
+    bcg: bcg::Handler<B::Templates, B::Onsite, Published<B>, B::DeadLetters, ManualClock>,
+    msq: msq::Handler<B::Store, B::Onsite, B::DeadLetters, ManualClock>,
     offset: i64,
     trace: Vec<Trace>,
 }
@@ -94,31 +101,46 @@ fn telemetry(stage: Stage, outcomes: &Arc<MemoryOutcomes>) -> Telemetry {
     )
 }
 
-impl Pipeline {
-    /// Wires the stages with the scenario's stand-ins and settings.
-    pub fn new(scenario: &Scenario) -> Result<Self, ScenarioError> {
+impl Pipeline<MemoryBackend, MemoryTransport> {
+    /// The scenario's pipeline, everything in memory.
+    pub fn in_memory(scenario: &Scenario) -> Result<Self, ScenarioError> {
+        let stand_ins = StandIns::new(scenario);
+        let publisher = Arc::new(MemoryPublisher::new());
+        let ports = Ports::<MemoryBackend> {
+            promotions: stand_ins.promotions,
+            tim_store: Arc::new(MemoryTimStateStore::new()),
+            publisher: Arc::clone(&publisher),
+            dead_letters: Arc::new(MemoryDeadLetters::new()),
+            templates: stand_ins.templates,
+            onsite: Arc::clone(&stand_ins.onsite),
+            store: Arc::new(MemoryMessageStore::new()),
+        };
+        Pipeline::new(
+            scenario,
+            ports,
+            stand_ins.onsite,
+            ManualClock::new(scenario.now),
+            MemoryTransport::new(publisher),
+        )
+    }
+}
+
+impl<B: Backend, Q: Transport> Pipeline<B, Q> {
+    /// Wires the stages over `ports` and `transport` with the scenario's settings; `onsite`
+    /// is the OSG stand-in the steps switch customers on and off in, `clock` the clock every
+    /// stage reads.
+    pub fn new(
+        scenario: &Scenario,
+        ports: Ports<B>,
+        onsite: Arc<MemoryOnsiteGateway>,
+        clock: ManualClock,
+        transport: Q,
+    ) -> Result<Self, ScenarioError> {
         let config_error = |problem: String| ScenarioError::Malformed {
             file: scenario.file.clone(),
             problem: format!("config: {problem}"),
         };
-        let clock = ManualClock::new(scenario.now);
         let outcomes = Arc::new(MemoryOutcomes::new());
-        let publisher = Arc::new(MemoryPublisher::new());
-        let dead_letters = Arc::new(MemoryDeadLetters::new());
-        let onsite = Arc::new(MemoryOnsiteGateway::new(scenario.onsite.iter().cloned()));
-        let promotions: Vec<Promotion> = scenario.promotions.clone();
-        let templates = Arc::new(MemoryTemplates::new());
-        for template in &scenario.templates {
-            templates.insert(
-                &template.brand,
-                template.message_type,
-                &template.locale,
-                Template {
-                    title: template.title.clone(),
-                    body: template.body.clone(),
-                },
-            );
-        }
         let preferences = match &scenario.config.delivery_preferences {
             None => DeliveryPreferences::default(),
             Some(json) => {
@@ -130,7 +152,7 @@ impl Pipeline {
             Some(json) => serde_json::from_value(json.clone())
                 .map_err(|e| config_error(format!("fred: {e}")))?,
         };
-        let bcg_vars: std::collections::HashMap<&str, &str> = [
+        let bcg_vars: HashMap<&str, &str> = [
             ("BRAND", "local"),
             ("CSL_URL", "http://csl.local"),
             ("OSG_URL", "http://osg.local"),
@@ -150,60 +172,60 @@ impl Pipeline {
         .collect();
         let bcg_config = bcg::Config::from_vars(&Vars::new(&bcg_vars))
             .map_err(|e| config_error(e.to_string()))?;
-
         let des = Arc::new(des::Handler::new(
             preferences,
             clock.clone(),
             telemetry(Stage::Des, &outcomes),
         ));
+        let published = Counting::new(ports.publisher);
         Ok(Pipeline {
             dec: dec::Handler::new(
                 CPP_TOPIC,
                 EPPM_TOPIC,
-                Arc::new(MemoryPromotions::new(promotions)),
-                Arc::clone(&publisher),
-                Arc::clone(&dead_letters),
+                ports.promotions,
+                published.clone(),
+                ports.dead_letters.clone(),
                 clock.clone(),
                 telemetry(Stage::Dec, &outcomes),
             ),
             tim: tim::Handler::new(
                 scenario.config.tim_filter_tag.clone(),
-                Arc::new(MemoryTimStateStore::new()),
-                Arc::clone(&publisher),
-                Arc::clone(&dead_letters),
+                ports.tim_store,
+                published.clone(),
+                ports.dead_letters.clone(),
                 clock.clone(),
                 telemetry(Stage::Tim, &outcomes),
             ),
             fred: fred::Handler::new(
                 fred_filter,
                 DesBridge::new(des),
-                Arc::clone(&publisher),
-                Arc::clone(&dead_letters),
+                published.clone(),
+                ports.dead_letters.clone(),
                 clock.clone(),
                 telemetry(Stage::Fred, &outcomes),
             ),
             bcg: bcg::Handler::new(
                 bcg_config.settings(),
-                templates,
-                Arc::clone(&onsite),
-                Arc::clone(&publisher),
-                Arc::clone(&dead_letters),
+                ports.templates,
+                ports.onsite.clone(),
+                published.clone(),
+                ports.dead_letters.clone(),
                 clock.clone(),
                 telemetry(Stage::Bcg, &outcomes),
             ),
             msq: msq::Handler::new(
-                Arc::new(MemoryMessageStore::new()),
-                Arc::clone(&onsite),
-                Arc::clone(&dead_letters),
+                ports.store,
+                ports.onsite,
+                ports.dead_letters,
                 clock.clone(),
                 telemetry(Stage::Msq, &outcomes),
             )
             .with_online_topic(ONLINE_TOPIC),
             clock,
             onsite,
-            publisher,
             outcomes,
-            queues: Queues::new(),
+            published,
+            transport,
             offset: 0,
             trace: Vec::new(),
         })
@@ -217,22 +239,22 @@ impl Pipeline {
         });
         match step {
             Step::CppActivity(value) => {
-                self.feed_kafka(Stage::Dec, CPP_TOPIC, value.to_string().into_bytes())
+                self.feed_kafka(CPP_TOPIC, vec![value.to_string().into_bytes()])
                     .await
             }
             Step::EppmActivity(value) => {
-                self.feed_kafka(Stage::Dec, EPPM_TOPIC, value.to_string().into_bytes())
+                self.feed_kafka(EPPM_TOPIC, vec![value.to_string().into_bytes()])
                     .await
             }
             Step::CppRaw(text) => {
-                self.feed_kafka(Stage::Dec, CPP_TOPIC, text.clone().into_bytes())
+                self.feed_kafka(CPP_TOPIC, vec![text.clone().into_bytes()])
                     .await
             }
             Step::CustomerOnline(value) => {
                 if let Some(account) = value.get("accountId").and_then(|a| a.as_str()) {
                     self.onsite.set_online(account, true);
                 }
-                self.feed_kafka(Stage::Msq, ONLINE_TOPIC, value.to_string().into_bytes())
+                self.feed_kafka(ONLINE_TOPIC, vec![value.to_string().into_bytes()])
                     .await;
             }
             Step::CustomerOffline { account_id } => {
@@ -243,14 +265,43 @@ impl Pipeline {
         self.drain().await;
     }
 
-    /// What happened so far.
+    /// What happened so far (and forget it).
+    pub fn take_trace(&mut self) -> Vec<Trace> {
+        std::mem::take(&mut self.trace)
+    }
+
+    /// What happened.
     pub fn into_trace(self) -> Vec<Trace> {
         self.trace
     }
 
-    async fn feed_kafka(&mut self, stage: Stage, topic: &str, value: Vec<u8>) {
-        self.offset += 1;
-        let event = encode_event(vec![encode_record(topic, 0, self.offset, &value, &[])]);
+    /// The clock every stage reads.
+    pub fn clock(&self) -> &ManualClock {
+        &self.clock
+    }
+
+    /// The OSG stand-in.
+    pub fn onsite(&self) -> &Arc<MemoryOnsiteGateway> {
+        &self.onsite
+    }
+
+    /// Feeds `values` as one MSK event of `topic` (to DEC, or to MSQ for the online topic),
+    /// retrying a failed invocation as MSK would, up to [`MSK_ATTEMPTS`] times. Does not drain.
+    pub async fn feed_kafka(&mut self, topic: &str, values: Vec<Vec<u8>>) {
+        let records: Vec<_> = values
+            .iter()
+            .map(|value| {
+                self.offset += 1;
+                encode_record(topic, 0, self.offset, value, &[])
+            })
+            .collect();
+        let count = records.len();
+        let event = encode_event(records);
+        let stage = if topic == ONLINE_TOPIC {
+            Stage::Msq
+        } else {
+            Stage::Dec
+        };
         for _ in 0..MSK_ATTEMPTS {
             let started = Instant::now();
             let failed = match stage {
@@ -261,7 +312,8 @@ impl Pipeline {
                     .is_err(),
                 _ => self.dec.handle(&event).await.is_err(),
             };
-            self.record_invocation(stage, topic, 1, started, usize::from(failed));
+            self.record_invocation(stage, topic, count, started, usize::from(failed))
+                .await;
             if !failed {
                 return;
             }
@@ -269,7 +321,7 @@ impl Pipeline {
     }
 
     /// Delivers queued messages, stage by stage, until every queue is empty.
-    async fn drain(&mut self) {
+    pub async fn drain(&mut self) {
         const ORDER: [Destination; 6] = [
             Destination::EnrichedEvents,
             Destination::RelevantEvents,
@@ -278,29 +330,13 @@ impl Pipeline {
             Destination::MsqInbound,
             Destination::MsqDelete,
         ];
-        self.queues.accept(self.publisher.take_all());
-        while !self.queues.is_empty() {
+        self.transport.collect().await;
+        while !self.transport.is_idle().await {
             for destination in ORDER {
-                while let Some((event, batch)) = self.queues.receive(destination) {
-                    let records = batch.len();
+                while let Some((event, receipt)) = self.transport.receive(destination).await {
+                    let records = event.records.len();
                     let started = Instant::now();
-                    let (stage, response): (Stage, SqsBatchResponse) = match destination {
-                        Destination::EnrichedEvents => (Stage::Tim, self.tim.handle(&event).await),
-                        Destination::RelevantEvents | Destination::UnqualificationEvents => {
-                            (Stage::Fred, self.fred.handle(event).await)
-                        }
-                        Destination::DecidedEvents => (Stage::Bcg, self.bcg.handle(event).await),
-                        Destination::MsqInbound | Destination::MsqDelete => (
-                            Stage::Msq,
-                            match self.msq.handle(msq::MsqEvent::Sqs(event)).await {
-                                Ok(msq::MsqResponse::Sqs(response)) => response,
-                                Ok(msq::MsqResponse::Kafka) => SqsBatchResponse::default(),
-                                Err(_) => rewards_shared::sqs::batch_response(
-                                    batch.iter().map(|q| q.message_id.clone()),
-                                ),
-                            },
-                        ),
-                    };
+                    let (stage, response) = self.deliver(destination, event).await;
                     let failures = response.batch_item_failures.len();
                     self.record_invocation(
                         stage,
@@ -308,8 +344,9 @@ impl Pipeline {
                         records,
                         started,
                         failures,
-                    );
-                    for dead in self.queues.settle(destination, batch, &response) {
+                    )
+                    .await;
+                    for dead in self.transport.settle(destination, receipt, &response).await {
                         let outcome = Outcome::DeadLettered {
                             stage,
                             reason: format!(
@@ -324,7 +361,35 @@ impl Pipeline {
         }
     }
 
-    fn record_invocation(
+    /// Runs the stage that consumes `destination` on one batch.
+    async fn deliver(
+        &self,
+        destination: Destination,
+        event: SqsEvent,
+    ) -> (Stage, SqsBatchResponse) {
+        match destination {
+            Destination::EnrichedEvents => (Stage::Tim, self.tim.handle(&event).await),
+            Destination::RelevantEvents | Destination::UnqualificationEvents => {
+                (Stage::Fred, self.fred.handle(event).await)
+            }
+            Destination::DecidedEvents => (Stage::Bcg, self.bcg.handle(event).await),
+            Destination::MsqInbound | Destination::MsqDelete => {
+                let ids: Vec<String> = event
+                    .records
+                    .iter()
+                    .map(|m| rewards_shared::sqs::message_id(m).to_owned())
+                    .collect();
+                let response = match self.msq.handle(msq::MsqEvent::Sqs(event)).await {
+                    Ok(msq::MsqResponse::Sqs(response)) => response,
+                    Ok(msq::MsqResponse::Kafka) => SqsBatchResponse::default(),
+                    Err(_) => rewards_shared::sqs::batch_response(ids),
+                };
+                (Stage::Msq, response)
+            }
+        }
+    }
+
+    async fn record_invocation(
         &mut self,
         stage: Stage,
         trigger: &str,
@@ -333,18 +398,13 @@ impl Pipeline {
         failures: usize,
     ) {
         let elapsed = started.elapsed();
-        let published = self.publisher.take_all();
-        let mut emitted = BTreeMap::new();
-        for message in &published {
-            *emitted.entry(message.destination).or_insert(0) += 1;
-        }
-        self.queues.accept(published);
+        self.transport.collect().await;
         self.trace.push(Trace::Invocation {
             stage,
             trigger: trigger.to_owned(),
             records,
             elapsed,
-            emitted,
+            emitted: self.published.take(),
             failures,
         });
         self.trace
