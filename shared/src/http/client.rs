@@ -71,6 +71,16 @@ pub enum HttpCallError {
         /// What is wrong.
         reason: String,
     },
+    /// The request could not be signed (no credentials, or a request that cannot be signed).
+    #[error("{url}: not signed: {reason}")]
+    Signing {
+        /// The URL called.
+        url: String,
+        /// What happened.
+        reason: String,
+        /// Whether it may clear up (the credentials provider failed).
+        retryable: bool,
+    },
 }
 
 impl HttpCallError {
@@ -107,6 +117,7 @@ impl Retryable for HttpCallError {
             HttpCallError::Timeout { .. } | HttpCallError::Connect { .. } => true,
             HttpCallError::Status { status, .. } => *status >= 500 || *status == 429,
             HttpCallError::MalformedBody { .. } => false,
+            HttpCallError::Signing { retryable, .. } => *retryable,
         }
     }
 }

@@ -6,7 +6,10 @@
 //! failures are retried with bounded backoff; a missing header, another status or an
 //! unparseable decision is a DES fault, reported as unavailable so the record comes again.
 //!
-//! SigV4 signing of the function URL call is not done here yet.
+//! In AWS, DES's function URL takes only SigV4-signed requests (`AuthType: AWS_IAM`): FRED
+//! gives the client a [`SigV4Signer`](super::SigV4Signer) for service `lambda`
+//! ([`DesClient::with_signer`]). Without one the requests go unsigned (the local runner,
+//! tests).
 
 use std::sync::Arc;
 
@@ -15,6 +18,7 @@ use reqwest::Method;
 use super::client::HttpCallError;
 use super::retry::RetryPolicy;
 use super::service::{read_json, Service};
+use super::signer::RequestSigner;
 use super::stats::CallStats;
 use crate::envelope::Envelope;
 use crate::model::{Decision, RewardMessage};
@@ -37,6 +41,12 @@ impl DesClient {
         let service = Service::new(client, base_url, None, retry);
         let url = service.url("/decisions");
         DesClient { service, url }
+    }
+
+    /// The same client, each request signed by `signer` (each attempt anew).
+    pub fn with_signer(mut self, signer: Arc<dyn RequestSigner>) -> Self {
+        self.service = self.service.with_signer(signer);
+        self
     }
 
     /// Latency and errors of the calls made.

@@ -1,6 +1,6 @@
 //! HTTP clients of the services owned by other teams, and what they share: one connection-
-//! reusing client per cold start, time-outs, bounded retries with backoff, TTL caches and call
-//! statistics for the metrics.
+//! reusing client per cold start, time-outs, bounded retries with backoff, TTL caches, call
+//! statistics for the metrics, and an optional request signer (SigV4 for DES's function URL).
 
 pub mod cache;
 pub mod client;
@@ -10,6 +10,8 @@ pub mod osg;
 pub mod pph;
 pub mod retry;
 pub mod service;
+pub mod signer;
+pub mod sigv4;
 pub mod stats;
 
 pub use client::{HttpCallError, HttpSettings};
@@ -19,4 +21,6 @@ pub use osg::OsgClient;
 pub use pph::PphClient;
 pub use retry::RetryPolicy;
 pub use service::Service;
+pub use signer::{RequestSigner, SigningError};
+pub use sigv4::SigV4Signer;
 pub use stats::CallStats;

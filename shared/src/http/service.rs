@@ -1,6 +1,6 @@
 //! What every service client shares: one connection pool, the service's base URL, its API key,
-//! a retry policy, and call statistics. The PPH, CSL, OSG and DES clients are each a
-//! [`Service`] plus the mapping of their own answers.
+//! a retry policy, call statistics, and an optional request signer. The PPH, CSL, OSG and DES
+//! clients are each a [`Service`] plus the mapping of their own answers.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,7 +11,9 @@ use serde::de::DeserializeOwned;
 
 use super::client::HttpCallError;
 use super::retry::RetryPolicy;
+use super::signer::RequestSigner;
 use super::stats::CallStats;
+use crate::error::Retryable;
 
 /// One HTTP service: where it is, how to authenticate, how patiently to call it.
 #[derive(Clone)]
@@ -21,6 +23,7 @@ pub struct Service {
     api_key: Option<String>,
     retry: RetryPolicy,
     stats: Arc<CallStats>,
+    signer: Option<Arc<dyn RequestSigner>>,
 }
 
 impl Service {
@@ -38,7 +41,15 @@ impl Service {
             api_key,
             retry,
             stats: Arc::new(CallStats::default()),
+            signer: None,
         }
+    }
+
+    /// The same service, each request signed by `signer` just before it is sent (each attempt
+    /// anew).
+    pub fn with_signer(mut self, signer: Arc<dyn RequestSigner>) -> Self {
+        self.signer = Some(signer);
+        self
     }
 
     /// `{base_url}{path}`.
@@ -60,14 +71,32 @@ impl Service {
         }
     }
 
-    /// Sends a request to `url`, classifying transport failures.
+    /// Sends a request to `url`, signed when the service has a signer, classifying transport
+    /// failures.
     pub async fn send(
         &self,
         url: &str,
         request: RequestBuilder,
     ) -> Result<Response, HttpCallError> {
-        request
-            .send()
+        let Some(signer) = &self.signer else {
+            return request
+                .send()
+                .await
+                .map_err(|e| HttpCallError::from_reqwest(url, &e));
+        };
+        let mut request = request
+            .build()
+            .map_err(|e| HttpCallError::from_reqwest(url, &e))?;
+        signer
+            .sign(&mut request)
+            .await
+            .map_err(|e| HttpCallError::Signing {
+                url: url.to_owned(),
+                reason: e.to_string(),
+                retryable: e.is_retryable(),
+            })?;
+        self.client
+            .execute(request)
             .await
             .map_err(|e| HttpCallError::from_reqwest(url, &e))
     }
