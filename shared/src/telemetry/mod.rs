@@ -10,4 +10,4 @@ pub mod logging;
 pub mod metrics;
 mod recorder;
 
-pub use recorder::{MetricsOut, Recorder, Telemetry};
+pub use recorder::{CacheCounters, MetricsOut, Recorder, Telemetry};

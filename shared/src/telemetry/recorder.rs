@@ -7,7 +7,7 @@ use chrono::Utc;
 use super::metrics::MetricsBatch;
 use crate::envelope::Latency;
 use crate::http::cache::CacheStats;
-use crate::http::stats::CallWindow;
+use crate::http::stats::{CallStats, CallWindow};
 use crate::ports::{Outcome, OutcomeSink};
 use crate::stage::Stage;
 
@@ -22,7 +22,15 @@ pub enum MetricsOut {
     Memory(Arc<Mutex<Vec<String>>>),
 }
 
+/// Reads a cache's hit and miss counters (e.g. `move || templates.stats()`).
+pub type CacheCounters = Arc<dyn Fn() -> CacheStats + Send + Sync>;
+
 /// A function's telemetry settings, built once per cold start.
+///
+/// Besides where outcomes and metrics go, it holds the instruments of the function's
+/// downstream clients, set in `main` ([`Telemetry::with_call_stats`],
+/// [`Telemetry::with_cache`]): each [`Recorder`] drains them into its invocation's metrics
+/// when flushed, so handlers and the in-memory ports need nothing for it.
 #[derive(Clone)]
 pub struct Telemetry {
     stage: Stage,
@@ -30,6 +38,8 @@ pub struct Telemetry {
     namespace: String,
     outcomes: Arc<dyn OutcomeSink>,
     out: MetricsOut,
+    calls: Vec<(&'static str, Arc<CallStats>)>,
+    caches: Vec<CacheCounters>,
 }
 
 impl Telemetry {
@@ -47,7 +57,24 @@ impl Telemetry {
             namespace: namespace.into(),
             outcomes,
             out,
+            calls: Vec::new(),
+            caches: Vec::new(),
         }
+    }
+
+    /// Drains `stats` (an HTTP client's, e.g. `PphClient::stats()`) into each invocation's
+    /// metrics: its latencies as `latency_metric` (e.g. `PphLatencyMs`), its failed calls as
+    /// `DownstreamErrors`.
+    pub fn with_call_stats(mut self, latency_metric: &'static str, stats: Arc<CallStats>) -> Self {
+        self.calls.push((latency_metric, stats));
+        self
+    }
+
+    /// Counts a cache's hits and misses during each invocation as `CacheHits` and
+    /// `CacheMisses`; `counters` reads its running totals.
+    pub fn with_cache(mut self, counters: impl Fn() -> CacheStats + Send + Sync + 'static) -> Self {
+        self.caches.push(Arc::new(counters));
+        self
     }
 
     /// Telemetry of a Lambda function: outcomes as log lines, metrics as EMF on stdout.
@@ -77,11 +104,12 @@ impl Telemetry {
         self.stage
     }
 
-    /// A recorder for one invocation.
+    /// A recorder for one invocation (it notes the caches' counters as they are now).
     pub fn recorder(&self) -> Recorder<'_> {
         Recorder {
             telemetry: self,
             metrics: Mutex::new(MetricsBatch::default()),
+            caches_before: self.caches.iter().map(|counters| counters()).collect(),
         }
     }
 }
@@ -90,6 +118,7 @@ impl Telemetry {
 pub struct Recorder<'a> {
     telemetry: &'a Telemetry,
     metrics: Mutex<MetricsBatch>,
+    caches_before: Vec<CacheStats>,
 }
 
 impl Recorder<'_> {
@@ -160,8 +189,16 @@ impl Recorder<'_> {
         );
     }
 
-    /// Writes the invocation's metrics as EMF documents.
+    /// Writes the invocation's metrics as EMF documents, after draining the downstream call
+    /// statistics and cache counters the telemetry holds.
     pub fn flush(&self) {
+        let telemetry = self.telemetry;
+        for (latency_metric, stats) in &telemetry.calls {
+            self.calls(latency_metric, stats.drain());
+        }
+        for (counters, before) in telemetry.caches.iter().zip(&self.caches_before) {
+            self.cache(*before, counters());
+        }
         let Ok(mut metrics) = self.metrics.lock() else {
             return;
         };
@@ -169,7 +206,6 @@ impl Recorder<'_> {
         if batch.is_empty() {
             return;
         }
-        let telemetry = self.telemetry;
         let documents = batch.to_emf(
             &telemetry.namespace,
             telemetry.stage.as_str(),
@@ -189,5 +225,59 @@ impl Recorder<'_> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::Duration;
+
+    use serde_json::Value;
+
+    use super::*;
+    use crate::ports::MemoryOutcomes;
+
+    #[test]
+    fn flush_drains_call_stats_and_counts_cache_use_per_invocation() {
+        let kept = Arc::new(Mutex::new(Vec::new()));
+        let stats = Arc::new(CallStats::default());
+        let hits = Arc::new(AtomicU64::new(5));
+        let counter = Arc::clone(&hits);
+        let telemetry = Telemetry::new(
+            Stage::Bcg,
+            "skybet",
+            "RewardMessaging",
+            Arc::new(MemoryOutcomes::new()),
+            MetricsOut::Memory(Arc::clone(&kept)),
+        )
+        .with_call_stats("OsgLatencyMs", Arc::clone(&stats))
+        .with_cache(move || CacheStats {
+            hits: counter.load(Ordering::SeqCst),
+            misses: 1,
+        });
+
+        let recorder = telemetry.recorder();
+        stats.record(Duration::from_millis(12), false);
+        stats.record(Duration::from_millis(30), true);
+        hits.fetch_add(2, Ordering::SeqCst);
+        recorder.flush();
+        let documents: Vec<Value> = kept
+            .lock()
+            .expect("kept")
+            .iter()
+            .map(|d| serde_json::from_str(d).expect("json"))
+            .collect();
+        assert_eq!(documents.len(), 1);
+        let main = &documents[0];
+        assert_eq!(main["OsgLatencyMs"].as_array().map(Vec::len), Some(2));
+        assert_eq!(main["DownstreamErrors"], 1.0);
+        assert_eq!(main["CacheHits"], 2.0, "only this invocation's hits");
+        assert!(main.get("CacheMisses").is_none(), "no new miss, no metric");
+
+        // The next invocation starts from what the last one drained.
+        kept.lock().expect("kept").clear();
+        telemetry.recorder().flush();
+        assert!(kept.lock().expect("kept").is_empty());
     }
 }
