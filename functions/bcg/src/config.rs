@@ -1,6 +1,9 @@
 //! BCG's configuration, from environment variables.
 
+use std::time::Duration;
+
 use rewards_shared::config::{CommonConfig, ConfigError, Vars};
+use rewards_shared::ports::Destination;
 
 use crate::cycle::{self, CycleStart};
 use crate::handler::Settings;
@@ -44,6 +47,9 @@ pub struct Config {
     pub msq_queue_url: String,
     /// BCG's dead-letter queue (`DEAD_LETTER_QUEUE_URL`).
     pub dead_letter_queue_url: String,
+    /// How long CSL templates (and "no template for this locale") are cached: five minutes,
+    /// so a template published or fixed in CSL is seen soon without a call per message.
+    pub template_cache_ttl: Duration,
 }
 
 impl Config {
@@ -77,7 +83,13 @@ impl Config {
             cycle: CycleStart { weekday, time_zone },
             msq_queue_url: vars.required("MSQ_QUEUE_URL")?,
             dead_letter_queue_url: vars.required("DEAD_LETTER_QUEUE_URL")?,
+            template_cache_ttl: Duration::from_secs(300),
         })
+    }
+
+    /// The queues BCG publishes to, by destination.
+    pub fn queues(&self) -> Vec<(Destination, String)> {
+        vec![(Destination::MsqInbound, self.msq_queue_url.clone())]
     }
 
     /// The handler's settings.

@@ -1,1 +1,44 @@
-fn main() {}
+//! BCG's Lambda entry point: configuration and clients, built once per cold start. CSL
+//! templates are cached across invocations of a warm function.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use bcg::{Config, Handler};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use rewards_shared::config::{ProcessEnv, Vars};
+use rewards_shared::http::{CslClient, HttpSettings, OsgClient, RetryPolicy};
+use rewards_shared::ports::{CachedTemplates, SqsDeadLetters, SqsPublisher, SystemClock};
+use rewards_shared::telemetry::{logging, Telemetry};
+use rewards_shared::{aws, stage::Stage};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let config = Config::from_vars(&Vars::new(&ProcessEnv))?;
+    logging::init(&config.common.log_level);
+    let sqs = aws::sqs_client(&aws::sdk_config().await);
+    let http = HttpSettings::default().build()?;
+    let (retry, key) = (RetryPolicy::default(), config.csl_api_key.clone());
+    let csl = CslClient::new(http.clone(), &config.csl_url, key, retry);
+    let osg = OsgClient::new(http, &config.osg_url, config.osg_api_key.clone(), retry);
+    let telemetry = Telemetry::for_lambda(Stage::Bcg, &config.common)
+        .with_call_stats("CslLatencyMs", csl.stats())
+        .with_call_stats("OsgLatencyMs", osg.stats());
+    let templates = Arc::new(CachedTemplates::new(csl, config.template_cache_ttl));
+    let counted = Arc::clone(&templates);
+    let telemetry = telemetry.with_cache(move || counted.stats());
+    let handler = Arc::new(Handler::new(
+        config.settings(),
+        templates,
+        osg,
+        SqsPublisher::new(sqs.clone(), config.queues()),
+        SqsDeadLetters::new(sqs, config.dead_letter_queue_url),
+        SystemClock,
+        telemetry,
+    ));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let handler = Arc::clone(&handler);
+        async move { Ok::<_, Error>(handler.handle(event.payload).await) }
+    }))
+    .await
+}

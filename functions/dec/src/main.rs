@@ -16,18 +16,18 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_vars(&Vars::new(&ProcessEnv))?;
     logging::init(&config.common.log_level);
     let sqs = aws::sqs_client(&aws::sdk_config().await);
-    let pph = PphClient::new(
-        HttpSettings::default().build()?,
-        &config.pph_url,
-        config.pph_api_key.clone(),
-        RetryPolicy::default(),
-    );
-    let telemetry = Telemetry::for_lambda(Stage::Dec, &config.common);
+    let (http, retry) = (HttpSettings::default().build()?, RetryPolicy::default());
+    let pph = PphClient::new(http, &config.pph_url, config.pph_api_key.clone(), retry);
+    let telemetry = Telemetry::for_lambda(Stage::Dec, &config.common)
+        .with_call_stats("PphLatencyMs", pph.stats());
+    let promotions = Arc::new(CachedPromotions::new(pph, config.promotion_cache_ttl));
+    let counted = Arc::clone(&promotions);
+    let telemetry = telemetry.with_cache(move || counted.stats());
     let publisher = SqsPublisher::new(sqs.clone(), config.queues());
     let handler = Arc::new(Handler::new(
         config.cpp_topic,
         config.eppm_topic,
-        CachedPromotions::new(pph, config.promotion_cache_ttl),
+        promotions,
         publisher,
         SqsDeadLetters::new(sqs, config.dead_letter_queue_url),
         SystemClock,

@@ -1,6 +1,7 @@
 //! FRED's configuration, from environment variables.
 
 use rewards_shared::config::{CommonConfig, ConfigError, Vars};
+use rewards_shared::ports::Destination;
 
 use crate::filter::FredFilter;
 
@@ -41,6 +42,11 @@ impl Config {
             decided_queue_url: vars.required("DECIDED_QUEUE_URL")?,
             dead_letter_queue_url: vars.required("DEAD_LETTER_QUEUE_URL")?,
         })
+    }
+
+    /// The queues FRED publishes to, by destination.
+    pub fn queues(&self) -> Vec<(Destination, String)> {
+        vec![(Destination::DecidedEvents, self.decided_queue_url.clone())]
     }
 }
 
