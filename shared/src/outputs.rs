@@ -6,6 +6,10 @@
 //! [`Publisher::publish`] call; a record whose messages all went records its outcomes, one
 //! whose message failed is reported for redelivery (retryable failure) or dead-lettered (a
 //! message SQS can never take), and its outcomes are not recorded.
+//!
+//! This happens after the records' own spans closed, so what is logged here about a record (its
+//! outcomes, a message not published) is logged in a `record` span of its own, with the stage
+//! and the correlation id and event id of the record's (first) message.
 
 use std::collections::HashMap;
 
@@ -48,10 +52,20 @@ pub async fn publish<P: Publisher>(
     let mut owners: HashMap<String, usize> = HashMap::new();
     let mut outgoing = Vec::new();
     let mut pending_outcomes: Vec<Vec<Outcome>> = Vec::with_capacity(results.len());
+    let mut spans: Vec<tracing::Span> = Vec::with_capacity(results.len());
     let mut settled: Vec<Result<(), RecordFailure>> = Vec::with_capacity(results.len());
     for (index, result) in results.into_iter().enumerate() {
         match result {
             Ok(outputs) => {
+                spans.push(match outputs.messages.first() {
+                    Some(message) => tracing::info_span!(
+                        "record",
+                        stage = recorder.stage().as_str(),
+                        correlation_id = %message.correlation_id,
+                        event_id = %message.id,
+                    ),
+                    None => tracing::Span::none(),
+                });
                 for message in outputs.messages {
                     owners.insert(message.id.clone(), index);
                     outgoing.push(message);
@@ -60,6 +74,7 @@ pub async fn publish<P: Publisher>(
                 settled.push(Ok(()));
             }
             Err(failure) => {
+                spans.push(tracing::Span::none());
                 pending_outcomes.push(Vec::new());
                 settled.push(Err(failure));
             }
@@ -79,6 +94,7 @@ pub async fn publish<P: Publisher>(
             let Some(slot) = settled.get_mut(index) else {
                 continue;
             };
+            let _in_record = spans.get(index).map(tracing::Span::enter);
             tracing::warn!(event_id = %failure.id, reason = %failure.reason, retryable = failure.retryable, "message not published");
             *slot = Err(if failure.retryable {
                 RecordFailure::retry(failure.reason)
@@ -89,8 +105,9 @@ pub async fn publish<P: Publisher>(
             });
         }
     }
-    for (result, outcomes) in settled.iter().zip(pending_outcomes) {
+    for ((result, outcomes), span) in settled.iter().zip(pending_outcomes).zip(&spans) {
         if result.is_ok() {
+            let _in_record = span.enter();
             for outcome in outcomes {
                 recorder.outcome(outcome);
             }

@@ -819,4 +819,165 @@ mod tests {
             queued[1].data.message.message_id
         );
     }
+
+    mod instrumented {
+        //! The handler as BCG's main wires it (CSL cached and counted, outcomes logged), with
+        //! in-memory ports, metrics kept in memory and logs captured in the functions' format.
+
+        use std::sync::Mutex;
+        use std::time::Duration;
+
+        use rewards_shared::ports::{CachedTemplates, LogOutcomes};
+        use rewards_shared::telemetry::MetricsOut;
+        use rewards_shared::testing::CapturedLogs;
+        use serde_json::{json, Value};
+        use tracing::Instrument;
+
+        use super::*;
+
+        type Instrumented = Handler<
+            Arc<CachedTemplates<Arc<MemoryTemplates>>>,
+            Arc<MemoryOnsiteGateway>,
+            Arc<MemoryPublisher>,
+            Arc<MemoryDeadLetters>,
+            ManualClock,
+        >;
+
+        fn handler() -> (Instrumented, Arc<Mutex<Vec<String>>>) {
+            let kept = Arc::new(Mutex::new(Vec::new()));
+            let templates = Arc::new(CachedTemplates::new(templates(), Duration::from_secs(300)));
+            let counted = Arc::clone(&templates);
+            let telemetry = Telemetry::new(
+                Stage::Bcg,
+                "skybet",
+                "RewardMessaging",
+                Arc::new(LogOutcomes),
+                MetricsOut::Memory(Arc::clone(&kept)),
+            )
+            .with_cache(move || counted.stats());
+            let handler = Handler::new(
+                Settings::default(),
+                templates,
+                Arc::new(MemoryOnsiteGateway::new([ACCOUNT])),
+                Arc::new(MemoryPublisher::new()),
+                Arc::new(MemoryDeadLetters::new()),
+                ManualClock::new(at(WEDNESDAY)),
+                telemetry,
+            );
+            (handler, kept)
+        }
+
+        /// One record delivered, one queued (its customer is not onsite), one dropped.
+        fn mixed_batch() -> SqsEvent {
+            let delivered = progress("e1");
+            let mut queued = progress("e2");
+            queued.subject = "20000001".into();
+            queued.data.activity.account_id = "20000001".into();
+            let dropped = decided("e3", MessageType::Progress, None, Some("en-GB"));
+            event(vec![
+                sqs_message("m1", &delivered),
+                sqs_message("m2", &queued),
+                sqs_message("m3", &dropped),
+            ])
+        }
+
+        #[tokio::test]
+        async fn metrics_are_emf_documents_by_stage_and_brand_and_by_reason_for_drops() {
+            let (handler, kept) = handler();
+            let response = handler.handle(mixed_batch()).await;
+            assert!(response.batch_item_failures.is_empty());
+            let documents: Vec<Value> = kept
+                .lock()
+                .expect("kept")
+                .iter()
+                .map(|document| serde_json::from_str(document).expect("JSON document"))
+                .collect();
+            assert_eq!(documents.len(), 2, "{documents:?}");
+
+            let main = &documents[0];
+            let directive = &main["_aws"]["CloudWatchMetrics"][0];
+            assert!(main["_aws"]["Timestamp"].is_i64());
+            assert_eq!(directive["Namespace"], "RewardMessaging");
+            assert_eq!(directive["Dimensions"], json!([["Stage", "Brand"]]));
+            assert_eq!(main["Stage"], "bcg");
+            assert_eq!(main["Brand"], "skybet");
+            for (name, value) in [
+                ("RecordsIn", 3.0),
+                ("Delivered", 1.0),
+                ("Queued", 1.0),
+                ("Emitted", 1.0),
+            ] {
+                assert_eq!(main[name], value, "{name}");
+            }
+            let lookups = main["CacheHits"].as_f64().unwrap_or(0.0)
+                + main["CacheMisses"].as_f64().unwrap_or(0.0);
+            assert_eq!(lookups, 2.0, "one template look-up per rendered message");
+            assert_eq!(main["CacheMisses"], 1.0, "the second look-up is a hit");
+            assert_eq!(
+                main["LatencyFromOriginMs"].as_array().map(Vec::len),
+                Some(3)
+            );
+            assert_eq!(
+                main["LatencyFromPreviousStageMs"].as_array().map(Vec::len),
+                Some(3)
+            );
+            for definition in directive["Metrics"].as_array().expect("metrics") {
+                let name = definition["Name"].as_str().expect("name");
+                match definition["Unit"].as_str() {
+                    Some("Count") => assert!(main[name].is_number(), "{name}"),
+                    Some("Milliseconds") => assert!(main[name].is_array(), "{name}"),
+                    unit => panic!("{name} has unit {unit:?}"),
+                }
+            }
+
+            let dropped = &documents[1];
+            assert_eq!(
+                dropped["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+                json!([["Stage", "Brand", "Reason"]])
+            );
+            assert_eq!(
+                dropped["_aws"]["CloudWatchMetrics"][0]["Metrics"],
+                json!([{"Name": "Dropped", "Unit": "Count"}])
+            );
+            assert_eq!(dropped["Stage"], "bcg");
+            assert_eq!(dropped["Brand"], "skybet");
+            assert_eq!(dropped["Reason"], "no-delivery-preference");
+            assert_eq!(dropped["Dropped"], 1.0);
+        }
+
+        #[tokio::test]
+        async fn every_log_line_is_json_within_the_request_and_record_spans() {
+            let (handler, _) = handler();
+            let captured = CapturedLogs::default();
+            let _logs = captured.install("info");
+            let mut context = lambda_runtime::Context::default();
+            context.request_id = "req-1".into();
+            let invoke = lambda_runtime::layers::trace::request_span(&context);
+            handler.handle(mixed_batch()).instrument(invoke).await;
+
+            let lines = captured.lines().expect("every line is JSON");
+            let outcomes: Vec<&str> = lines
+                .iter()
+                .filter_map(|line| line["outcome"].as_str())
+                .collect();
+            assert_eq!(outcomes.len(), 3, "{lines:?}");
+            for outcome in ["delivered", "queued", "dropped"] {
+                assert!(outcomes.contains(&outcome), "{outcome} in {outcomes:?}");
+            }
+            for line in &lines {
+                let spans = line["spans"].as_array().expect("spans");
+                assert_eq!(spans[0]["name"], "Lambda runtime invoke", "{line}");
+                assert_eq!(spans[0]["requestId"], "req-1", "{line}");
+                let record = spans
+                    .iter()
+                    .find(|span| span["name"] == "record")
+                    .unwrap_or_else(|| panic!("no record span: {line}"));
+                assert_eq!(record["stage"], "bcg", "{line}");
+                let correlation_id = record["correlation_id"].as_str().unwrap_or_default();
+                assert!(correlation_id.starts_with("corr-e"), "{line}");
+                let event_id = record["event_id"].as_str().unwrap_or_default();
+                assert!(!event_id.is_empty(), "{line}");
+            }
+        }
+    }
 }

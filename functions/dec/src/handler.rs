@@ -136,7 +136,14 @@ where
         let mut messages = Vec::new();
         let mut letters = Vec::new();
         for (record, activity) in decoded {
-            let span = tracing::info_span!("record", stage = "dec", source = %record.source());
+            // The ids are known once the activity is enriched into its CloudEvent.
+            let span = tracing::info_span!(
+                "record",
+                stage = "dec",
+                source = %record.source(),
+                correlation_id = tracing::field::Empty,
+                event_id = tracing::field::Empty,
+            );
             let _entered = span.enter();
             match self.prepare(record, activity, &promotions, now, recorder) {
                 Prepared::Publish(message) => messages.push((record, message)),
@@ -211,7 +218,10 @@ where
         match enrich(activity, promotion, record.header("correlationid"), now) {
             Ok(emission) => {
                 recorder.latency(emission.latency);
-                tracing::debug!(event_id = %emission.message.id, correlation_id = %emission.message.correlation_id, "activity enriched");
+                let span = tracing::Span::current();
+                span.record("correlation_id", emission.message.correlation_id.as_str());
+                span.record("event_id", emission.message.id.as_str());
+                tracing::debug!("activity enriched");
                 Prepared::Publish(emission.message)
             }
             Err(invalid) => letter(format!("invalid-input: {invalid}")),

@@ -515,4 +515,88 @@ mod tests {
         assert_eq!(requests[0].path, "/decisions");
         assert_eq!(requests[0].header("x-correlation-id"), Some("corr-e1"));
     }
+
+    #[tokio::test]
+    async fn des_latency_and_drops_reach_the_emf_metrics() {
+        use std::sync::Mutex;
+
+        use rewards_shared::http::des::HAS_DECISION;
+        use rewards_shared::http::{DesClient, HttpSettings, RetryPolicy};
+        use rewards_shared::telemetry::MetricsOut;
+        use rewards_shared::testing::{ScriptedResponse, ScriptedServer};
+        use serde_json::{json, Value};
+
+        let server = ScriptedServer::start(vec![ScriptedResponse::json(
+            200,
+            r#"{"hasDecision": true, "decisions": [], "deliveryPreference": "TOAST"}"#,
+        )
+        .with_header(HAS_DECISION, "true")])
+        .await
+        .expect("server");
+        let client = HttpSettings::default().build().expect("client");
+        let des = DesClient::new(client, server.url(), RetryPolicy::NONE);
+        let kept = Arc::new(Mutex::new(Vec::new()));
+        let telemetry = Telemetry::new(
+            Stage::Fred,
+            "skybet",
+            "RewardMessaging",
+            Arc::new(MemoryOutcomes::new()),
+            MetricsOut::Memory(Arc::clone(&kept)),
+        )
+        .with_call_stats("DesLatencyMs", des.stats());
+        let filter: FredFilter =
+            serde_json::from_str(r#"{"excludedPromoCodes": ["HIDDEN"]}"#).expect("filter");
+        let handler = Handler::new(
+            filter,
+            des,
+            Arc::new(MemoryPublisher::new()),
+            Arc::new(MemoryDeadLetters::new()),
+            ManualClock::new(at("2026-11-16T09:30:01Z")),
+            telemetry,
+        );
+        let decided = envelope("e1", MessageType::Progress, "P", "FREE_SPINS");
+        let hidden = envelope("e2", MessageType::Progress, "HIDDEN", "FREE_SPINS");
+        let response = handler
+            .handle(event(vec![
+                sqs_message("m1", &decided),
+                sqs_message("m2", &hidden),
+            ]))
+            .await;
+        assert!(failed_ids(&response).is_empty());
+
+        let documents: Vec<Value> = kept
+            .lock()
+            .expect("kept")
+            .iter()
+            .map(|document| serde_json::from_str(document).expect("JSON document"))
+            .collect();
+        assert_eq!(documents.len(), 2, "{documents:?}");
+        let main = &documents[0];
+        let directive = &main["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "RewardMessaging");
+        assert_eq!(directive["Dimensions"], json!([["Stage", "Brand"]]));
+        assert_eq!(
+            (&main["Stage"], &main["Brand"]),
+            (&json!("fred"), &json!("skybet"))
+        );
+        assert_eq!(main["RecordsIn"], 2.0);
+        assert_eq!(main["Emitted"], 1.0);
+        assert_eq!(main["DesLatencyMs"].as_array().map(Vec::len), Some(1));
+        assert!(main.get("DownstreamErrors").is_none());
+        let names: Vec<&str> = directive["Metrics"]
+            .as_array()
+            .expect("metrics")
+            .iter()
+            .filter_map(|definition| definition["Name"].as_str())
+            .collect();
+        assert!(names.contains(&"DesLatencyMs"), "{names:?}");
+
+        let dropped = &documents[1];
+        assert_eq!(
+            dropped["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Stage", "Brand", "Reason"]])
+        );
+        assert_eq!(dropped["Reason"], "not-configured");
+        assert_eq!(dropped["Dropped"], 1.0);
+    }
 }

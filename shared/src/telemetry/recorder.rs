@@ -122,6 +122,11 @@ pub struct Recorder<'a> {
 }
 
 impl Recorder<'_> {
+    /// The stage recording.
+    pub fn stage(&self) -> Stage {
+        self.telemetry.stage
+    }
+
     fn with_metrics(&self, update: impl FnOnce(&mut MetricsBatch)) {
         if let Ok(mut metrics) = self.metrics.lock() {
             update(&mut metrics);

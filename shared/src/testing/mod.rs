@@ -1,6 +1,9 @@
 //! Test support shared by the crates' tests (feature `testing`): a scripted HTTP server on
-//! `127.0.0.1:0`, so the HTTP clients are tested against real sockets.
+//! `127.0.0.1:0`, so the HTTP clients are tested against real sockets, and log lines captured
+//! in memory.
 
 mod http_server;
+mod logs;
 
 pub use http_server::{RecordedRequest, ScriptedResponse, ScriptedServer};
+pub use logs::CapturedLogs;
