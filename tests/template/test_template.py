@@ -30,7 +30,8 @@ SAMCONFIG = ROOT / "samconfig.toml"
 # The contract between the template and the Rust config readers.
 # Keys are the template's function logical ids; values are exactly the
 # environment variable names that function receives (Globals included).
-# The Rust side tests its config loaders against this same list.
+# test_config_variables.py holds each function's `VARIABLES` (what its Rust config
+# reads) to this same list and to the template.
 # ---------------------------------------------------------------------------
 EXPECTED_ENV: dict[str, list[str]] = {
     "Dec": [
