@@ -444,4 +444,22 @@ mod tests {
         assert_eq!(header(&response, "allow"), Some("POST"));
         assert!(body_json(&response)["error"].is_string());
     }
+
+    #[tokio::test]
+    async fn the_sample_function_url_event_is_decided() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../events/des/function-url-decisions.json"
+        );
+        let payload = std::fs::read_to_string(path).expect("events/des sample");
+        let request: LambdaRequest = serde_json::from_str(&payload).expect("function URL payload");
+        let response = handler(DeliveryPreferences::default())
+            .handle(Request::from(request))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(header(&response, "has-decision"), Some("true"));
+        let decision = body_json(&response);
+        assert_eq!(decision["hasDecision"], true);
+        assert_eq!(decision["deliveryPreference"], "TOAST");
+    }
 }
