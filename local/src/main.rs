@@ -17,6 +17,9 @@ const USAGE: &str = "usage: rewards run SCENARIO.json [--json]";
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("bench") {
+        return rewards_local::bench::command(&args[1..]).await;
+    }
     let (Some("run"), Some(path)) = (args.first().map(String::as_str), args.get(1)) else {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
