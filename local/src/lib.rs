@@ -11,9 +11,11 @@
 //! - [`des_bridge`]: FRED's decision port, through DES's HTTP handler.
 //! - [`pipeline`]: the stages wired together; feeds steps and drains the queues.
 //! - [`report`]: outcome lines and the readable account.
+//! - [`aws`]: the same pipeline over DynamoDB tables and SQS queues (`rewards run --aws`).
 //! - [`bench`]: `rewards bench`, throughput, AWS calls, cost, cold start and memory.
 #![deny(missing_docs)]
 
+pub mod aws;
 pub mod backend;
 pub mod bench;
 pub mod des_bridge;
