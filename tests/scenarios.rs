@@ -105,3 +105,48 @@ fn an_unreadable_scenario_exits_2_naming_the_file_the_step_and_the_problem() {
         assert!(output.stdout.is_empty(), "{name}");
     }
 }
+
+#[test]
+fn aws_runs_exit_1_naming_the_endpoint_when_it_does_not_answer_and_bad_flags_exit_2() {
+    let file = scenarios_dir().join("happy-path.json");
+    let file = file.to_str().expect("path");
+    // A port nothing listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let output = Command::new(env!("CARGO_BIN_EXE_rewards"))
+        .args(["run", file, "--aws", "--json"])
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&endpoint) && stderr.contains("CreateTable"),
+        "{stderr}"
+    );
+
+    for flags in [
+        vec!["--aws", "--aws"],
+        vec!["--aws", "--verbose"],
+        vec!["--json", "--json"],
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_rewards"))
+            .args(["run", file])
+            .args(&flags)
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(2), "{flags:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("usage: rewards run"),
+            "{flags:?}"
+        );
+    }
+}

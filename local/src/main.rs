@@ -1,18 +1,21 @@
 //! `rewards`: the project's command-line tool.
 //!
 //! ```text
-//! rewards run SCENARIO.json [--json]
+//! rewards run SCENARIO.json [--json] [--aws]
 //! ```
 //!
+//! `--aws` runs it over DynamoDB tables and SQS queues it creates (and deletes) where the AWS
+//! configuration points: `AWS_ENDPOINT_URL` (e.g. moto) or AWS.
+//!
 //! Exit status: 0 when the scenario ran (whatever its outcomes), 2 for an unreadable scenario
-//! or bad usage.
+//! or bad usage, 1 when AWS (or the local endpoint) failed.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use rewards_local::{report, run_scenario};
 
-const USAGE: &str = "usage: rewards run SCENARIO.json [--json]";
+const USAGE: &str = "usage: rewards run SCENARIO.json [--json] [--aws]";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -24,15 +27,21 @@ async fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
-    let json = match args.get(2).map(String::as_str) {
-        None => false,
-        Some("--json") if args.len() == 3 => true,
-        Some(_) => {
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
+    let flags = args.get(2..).unwrap_or_default();
+    let (json, aws) = (
+        flags.contains(&"--json".into()),
+        flags.contains(&"--aws".into()),
+    );
+    if flags.len() != usize::from(json) + usize::from(aws) {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    }
+    let result = if aws {
+        rewards_local::aws::run_scenario(&PathBuf::from(path)).await
+    } else {
+        run_scenario(&PathBuf::from(path)).await.map_err(Into::into)
     };
-    match run_scenario(&PathBuf::from(path)).await {
+    match result {
         Ok(trace) if json => {
             print!("{}", report::json_lines(&trace));
             ExitCode::SUCCESS
@@ -43,7 +52,7 @@ async fn main() -> ExitCode {
         }
         Err(error) => {
             eprintln!("rewards: {error}");
-            ExitCode::from(2)
+            ExitCode::from(error.exit_code())
         }
     }
 }
