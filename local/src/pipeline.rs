@@ -36,8 +36,9 @@ pub const EPPM_TOPIC: &str = "local.rewards.eppm.activity";
 /// The customer-online topic the runner feeds (`ONLINE_TOPIC`).
 pub const ONLINE_TOPIC: &str = "local.rewards.customer.online";
 
-/// Attempts at an MSK batch before the runner gives up on it (Lambda would keep retrying).
-const MSK_ATTEMPTS: u32 = 3;
+/// Attempts at an MSK batch before the runner gives up on it, by default (Lambda keeps
+/// retrying until the record expires; see [`Pipeline::set_msk_attempts`]).
+pub const MSK_ATTEMPTS: u32 = 3;
 
 type Published<B> = Counting<<B as Backend>::Publisher>;
 
@@ -88,6 +89,7 @@ pub struct Pipeline<B: Backend, Q: Transport> {
     bcg: bcg::Handler<B::Templates, B::Onsite, Published<B>, B::DeadLetters, ManualClock>,
     msq: msq::Handler<B::Store, B::Onsite, B::DeadLetters, ManualClock>,
     offset: i64,
+    msk_attempts: u32,
     trace: Vec<Trace>,
 }
 
@@ -227,6 +229,7 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
             published,
             transport,
             offset: 0,
+            msk_attempts: MSK_ATTEMPTS,
             trace: Vec::new(),
         })
     }
@@ -285,14 +288,47 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
         &self.onsite
     }
 
+    /// The queues between the stages.
+    pub fn transport_mut(&mut self) -> &mut Q {
+        &mut self.transport
+    }
+
+    /// Sets how many times a failed MSK batch is tried before the runner gives up on it and
+    /// reports it dead-lettered (`retries-exhausted`, as the event source's on-failure
+    /// destination would receive it); at least once.
+    pub fn set_msk_attempts(&mut self, attempts: u32) {
+        self.msk_attempts = attempts.max(1);
+    }
+
     /// Feeds `values` as one MSK event of `topic` (to DEC, or to MSQ for the online topic),
-    /// retrying a failed invocation as MSK would, up to [`MSK_ATTEMPTS`] times. Does not drain.
+    /// retrying a failed invocation as MSK would (see [`Pipeline::set_msk_attempts`]). Does
+    /// not drain.
     pub async fn feed_kafka(&mut self, topic: &str, values: Vec<Vec<u8>>) {
+        let records = values
+            .into_iter()
+            .map(|value| (value, Vec::new()))
+            .collect();
+        self.feed_kafka_records(topic, records).await
+    }
+
+    /// Like [`Pipeline::feed_kafka`], with each record's headers (name, value).
+    pub async fn feed_kafka_records(
+        &mut self,
+        topic: &str,
+        values: Vec<(Vec<u8>, Vec<(String, String)>)>,
+    ) {
+        if values.is_empty() {
+            return;
+        }
         let records: Vec<_> = values
             .iter()
-            .map(|value| {
+            .map(|(value, headers)| {
                 self.offset += 1;
-                encode_record(topic, 0, self.offset, value, &[])
+                let headers: Vec<(&str, &str)> = headers
+                    .iter()
+                    .map(|(name, value)| (name.as_str(), value.as_str()))
+                    .collect();
+                encode_record(topic, 0, self.offset, value, &headers)
             })
             .collect();
         let count = records.len();
@@ -302,7 +338,7 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
         } else {
             Stage::Dec
         };
-        for _ in 0..MSK_ATTEMPTS {
+        for _ in 0..self.msk_attempts {
             let started = Instant::now();
             let failed = match stage {
                 Stage::Msq => self
@@ -318,6 +354,13 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
                 return;
             }
         }
+        self.trace.push(Trace::Outcome(Outcome::DeadLettered {
+            stage,
+            reason: format!(
+                "retries-exhausted: MSK batch of {count} record(s) from {topic} failed {} times",
+                self.msk_attempts
+            ),
+        }));
     }
 
     /// Delivers queued messages, stage by stage, until every queue is empty.

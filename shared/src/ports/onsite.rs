@@ -1,6 +1,6 @@
 //! The onsite gateway port (OSG): shows a message to a customer who is onsite.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Mutex;
 
@@ -63,13 +63,20 @@ impl<G: OnsiteGateway + ?Sized> OnsiteGateway for std::sync::Arc<G> {
 
 /// An in-memory OSG (the local runner's, and tests'): customers in the online set get their
 /// messages (deduplicated by `messageId`, like OSG), others get `NotOnsite`; failures can be
-/// scripted.
+/// scripted. Its log ([`MemoryOnsiteGateway::delivered`]) is what the customers saw.
 #[derive(Debug, Default)]
 pub struct MemoryOnsiteGateway {
     online: Mutex<HashSet<String>>,
-    delivered: Mutex<Vec<OnsiteMessage>>,
+    delivered: Mutex<Delivered>,
     failures: Mutex<u32>,
     calls: Mutex<u64>,
+}
+
+/// The log of shown messages, and how often each id was offered while its customer was onsite.
+#[derive(Debug, Default)]
+struct Delivered {
+    shown: Vec<OnsiteMessage>,
+    attempts: HashMap<String, u64>,
 }
 
 impl MemoryOnsiteGateway {
@@ -117,8 +124,23 @@ impl MemoryOnsiteGateway {
     pub fn delivered(&self) -> Vec<OnsiteMessage> {
         self.delivered
             .lock()
-            .map(|delivered| delivered.clone())
+            .map(|delivered| delivered.shown.clone())
             .unwrap_or_default()
+    }
+
+    /// Deliveries of a `messageId` OSG had already shown (answered 200 and deduplicated):
+    /// the at-least-once repeats the idempotency key absorbs.
+    pub fn repeats(&self) -> u64 {
+        self.delivered
+            .lock()
+            .map(|delivered| {
+                delivered
+                    .attempts
+                    .values()
+                    .map(|attempts| attempts.saturating_sub(1))
+                    .sum()
+            })
+            .unwrap_or(0)
     }
 
     /// How many delivery calls were made.
@@ -157,11 +179,13 @@ impl OnsiteGateway for MemoryOnsiteGateway {
                 message_id: message.message_id.clone(),
                 reason: "lock poisoned".into(),
             })?;
-        if !delivered
-            .iter()
-            .any(|seen| seen.message_id == message.message_id)
-        {
-            delivered.push(message.clone());
+        let attempts = delivered
+            .attempts
+            .entry(message.message_id.clone())
+            .or_insert(0);
+        *attempts += 1;
+        if *attempts == 1 {
+            delivered.shown.push(message.clone());
         }
         Ok(Delivery::Delivered)
     }
@@ -204,6 +228,7 @@ mod tests {
             Ok(Delivery::NotOnsite)
         );
         assert_eq!(gateway.delivered().len(), 1);
+        assert_eq!(gateway.repeats(), 1);
         gateway.set_online("1", false);
         assert_eq!(
             gateway.deliver(&message("m3", "1")).await,
