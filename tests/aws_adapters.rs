@@ -227,6 +227,7 @@ async fn tim_equal_or_older_sequence_is_stale_with_the_stored_item_in_one_call()
     let stored = rewards_shared::ports::StoredState {
         current: state(6, 3, false),
         previous: Some(state(5, 2, false)),
+        earlier: Some(None),
     };
     let before = tim.counter.count("UpdateItem");
     let before_total = tim.counter.total();

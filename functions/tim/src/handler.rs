@@ -1,12 +1,17 @@
 //! TIM's batch handler for Lambda's SQS event.
 //!
 //! Records of the same key are applied in sequence order; different keys run concurrently,
-//! bounded. When a record of a key fails transiently, the later records of that key are not
-//! applied but reported too, so their order survives the redelivery. Outputs of the whole batch
-//! are published in one call. Bad records go to the dead-letter queue and are not retried;
-//! transient failures are reported in `batchItemFailures`, and nothing else is.
+//! bounded. The batch goes in rounds: round *n* applies the *n*-th record of every key and
+//! publishes the round's outputs in one call (a batch with one record per key, the usual case,
+//! is one round and one publish call). A key's next record is written only once the previous
+//! one's messages are out, so the stored state is never ahead of the published messages by
+//! more than one event — which is what TIM's redelivery rule (see [`crate::record`]) can
+//! recompute after a crash or a failed publish. When a record of a key fails transiently (its
+//! write or its publish), the later records of that key are not applied but reported too, so
+//! their order survives the redelivery. Bad records go to the dead-letter queue and are not
+//! retried; transient failures are reported in `batchItemFailures`, and nothing else is.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use futures::stream::{self, StreamExt};
@@ -69,7 +74,7 @@ where
         let recorder = self.telemetry.recorder();
         let messages = &event.records;
         recorder.count("RecordsIn", messages.len() as f64);
-        let mut results: Vec<RecordResult> = vec![Ok(Outputs::none()); messages.len()];
+        let mut results: Vec<Result<(), RecordFailure>> = vec![Ok(()); messages.len()];
 
         // Decode, and group the good records by key in sequence order.
         let mut groups: BTreeMap<StateKey, Vec<(usize, Envelope<EnrichedActivity>)>> =
@@ -84,55 +89,64 @@ where
             }
         }
         let receive_counts: Vec<u32> = messages.iter().map(sqs::receive_count).collect();
-        let applied: Vec<Vec<(usize, RecordResult)>> = stream::iter(groups.into_values())
+        let mut keys: Vec<VecDeque<(usize, Envelope<EnrichedActivity>)>> = groups
+            .into_values()
             .map(|mut group| {
                 group.sort_by_key(|(_, envelope)| envelope.data.sequence);
-                self.apply_group(group, &receive_counts, &recorder)
+                group.into()
             })
-            .buffer_unordered(self.concurrency.max(1))
-            .collect()
-            .await;
-        for (index, result) in applied.into_iter().flatten() {
-            results[index] = result;
+            .collect();
+        while !keys.is_empty() {
+            // This round: the next record of every key still going.
+            let round: Vec<(usize, Envelope<EnrichedActivity>)> =
+                keys.iter_mut().filter_map(VecDeque::pop_front).collect();
+            let indexes: Vec<usize> = round.iter().map(|(index, _)| *index).collect();
+            let applied: Vec<RecordResult> = stream::iter(round)
+                .map(|(index, envelope)| {
+                    self.apply_one(index, envelope, &receive_counts, &recorder)
+                })
+                .buffered(self.concurrency.max(1))
+                .collect()
+                .await;
+            let published = outputs::publish(&self.publisher, applied, &recorder).await;
+            let mut next = Vec::with_capacity(keys.len());
+            for ((index, result), mut rest) in indexes.into_iter().zip(published).zip(keys) {
+                // A key whose record failed transiently stops: its later records come again.
+                if matches!(result, Err(RecordFailure::Retry { .. })) {
+                    for (later, _) in rest.drain(..) {
+                        results[later] = Err(RecordFailure::retry(
+                            "an earlier event of the same key failed",
+                        ));
+                    }
+                }
+                results[index] = result;
+                if !rest.is_empty() {
+                    next.push(rest);
+                }
+            }
+            keys = next;
         }
 
-        let results = outputs::publish(&self.publisher, results, &recorder).await;
         let response =
             sqs::settle(Stage::Tim, messages, results, &self.dead_letters, &recorder).await;
         recorder.flush();
         response
     }
 
-    async fn apply_group(
+    async fn apply_one(
         &self,
-        group: Vec<(usize, Envelope<EnrichedActivity>)>,
+        index: usize,
+        envelope: Envelope<EnrichedActivity>,
         receive_counts: &[u32],
         recorder: &Recorder<'_>,
-    ) -> Vec<(usize, RecordResult)> {
-        let mut results = Vec::with_capacity(group.len());
-        let mut failed_before = false;
-        for (index, envelope) in group {
-            if failed_before {
-                results.push((
-                    index,
-                    Err(RecordFailure::retry(
-                        "an earlier event of the same key failed",
-                    )),
-                ));
-                continue;
-            }
-            let now = self.clock.now();
-            recorder.latency(envelope.latency_at(now));
-            let receive_count = receive_counts.get(index).copied().unwrap_or(1);
-            let span = tracing::info_span!("record", stage = "tim", correlation_id = %envelope.correlation_id, event_id = %envelope.id);
-            let result =
-                record::apply(&self.store, &envelope, receive_count, &self.filter_tag, now)
-                    .instrument(span)
-                    .await;
-            failed_before = matches!(result, Err(RecordFailure::Retry { .. }));
-            results.push((index, result));
-        }
-        results
+    ) -> RecordResult {
+        let now = self.clock.now();
+        recorder.latency(envelope.latency_at(now));
+        let receive_count = receive_counts.get(index).copied().unwrap_or(1);
+        let span = tracing::info_span!("record", stage = "tim", correlation_id = %envelope.correlation_id, event_id = %envelope.id);
+        record::apply(&self.store, &envelope, receive_count, &self.filter_tag, now)
+            .instrument(span)
+            .await
     }
 }
 
@@ -143,6 +157,7 @@ mod tests {
 
     use super::*;
     use rewards_shared::envelope::{EventType, StageTimestamps};
+    use rewards_shared::ids::derived_id;
     use rewards_shared::model::{
         ActivityStatus, DeleteInstruction, EnrichedProgress, MessageType, RewardMessage,
         TierDefinition,
@@ -537,5 +552,166 @@ mod tests {
             reason: DropReason::Duplicate,
             account_id: Some("1".into())
         }));
+    }
+
+    /// A publisher that fails the messages of one TIM event id (`tim` of `ev-{activity}`),
+    /// once.
+    struct FailOnceFor(String, AtomicBool, Arc<MemoryPublisher>);
+
+    impl FailOnceFor {
+        fn new(activity_id: &str, publisher: &Arc<MemoryPublisher>) -> Self {
+            let event_id = derived_id(&[Stage::Tim.as_str(), &format!("ev-{activity_id}")]);
+            FailOnceFor(event_id, AtomicBool::new(false), Arc::clone(publisher))
+        }
+    }
+
+    impl Publisher for FailOnceFor {
+        async fn publish(&self, messages: Vec<OutgoingMessage>) -> Result<(), PublishError> {
+            let (failing, passing): (Vec<_>, Vec<_>) = messages
+                .into_iter()
+                .partition(|m| m.id == self.0 && !self.1.load(Ordering::SeqCst));
+            if !passing.is_empty() {
+                self.2.publish(passing).await?;
+            }
+            if failing.is_empty() {
+                return Ok(());
+            }
+            self.1.store(true, Ordering::SeqCst);
+            Err(PublishError::all(&failing, "ServiceUnavailable", true))
+        }
+    }
+
+    /// Regression (chaos run, issue 7): an older event of a key whose publish failed while a
+    /// newer event of the same key in the same batch was written lost its message, since its
+    /// redelivery found the newer event stored and was judged a duplicate.
+    #[tokio::test]
+    async fn a_failed_publish_of_an_older_event_of_a_key_does_not_lose_it() {
+        let fixture = Fixture::new(MemoryTimStateStore::new());
+        let handler = fixture.handler(FailOnceFor::new("1-2", &fixture.publisher));
+        let bodies = [
+            body(&activity("1", 2, ActivityStatus::InProgress, 2)),
+            body(&activity("1", 3, ActivityStatus::InProgress, 4)),
+        ];
+        let first = handler.handle(&event(&bodies)).await;
+        assert_eq!(
+            failures(&first),
+            vec!["m0", "m1"],
+            "the newer event waits for the older"
+        );
+        let mut emitted = fixture.relevant_types();
+        let again = handler.handle(&event_with_count(&bodies, 2)).await;
+        assert!(again.batch_item_failures.is_empty());
+        emitted.extend(fixture.relevant_types());
+        emitted.sort();
+        emitted.dedup();
+        assert_eq!(
+            emitted,
+            vec![(MessageType::Progress, 2), (MessageType::Progress, 3)]
+        );
+    }
+
+    /// A store that dies (every write fails) after a number of writes, like a process that
+    /// crashed in the middle of a batch: what it wrote stays written.
+    struct DiesAfter(std::sync::Mutex<u32>, MemoryTimStateStore);
+
+    impl TimStateStore for DiesAfter {
+        async fn advance(
+            &self,
+            key: &StateKey,
+            update: &StateUpdate,
+        ) -> Result<WriteResult, TimStateError> {
+            let alive = self
+                .0
+                .lock()
+                .map(|mut left| {
+                    let alive = *left > 0;
+                    *left = left.saturating_sub(1);
+                    alive
+                })
+                .unwrap_or(false);
+            if !alive {
+                return Err(TimStateError::Unavailable {
+                    key: key.partition_key(),
+                    reason: "crashed".into(),
+                });
+            }
+            self.1.advance(key, update).await
+        }
+    }
+
+    /// Regression (chaos run, issue 7): a crash after the writes of two events of a key and
+    /// before their publish lost the older one's message on redelivery. Now the newer event
+    /// is only written once the older one's message is out.
+    #[tokio::test]
+    async fn a_crash_between_the_writes_and_the_publish_loses_nothing() {
+        let fixture = Fixture::new(DiesAfter(
+            std::sync::Mutex::new(2),
+            MemoryTimStateStore::new(),
+        ));
+        // The process dies as it publishes: nothing goes out, nothing more is written.
+        let dead = fixture.handler(FailOnce(
+            AtomicBool::new(false),
+            Arc::clone(&fixture.publisher),
+        ));
+        let bodies = [
+            body(&activity("1", 1, ActivityStatus::OptedIn, 0)),
+            body(&activity("1", 2, ActivityStatus::InProgress, 2)),
+        ];
+        let first = dead.handle(&event(&bodies)).await;
+        assert_eq!(failures(&first), vec!["m0", "m1"]);
+        assert!(fixture.relevant_types().is_empty());
+        if let Ok(mut left) = fixture.store.0.lock() {
+            *left = u32::MAX;
+        }
+        let handler = fixture.handler(Arc::clone(&fixture.publisher));
+        let again = handler.handle(&event_with_count(&bodies, 2)).await;
+        assert!(again.batch_item_failures.is_empty());
+        assert_eq!(
+            fixture.relevant_types(),
+            vec![(MessageType::OptIn, 1), (MessageType::Progress, 2)]
+        );
+    }
+
+    /// Regression (chaos run, issue 7): an event whose publish failed, overtaken by a newer
+    /// event of its key (in a later batch) before its redelivery, lost its message: the
+    /// redelivery found the newer event stored and was judged a duplicate.
+    #[tokio::test]
+    async fn an_event_overtaken_before_its_redelivery_still_emits() {
+        let fixture = Fixture::new(MemoryTimStateStore::new());
+        let handler = fixture.handler(FailOnceFor::new("1-4", &fixture.publisher));
+        let award = [body(&activity("1", 4, ActivityStatus::RewardAwarded, 5))];
+        let first = handler.handle(&event(&award)).await;
+        assert_eq!(failures(&first), vec!["m0"]);
+        let later = [body(&activity("1", 5, ActivityStatus::Expired, 5))];
+        assert!(handler
+            .handle(&event(&later))
+            .await
+            .batch_item_failures
+            .is_empty());
+        assert!(fixture.relevant_types().is_empty());
+
+        let again = handler.handle(&event_with_count(&award, 2)).await;
+        assert!(again.batch_item_failures.is_empty());
+        assert_eq!(
+            fixture.relevant_types(),
+            vec![(MessageType::RewardAwarded, 4)],
+            "the award is not lost"
+        );
+        // Two newer events later the item no longer tells: a duplicate, as before.
+        let fixture = Fixture::new(MemoryTimStateStore::new());
+        let handler = fixture.handler(Arc::clone(&fixture.publisher));
+        for sequence in [4, 5, 6] {
+            let status = if sequence == 4 {
+                ActivityStatus::RewardAwarded
+            } else {
+                ActivityStatus::Expired
+            };
+            handler
+                .handle(&event(&[body(&activity("1", sequence, status, 5))]))
+                .await;
+        }
+        fixture.relevant_types();
+        handler.handle(&event_with_count(&award, 2)).await;
+        assert!(fixture.relevant_types().is_empty());
     }
 }

@@ -4,10 +4,14 @@
 //! Redeliveries: the write and the publish are two effects, and a crash (or a failed publish)
 //! between them leaves the state written and the message unsent. SQS then redelivers the
 //! record (`ApproximateReceiveCount` > 1) and the write answers "stale" with the stored item.
-//! When that item was written by this very event (same CloudEvent id, same sequence), TIM
-//! recomputes the verdict from the state the item keeps from *before* the event and emits the
-//! same events again, with the same ids; downstream effects are idempotent. A first delivery
-//! that is stale is a true duplicate (a repeat from Kafka or DEC) and is dropped.
+//! When the item's latest state was written by this very event (same CloudEvent id, same
+//! sequence), TIM recomputes the verdict from the state the item keeps from *before* the event
+//! and emits the same events again, with the same ids; downstream effects are idempotent. The
+//! same holds when one newer event of the key was written meanwhile (the redelivered event's
+//! state is then the item's `previous`, and `earlier` the state before it): the chaos run
+//! (issue 7) showed that a failed publish or a crash followed by a newer event of the key lost
+//! the message otherwise. A first delivery that is stale is a true duplicate (a repeat from
+//! Kafka or DEC) and is dropped.
 
 use chrono::{DateTime, Utc};
 use rewards_shared::envelope::{Envelope, EventType};
@@ -18,7 +22,8 @@ use rewards_shared::model::{
 };
 use rewards_shared::outputs::Outputs;
 use rewards_shared::ports::{
-    Destination, DropReason, Outcome, OutgoingMessage, StateKey, TimStateStore, WriteResult,
+    Destination, DropReason, Outcome, OutgoingMessage, RewardState, StateKey, StoredState,
+    TimStateStore, WriteResult,
 };
 use rewards_shared::sqs::RecordFailure;
 use rewards_shared::stage::Stage;
@@ -67,14 +72,11 @@ pub async fn apply<S: TimStateStore>(
     let verdict = match written {
         WriteResult::Applied { previous } => verdict(activity, previous.as_ref()),
         WriteResult::Stale { stored } => {
-            let redelivered = receive_count > 1
-                && stored.current.event_id == envelope.id
-                && stored.current.sequence == activity.sequence;
-            if !redelivered {
+            let Some(before) = state_before(&stored, envelope, receive_count) else {
                 return Ok(dropped(activity, DropReason::Duplicate));
-            }
+            };
             tracing::info!(key = %key, "redelivery of an event already written: emitting its events again");
-            verdict(activity, stored.previous.as_ref())
+            verdict(activity, before)
         }
     };
     Ok(match verdict {
@@ -83,6 +85,30 @@ pub async fn apply<S: TimStateStore>(
         Verdict::Drop(reason) => return Ok(dropped(activity, reason)),
         Verdict::Nothing => Outputs::none(),
     })
+}
+
+/// For a redelivered event (`receive_count` > 1) that the stored item shows was written by
+/// this very event — as its latest state, or as the one before when one newer event came
+/// since — the state before it (`Some(None)` when it was the key's first event). `None` for a
+/// true duplicate, or when the item no longer tells.
+fn state_before<'a>(
+    stored: &'a StoredState,
+    envelope: &Envelope<EnrichedActivity>,
+    receive_count: u32,
+) -> Option<Option<&'a RewardState>> {
+    let written_by_this = |state: &RewardState| {
+        state.event_id == envelope.id && state.sequence == envelope.data.sequence
+    };
+    if receive_count <= 1 {
+        return None;
+    }
+    if written_by_this(&stored.current) {
+        return Some(stored.previous.as_ref());
+    }
+    if stored.previous.as_ref().is_some_and(written_by_this) {
+        return stored.earlier.as_ref().map(Option::as_ref);
+    }
+    None
 }
 
 fn dropped(activity: &EnrichedActivity, reason: DropReason) -> Outputs {

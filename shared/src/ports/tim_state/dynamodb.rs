@@ -8,12 +8,13 @@
 //! | `pk` | S | `{accountId}#{promoCode}#{attemptId}` |
 //! | `sequence`, `eventId`, `progress`, `awarded` | N, S, M of N, BOOL | the current state |
 //! | `prevSequence`, `prevEventId`, `prevProgress`, `prevAwarded` | same, or NULL | the state before |
+//! | `prev2Sequence`, `prev2EventId`, `prev2Progress`, `prev2Awarded` | same, or NULL | the state before that |
 //! | `expiresAt` | N | epoch seconds: the reward's expiry (or now) plus the grace period |
 //!
 //! The write is conditional on `attribute_not_exists(pk) OR sequence < :sequence`. Its update
-//! expression copies the current state into the `prev*` attributes — right-hand sides read the
-//! item as it was before the update, and `if_not_exists(…, NULL)` gives NULL on the first
-//! write — then sets the new state. `awarded` is sticky: an award sets it, any other event keeps
+//! expression shifts the `prev*` attributes into the `prev2*` ones and the current state into
+//! the `prev*` ones — right-hand sides read the item as it was before the update, and
+//! `if_not_exists(…, NULL)` gives NULL where there was nothing — then sets the new state. `awarded` is sticky: an award sets it, any other event keeps
 //! it (`if_not_exists(awarded, false)`). The `prev*` assignments come first in the expression,
 //! so even an implementation applying actions in order (some emulators do) reads the old values.
 //!
@@ -45,10 +46,18 @@ const PREV_SEQUENCE: &str = "prevSequence";
 const PREV_EVENT_ID: &str = "prevEventId";
 const PREV_PROGRESS: &str = "prevProgress";
 const PREV_AWARDED: &str = "prevAwarded";
+const PREV2_SEQUENCE: &str = "prev2Sequence";
+const PREV2_EVENT_ID: &str = "prev2EventId";
+const PREV2_PROGRESS: &str = "prev2Progress";
+const PREV2_AWARDED: &str = "prev2Awarded";
 
 const CONDITION: &str = "attribute_not_exists(#pk) OR #sequence < :sequence";
 
-const UPDATE_PREFIX: &str = "SET #prevSequence = if_not_exists(#sequence, :null), \
+const UPDATE_PREFIX: &str = "SET #prev2Sequence = if_not_exists(#prevSequence, :null), \
+     #prev2EventId = if_not_exists(#prevEventId, :null), \
+     #prev2Progress = if_not_exists(#prevProgress, :null), \
+     #prev2Awarded = if_not_exists(#prevAwarded, :null), \
+     #prevSequence = if_not_exists(#sequence, :null), \
      #prevEventId = if_not_exists(#eventId, :null), \
      #prevProgress = if_not_exists(#progress, :null), \
      #prevAwarded = if_not_exists(#awarded, :null), \
@@ -178,6 +187,25 @@ fn previous(item: &Item, key: &str) -> Result<Option<RewardState>, TimStateError
     )
 }
 
+/// The state before `previous`: `Some(None)` when NULL, `None` when the item predates the
+/// `prev2*` attributes.
+fn earlier(item: &Item, key: &str) -> Result<Option<Option<RewardState>>, TimStateError> {
+    if !item.contains_key(PREV2_SEQUENCE) {
+        return Ok(None);
+    }
+    state(
+        item,
+        [
+            PREV2_SEQUENCE,
+            PREV2_EVENT_ID,
+            PREV2_PROGRESS,
+            PREV2_AWARDED,
+        ],
+        key,
+    )
+    .map(Some)
+}
+
 fn failure(key: &str, failure: AwsFailure) -> TimStateError {
     match failure {
         AwsFailure::Unavailable(reason) => TimStateError::Unavailable {
@@ -224,6 +252,10 @@ impl TimStateStore for DynamoTimStateStore {
             .expression_attribute_names("#prevEventId", PREV_EVENT_ID)
             .expression_attribute_names("#prevProgress", PREV_PROGRESS)
             .expression_attribute_names("#prevAwarded", PREV_AWARDED)
+            .expression_attribute_names("#prev2Sequence", PREV2_SEQUENCE)
+            .expression_attribute_names("#prev2EventId", PREV2_EVENT_ID)
+            .expression_attribute_names("#prev2Progress", PREV2_PROGRESS)
+            .expression_attribute_names("#prev2Awarded", PREV2_AWARDED)
             .expression_attribute_names("#expiresAt", ATTR_EXPIRES_AT)
             .expression_attribute_values(
                 ":sequence",
@@ -264,6 +296,7 @@ impl TimStateStore for DynamoTimStateStore {
                         stored: StoredState {
                             current,
                             previous: previous(item, &pk)?,
+                            earlier: earlier(item, &pk)?,
                         },
                     })
                 }

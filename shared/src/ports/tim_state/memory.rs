@@ -63,6 +63,7 @@ impl TimStateStore for MemoryTimStateStore {
             }
         }
         let previous = stored.map(|stored| stored.current.clone());
+        let earlier = Some(stored.and_then(|stored| stored.previous.clone()));
         let award_emitted =
             update.awards || previous.as_ref().is_some_and(|state| state.award_emitted);
         let current = RewardState {
@@ -76,6 +77,7 @@ impl TimStateStore for MemoryTimStateStore {
             StoredState {
                 current,
                 previous: previous.clone(),
+                earlier,
             },
         );
         Ok(WriteResult::Applied { previous })
@@ -136,6 +138,13 @@ mod tests {
         let stored = store.get(&key()).expect("stored");
         assert!(stored.current.award_emitted, "awarded stays awarded");
         assert_eq!(stored.previous.map(|p| p.sequence), Some(1));
+        assert_eq!(stored.earlier, Some(None), "sequence 1 was the first");
+        store
+            .advance(&key(), &update(3, false))
+            .await
+            .expect("write");
+        let stored = store.get(&key()).expect("stored");
+        assert_eq!(stored.earlier.flatten().map(|e| e.sequence), Some(1));
     }
 
     #[tokio::test]

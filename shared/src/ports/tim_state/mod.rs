@@ -6,9 +6,11 @@
 //! DynamoDB gives in the same call (`UpdateItem` with `ReturnValues=ALL_OLD` and
 //! `ReturnValuesOnConditionCheckFailure=ALL_OLD`).
 //!
-//! The stored item also keeps the state *before* its latest event (`previous`), copied by the
-//! same update expression. That lets TIM recompute, without another call, what a redelivered
-//! event emitted the first time, when a crash came between the write and the publish.
+//! The stored item also keeps the two states *before* its latest event (`previous`, and
+//! `earlier` before that), shifted by the same update expression. That lets TIM recompute,
+//! without another call, what a redelivered event emitted the first time, when a crash or a
+//! failed publish came between the write and the publish — even when one newer event of the
+//! key was written meanwhile.
 
 mod dynamodb;
 mod memory;
@@ -82,13 +84,17 @@ pub struct StateUpdate {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// The item as stored: the latest state and the one before it.
+/// The item as stored: the latest state and the two before it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredState {
     /// State after the latest event.
     pub current: RewardState,
     /// State before the latest event (`None` if it was the first).
     pub previous: Option<RewardState>,
+    /// State before `previous`: `Some(None)` when there is none (`previous` was the key's
+    /// first event, or there is no `previous`), `None` when the item does not record it (an
+    /// item written before this level was kept).
+    pub earlier: Option<Option<RewardState>>,
 }
 
 /// The answer to one conditional write.
