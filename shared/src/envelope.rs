@@ -12,6 +12,7 @@ use cloudevents::{AttributesReader, Data, Event, EventBuilder, EventBuilderV10};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::limits::MAX_ID_CHARS;
 use crate::model::InvalidInput;
 use crate::stage::Stage;
 
@@ -152,6 +153,20 @@ pub enum EnvelopeError {
         id: String,
         /// What is wrong.
         reason: String,
+    },
+    /// An identifying attribute is longer than [`MAX_ID_CHARS`].
+    #[error(
+        "CloudEvent `{id}` has `{attribute}` of {chars} characters, over the limit of {limit}"
+    )]
+    TooLong {
+        /// The event's id (cut to 64 characters when it is the long one).
+        id: String,
+        /// The attribute.
+        attribute: &'static str,
+        /// Its length.
+        chars: usize,
+        /// The limit.
+        limit: usize,
     },
     /// The event could not be built (an invalid attribute value).
     #[error("cannot build CloudEvent `{id}`: {reason}")]
@@ -307,6 +322,22 @@ impl<T: DeserializeOwned> Envelope<T> {
         let correlation_id = string_extension(&event, EXT_CORRELATION_ID)
             .ok_or_else(|| missing(EXT_CORRELATION_ID))?
             .to_owned();
+        for (attribute, value) in [
+            ("id", &id),
+            ("subject", &subject),
+            (EXT_BRAND, &brand),
+            (EXT_CORRELATION_ID, &correlation_id),
+        ] {
+            let chars = value.chars().count();
+            if chars > MAX_ID_CHARS {
+                return Err(EnvelopeError::TooLong {
+                    id: id.chars().take(64).collect(),
+                    attribute,
+                    chars,
+                    limit: MAX_ID_CHARS,
+                });
+            }
+        }
         let timestamps = read_timestamps(&event, &id)?;
         let source = event.source().to_string();
         let data_error = |reason: String| EnvelopeError::Data {
@@ -471,6 +502,25 @@ mod tests {
         let error = Envelope::<Payload>::decode(&body, &[EventType::ActivityEnriched])
             .expect_err("missing");
         assert_eq!(error.to_string(), "CloudEvent `id-1` lacks `correlationid`");
+    }
+
+    #[test]
+    fn over_long_identifying_attributes_are_named() {
+        let mut envelope = first();
+        envelope.correlation_id = "c".repeat(MAX_ID_CHARS + 1);
+        let body = envelope.encode().expect("encodes");
+        let error = Envelope::<Payload>::decode(&body, &[EventType::ActivityEnriched])
+            .expect_err("too long");
+        assert_eq!(
+            error.to_string(),
+            "CloudEvent `id-1` has `correlationid` of 129 characters, over the limit of 128"
+        );
+        let mut envelope = first();
+        envelope.id = "i".repeat(10_000);
+        let body = envelope.encode().expect("encodes");
+        let error = Envelope::<Payload>::decode(&body, &[EventType::ActivityEnriched])
+            .expect_err("too long");
+        assert!(error.to_string().len() < 200, "{error}");
     }
 
     #[test]

@@ -15,7 +15,9 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use rewards_shared::envelope::{Envelope, EventType};
 use rewards_shared::ids::derived_id;
-use rewards_shared::model::{DecidedMessage, MessageType, OnsiteMessage, QueuedMessage};
+use rewards_shared::model::{
+    DecidedMessage, MessageType, OnsiteMessage, QueuedMessage, Validate as _,
+};
 use rewards_shared::outputs::{self, Outputs};
 use rewards_shared::ports::{
     Clock, DeadLetterSink, Delivery, Destination, DropReason, OnsiteGateway, Outcome,
@@ -145,6 +147,7 @@ where
         recorder: &Recorder<'_>,
     ) -> Result<Outputs, RecordFailure> {
         let data = &envelope.data;
+        data.validate().map_err(RecordFailure::invalid)?;
         let activity = &data.activity;
         let dropped = |reason| {
             recorder.outcome(Outcome::Dropped {

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use rewards_shared::envelope::{Envelope, EventType, Latency, StageTimestamps};
 use rewards_shared::ids::derived_id;
+use rewards_shared::limits::MAX_ID_CHARS;
 use rewards_shared::model::{
     EnrichedActivity, InvalidInput, MessageType, Promotion, RewardMessage,
 };
@@ -25,13 +26,25 @@ pub struct Emission {
 /// (message type `UNQUALIFICATION`) to `relevant-unqualification-events`.
 ///
 /// The event id is derived from the activity id, so a redelivered record yields the same
-/// event; the correlation id is the record's `correlationid` header, or derived the same way.
+/// event; the correlation id is the record's `correlationid` header, or derived the same way
+/// when the header is absent, empty, or longer than an identifier may be
+/// ([`MAX_ID_CHARS`]: the header is ignored rather than the activity refused).
 pub fn enrich(
     activity: Activity,
     promotion: &Promotion,
     correlation_id: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<Emission, InvalidInput> {
+    let correlation_id = correlation_id.filter(|id| {
+        let usable = !id.trim().is_empty() && id.chars().count() <= MAX_ID_CHARS;
+        if !usable {
+            tracing::warn!(
+                chars = id.chars().count(),
+                "unusable correlationid header ignored"
+            );
+        }
+        usable
+    });
     match activity {
         Activity::Cpp(cpp) => {
             let enriched = EnrichedActivity::from_cpp(cpp, promotion)
@@ -197,6 +210,19 @@ mod tests {
         )
         .expect("enriched");
         assert_eq!(with_header.message.correlation_id, "corr-9");
+        for unusable in ["", "  ", &"c".repeat(MAX_ID_CHARS + 1)] {
+            let ignored = enrich(
+                Activity::Cpp(cpp()),
+                &promotion(),
+                Some(unusable.to_owned()),
+                now(),
+            )
+            .expect("enriched");
+            assert_eq!(
+                ignored.message.correlation_id, first.message.correlation_id,
+                "an unusable header is ignored"
+            );
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use lambda_http::{Body, Request, Response};
 use rewards_shared::decision::{self, DeliveryPreferences};
 use rewards_shared::envelope::{Envelope, EventType};
 use rewards_shared::limits::MAX_RECORD_BYTES;
-use rewards_shared::model::{InvalidInput, RewardMessage};
+use rewards_shared::model::{InvalidInput, RewardMessage, Validate as _};
 use rewards_shared::ports::Clock;
 use rewards_shared::telemetry::{Recorder, Telemetry};
 
@@ -150,8 +150,13 @@ fn read_event(body: &Body) -> Result<Envelope<RewardMessage>, (StatusCode, Strin
         };
         (StatusCode::BAD_REQUEST, reason.to_string())
     })?;
-    Envelope::decode(text, &INPUT_TYPES)
-        .map_err(|e| (StatusCode::BAD_REQUEST, InvalidInput::from(e).to_string()))
+    let envelope: Envelope<RewardMessage> = Envelope::decode(text, &INPUT_TYPES)
+        .map_err(|e| (StatusCode::BAD_REQUEST, InvalidInput::from(e).to_string()))?;
+    envelope
+        .data
+        .validate()
+        .map_err(|e| (StatusCode::BAD_REQUEST, e.to_string()))?;
+    Ok(envelope)
 }
 
 fn json(status: StatusCode, body: String) -> Response<Body> {

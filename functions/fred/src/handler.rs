@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use rewards_shared::envelope::{Envelope, EventType};
 use rewards_shared::error::Retryable;
 use rewards_shared::ids::derived_id;
-use rewards_shared::model::{DecidedMessage, RewardMessage};
+use rewards_shared::model::{DecidedMessage, RewardMessage, Validate as _};
 use rewards_shared::outputs::{self, Outputs};
 use rewards_shared::ports::{
     Clock, DeadLetterSink, DecisionService, Destination, DropReason, Outcome, OutgoingMessage,
@@ -107,6 +107,7 @@ where
         recorder: &Recorder<'_>,
     ) -> Result<Outputs, RecordFailure> {
         let data = &envelope.data;
+        data.validate().map_err(RecordFailure::invalid)?;
         let activity = &data.activity;
         let dropped = |reason| {
             recorder.outcome(Outcome::Dropped {

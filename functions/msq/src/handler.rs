@@ -115,10 +115,7 @@ where
         recorder: &Recorder<'_>,
     ) -> Result<(), RecordFailure> {
         let message = &queued.message;
-        require("message.accountId", &message.account_id)?;
-        require("message.brand", &message.brand)?;
-        require("message.promoCode", &message.promo_code)?;
-        require("attemptId", &queued.attempt_id)?;
+        queued.validate().map_err(RecordFailure::invalid)?;
         match self.store.put(queued).await {
             Ok(PutResult::Stored { replaced }) => {
                 recorder.count("Stored", 1.0);
@@ -148,10 +145,7 @@ where
         instruction: &DeleteInstruction,
         recorder: &Recorder<'_>,
     ) -> Result<(), RecordFailure> {
-        require("accountId", &instruction.account_id)?;
-        require("brand", &instruction.brand)?;
-        require("promoCode", &instruction.promo_code)?;
-        require("attemptId", &instruction.attempt_id)?;
+        instruction.validate().map_err(RecordFailure::invalid)?;
         match self.store.tombstone(instruction).await {
             Ok(TombstoneResult::Deleted) => {
                 recorder.outcome(Outcome::Deleted {
@@ -280,13 +274,6 @@ fn data<T: DeserializeOwned>(envelope: &Envelope<serde_json::Value>) -> Result<T
             reason: e.to_string(),
         })
     })
-}
-
-fn require(field: &'static str, value: &str) -> Result<(), RecordFailure> {
-    if value.trim().is_empty() {
-        return Err(RecordFailure::invalid(InvalidInput::EmptyField { field }));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

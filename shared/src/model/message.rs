@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::enriched::EnrichedActivity;
+use super::validate::{self, InvalidInput, Validate};
 
 /// The kind of onsite message a reward event becomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -196,4 +197,135 @@ pub struct DeleteInstruction {
     /// When the tombstone may go (the reward's expiry).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl Validate for RewardMessage {
+    /// The activity's bounds.
+    fn validate(&self) -> Result<(), InvalidInput> {
+        self.activity.validate()
+    }
+}
+
+impl Validate for DecidedMessage {
+    /// The activity's bounds, and as many decisions as progress entries at most.
+    fn validate(&self) -> Result<(), InvalidInput> {
+        self.activity.validate()?;
+        validate::progress_count(self.decision.decisions.len())?;
+        for decision in &self.decision.decisions {
+            validate::id("decision.rewardSchemeId", &decision.reward_scheme_id)?;
+            validate::text("decision.activityType", &decision.activity_type)?;
+        }
+        Ok(())
+    }
+}
+
+impl Validate for QueuedMessage {
+    /// The identifiers MSQ keys and resends the message by.
+    fn validate(&self) -> Result<(), InvalidInput> {
+        let message = &self.message;
+        validate::id("message.messageId", &message.message_id)?;
+        validate::id("message.accountId", &message.account_id)?;
+        validate::id("message.brand", &message.brand)?;
+        validate::id("message.promoCode", &message.promo_code)?;
+        validate::id("attemptId", &self.attempt_id)?;
+        validate::bounded_id("message.correlationId", &message.correlation_id)
+    }
+}
+
+impl Validate for DeleteInstruction {
+    /// The identifiers of the attempt.
+    fn validate(&self) -> Result<(), InvalidInput> {
+        validate::id("accountId", &self.account_id)?;
+        validate::id("brand", &self.brand)?;
+        validate::id("promoCode", &self.promo_code)?;
+        validate::id("attemptId", &self.attempt_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::{MAX_ID_CHARS, MAX_REWARD_PROGRESS};
+
+    fn queued() -> QueuedMessage {
+        QueuedMessage {
+            message: OnsiteMessage {
+                message_id: "m".into(),
+                account_id: "1".into(),
+                brand: "skybet".into(),
+                message_type: MessageType::Progress,
+                format: DeliveryFormat::Toast,
+                title: "t".into(),
+                body: "b".into(),
+                promo_code: "P".into(),
+                promo_url: "u".into(),
+                correlation_id: String::new(),
+                expires_at: None,
+            },
+            attempt_id: "A".into(),
+            sequence: 1,
+            occurred_at: DateTime::<Utc>::MIN_UTC,
+        }
+    }
+
+    #[test]
+    fn queued_messages_and_delete_instructions_are_bounded() {
+        assert_eq!(queued().validate(), Ok(()));
+        let mut long = queued();
+        long.message.account_id = "1".repeat(MAX_ID_CHARS + 1);
+        assert_eq!(
+            long.validate().expect_err("too long").to_string(),
+            "field `message.accountId` has 129 characters, over the limit of 128"
+        );
+        let mut empty = queued();
+        empty.attempt_id = " ".into();
+        assert_eq!(
+            empty.validate(),
+            Err(InvalidInput::EmptyField { field: "attemptId" })
+        );
+        let instruction = DeleteInstruction {
+            account_id: "1".into(),
+            brand: "skybet".into(),
+            promo_code: "P".repeat(MAX_ID_CHARS + 1),
+            attempt_id: "A".into(),
+            sequence: 2,
+            expires_at: None,
+        };
+        assert!(matches!(
+            instruction.validate(),
+            Err(InvalidInput::TooLong {
+                field: "promoCode",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn decided_messages_carry_no_more_decisions_than_progress_entries_may_be() {
+        let activity: EnrichedActivity = serde_json::from_value(serde_json::json!({
+            "activityId": "a", "accountId": "1", "brand": "skybet", "promoCode": "P",
+            "attemptId": "A", "sequence": 1, "status": "IN_PROGRESS",
+            "occurredAt": "2026-11-16T09:30:00Z", "promoName": "n", "promoUrl": "u",
+            "tags": [], "rewardProgress": []
+        }))
+        .expect("activity");
+        let decision = ProgressDecision {
+            reward_scheme_id: "rs".into(),
+            activity_type: "FREE_SPINS".into(),
+            decision: DecisionKind::Decision,
+        };
+        let decided = DecidedMessage {
+            message_type: MessageType::Progress,
+            activity,
+            decision: Decision {
+                has_decision: true,
+                decisions: vec![decision; MAX_REWARD_PROGRESS + 1],
+                delivery_preference: None,
+            },
+        };
+        assert!(matches!(
+            decided.validate(),
+            Err(InvalidInput::TooManyProgressEntries { .. })
+        ));
+    }
 }

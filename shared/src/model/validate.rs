@@ -78,6 +78,11 @@ pub(crate) fn id(field: &'static str, value: &str) -> Result<(), InvalidInput> {
     bounded(field, value, MAX_ID_CHARS)
 }
 
+/// Checks an identifier that may be empty: not longer than [`MAX_ID_CHARS`].
+pub(crate) fn bounded_id(field: &'static str, value: &str) -> Result<(), InvalidInput> {
+    bounded(field, value, MAX_ID_CHARS)
+}
+
 /// Checks a free-text field: not longer than [`MAX_TEXT_CHARS`].
 pub(crate) fn text(field: &'static str, value: &str) -> Result<(), InvalidInput> {
     bounded(field, value, MAX_TEXT_CHARS)
