@@ -34,6 +34,9 @@ use crate::pipeline::{Pipeline, StandIns};
 use crate::report::Trace;
 use crate::scenario::{Scenario, ScenarioError, Step};
 
+/// The queues' visibility time-out against AWS itself.
+pub const AWS_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Set this (to anything) to keep a run's tables and queues instead of deleting them.
 pub const KEEP_RESOURCES_VAR: &str = "REWARDS_KEEP_AWS_RESOURCES";
 
@@ -91,14 +94,17 @@ pub struct AwsSettings {
 }
 
 impl AwsSettings {
-    /// Settings for `config`: a fresh prefix, a 2-second visibility time-out, 5 receives
-    /// before the dead-letter queue, and polling tuned for a local endpoint when
-    /// `AWS_ENDPOINT_URL` points somewhere, for AWS otherwise.
+    /// Settings for `config`: a fresh prefix and 5 receives before the dead-letter queue;
+    /// when `AWS_ENDPOINT_URL` points somewhere (a local endpoint), a 2-second visibility
+    /// time-out and polling tuned for exact counts; for AWS, a visibility time-out of
+    /// [`AWS_VISIBILITY_TIMEOUT`] (above the SDK's operation time-out, so a slow call cannot
+    /// make a message reappear while it is handled) and polling tuned for approximate counts.
     pub fn for_config(config: &SdkConfig) -> Self {
-        let queues = QueueSettings::default();
+        let mut queues = QueueSettings::default();
         let transport = if config.endpoint_url().is_some() {
             TransportSettings::local(queues.visibility_timeout, queues.max_receive_count)
         } else {
+            queues.visibility_timeout = AWS_VISIBILITY_TIMEOUT;
             TransportSettings::aws(queues.visibility_timeout, queues.max_receive_count)
         };
         AwsSettings {

@@ -139,13 +139,13 @@ impl RunResources {
     ) -> Result<RunResources, ResourceError> {
         let tim_table = format!("{prefix}-tim-state");
         let msq_table = format!("{prefix}-msq-messages");
-        let tables = futures::future::join(
+        let (tim, msq, queues) = futures::future::join3(
             create_table(dynamodb, &tim_table, prefix, false),
             create_table(dynamodb, &msq_table, prefix, true),
+            create_queues(sqs, prefix, settings),
         )
         .await;
-        let queues = create_queues(sqs, prefix, settings).await;
-        match (tables, queues) {
+        match ((tim, msq), queues) {
             ((Ok(()), Ok(())), Ok((queues, dead_letter_queues))) => Ok(RunResources {
                 prefix: prefix.to_owned(),
                 tim_table,
