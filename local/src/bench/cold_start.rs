@@ -41,11 +41,8 @@ use crate::backend::{MemoryBackend, MemoryTransport, Ports};
 use crate::des_bridge::function_url_request;
 use crate::pipeline::{Pipeline, StandIns, CPP_TOPIC, EPPM_TOPIC, ONLINE_TOPIC};
 
-/// Records each binary handles before its memory is read.
+/// Records each binary handles before its memory is read (`--records` changes it).
 pub const RECORDS: usize = 10_000;
-
-/// SQS events kept per queue for the corpus (10 records each).
-const CORPUS_EVENTS: usize = RECORDS / 10;
 
 /// The longest a binary may take for its records.
 const RUN_TIMEOUT: Duration = Duration::from_secs(300);
@@ -83,8 +80,9 @@ pub struct Corpus {
 }
 
 impl Corpus {
-    /// Runs `mix` through the in-memory pipeline and keeps what each queue delivered.
-    pub async fn build(mix: &Mix) -> Result<Corpus, BenchError> {
+    /// Runs `mix` through the in-memory pipeline and keeps what each queue delivered, enough
+    /// for `records` records per function.
+    pub async fn build(mix: &Mix, records: usize) -> Result<Corpus, BenchError> {
         let scenario = &mix.scenario;
         let stand_ins = StandIns::new(scenario);
         let publisher = Arc::new(MemoryPublisher::new());
@@ -99,7 +97,7 @@ impl Corpus {
         };
         let current = CurrentStage::default();
         let transport = Recording::new(MemoryTransport::new(publisher), current.clone())
-            .with_samples(CORPUS_EVENTS);
+            .with_samples(records.div_ceil(10));
         let log = transport.log();
         let mut pipeline = Pipeline::new(
             scenario,
@@ -124,24 +122,27 @@ impl Corpus {
                 .collect()
         };
         let mut payloads = BTreeMap::new();
-        payloads.insert(Stage::Dec, msk_payloads(mix));
+        payloads.insert(Stage::Dec, msk_payloads(mix, records));
         payloads.insert(
             Stage::Tim,
-            sqs_payloads(&events(&[Destination::EnrichedEvents])),
+            sqs_payloads(&events(&[Destination::EnrichedEvents]), records),
         );
         let fred_events = events(&[
             Destination::RelevantEvents,
             Destination::UnqualificationEvents,
         ]);
-        payloads.insert(Stage::Fred, sqs_payloads(&fred_events));
-        payloads.insert(Stage::Des, des_payloads(&fred_events));
+        payloads.insert(Stage::Fred, sqs_payloads(&fred_events, records));
+        payloads.insert(Stage::Des, des_payloads(&fred_events, records));
         payloads.insert(
             Stage::Bcg,
-            sqs_payloads(&events(&[Destination::DecidedEvents])),
+            sqs_payloads(&events(&[Destination::DecidedEvents]), records),
         );
         payloads.insert(
             Stage::Msq,
-            sqs_payloads(&events(&[Destination::MsqInbound, Destination::MsqDelete])),
+            sqs_payloads(
+                &events(&[Destination::MsqInbound, Destination::MsqDelete]),
+                records,
+            ),
         );
         Ok(Corpus {
             payloads,
@@ -150,9 +151,9 @@ impl Corpus {
     }
 }
 
-/// MSK events of [`MSK_BATCH_SIZE`] CPP or EPPM records, [`RECORDS`] records in all (the mix's
+/// MSK events of [`MSK_BATCH_SIZE`] CPP or EPPM records, `wanted` records in all (the mix's
 /// records again from the start if it has fewer).
-fn msk_payloads(mix: &Mix) -> (Vec<String>, usize) {
+fn msk_payloads(mix: &Mix, wanted: usize) -> (Vec<String>, usize) {
     let records: Vec<(&str, &Vec<u8>)> = mix
         .inputs
         .iter()
@@ -165,7 +166,7 @@ fn msk_payloads(mix: &Mix) -> (Vec<String>, usize) {
     if records.is_empty() {
         return (Vec::new(), 0);
     }
-    let chosen: Vec<_> = records.iter().cycle().take(RECORDS).collect();
+    let chosen: Vec<_> = records.iter().cycle().take(wanted).collect();
     let payloads: Vec<String> = chosen
         .chunks(MSK_BATCH_SIZE)
         .enumerate()
@@ -183,8 +184,8 @@ fn msk_payloads(mix: &Mix) -> (Vec<String>, usize) {
     (payloads, chosen.len())
 }
 
-/// SQS events as JSON, [`RECORDS`] records in all (cycled when there are fewer).
-fn sqs_payloads(events: &[SqsEvent]) -> (Vec<String>, usize) {
+/// SQS events as JSON, `wanted` records in all (cycled when there are fewer).
+fn sqs_payloads(events: &[SqsEvent], wanted: usize) -> (Vec<String>, usize) {
     let records: usize = events.iter().map(|e| e.records.len()).sum();
     if records == 0 {
         return (Vec::new(), 0);
@@ -192,7 +193,7 @@ fn sqs_payloads(events: &[SqsEvent]) -> (Vec<String>, usize) {
     let mut payloads = Vec::new();
     let mut count = 0;
     for event in events.iter().cycle() {
-        if count >= RECORDS {
+        if count >= wanted {
             break;
         }
         if let Ok(text) = serde_json::to_string(event) {
@@ -203,8 +204,8 @@ fn sqs_payloads(events: &[SqsEvent]) -> (Vec<String>, usize) {
     (payloads, count)
 }
 
-/// One function URL request per FRED record, [`RECORDS`] in all.
-fn des_payloads(events: &[SqsEvent]) -> (Vec<String>, usize) {
+/// One function URL request per FRED record, `wanted` in all.
+fn des_payloads(events: &[SqsEvent], wanted: usize) -> (Vec<String>, usize) {
     let bodies: Vec<&String> = events
         .iter()
         .flat_map(|e| e.records.iter().filter_map(|m| m.body.as_ref()))
@@ -215,7 +216,7 @@ fn des_payloads(events: &[SqsEvent]) -> (Vec<String>, usize) {
     let payloads: Vec<String> = bodies
         .iter()
         .cycle()
-        .take(RECORDS)
+        .take(wanted)
         .map(|body| function_url_request(body, "bench").to_string())
         .collect();
     let count = payloads.len();

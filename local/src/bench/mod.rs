@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! rewards bench [--events N] [--json FILE] [--seed N]
-//!               [--aws] [--aws-events N] [--binaries DIR] [--peer]
+//!               [--aws] [--aws-events N] [--binaries DIR] [--records N] [--peer]
 //! ```
 //!
 //! - Always: the chain and per-stage throughput of a generated mix on one core ([`throughput`])
@@ -35,7 +35,7 @@ pub use report::Report;
 
 /// The usage line.
 pub const USAGE: &str = "usage: rewards bench [--events N] [--json FILE] [--seed N] [--aws] \
-                         [--aws-events N] [--binaries DIR] [--peer]";
+                         [--aws-events N] [--binaries DIR] [--records N] [--peer]";
 
 /// What to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +52,8 @@ pub struct Options {
     pub aws: bool,
     /// Where the release binaries are, for cold start and memory.
     pub binaries: Option<PathBuf>,
+    /// Records each binary handles before its peak RSS is read.
+    pub records: usize,
     /// Run the Powertools peer.
     pub peer: bool,
 }
@@ -65,6 +67,7 @@ impl Default for Options {
             json: None,
             aws: false,
             binaries: None,
+            records: cold_start::RECORDS,
             peer: false,
         }
     }
@@ -91,6 +94,7 @@ impl Options {
             match arg.as_str() {
                 "--events" => options.events = number(arg, value(arg)?)?,
                 "--aws-events" => options.aws_events = number(arg, value(arg)?)?,
+                "--records" => options.records = number(arg, value(arg)?)?,
                 "--seed" => options.seed = number(arg, value(arg)?)? as u64,
                 "--json" => options.json = Some(PathBuf::from(value(arg)?)),
                 "--binaries" => options.binaries = Some(PathBuf::from(value(arg)?)),
@@ -153,7 +157,7 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
             "bench: cold start and memory of the binaries in {}",
             dir.display()
         );
-        let corpus = cold_start::Corpus::build(&mix).await?;
+        let corpus = cold_start::Corpus::build(&mix, options.records).await?;
         report.cold_starts = cold_start::run_all(dir, &corpus).await?;
         if options.peer {
             eprintln!("bench: TIM with Powertools (Python) against TIM's binary");

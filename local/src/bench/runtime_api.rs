@@ -63,7 +63,9 @@ impl Services {
 
 #[derive(Default)]
 struct State {
-    events: Mutex<VecDeque<(String, String)>>,
+    /// The run (epoch) and its queued events: a `next` request of an earlier run's process
+    /// (killed while it waited) must not take a later run's event.
+    events: Mutex<(u64, VecDeque<(String, String)>)>,
     first_next: Mutex<Option<Instant>>,
     next_id: AtomicU64,
     responses: AtomicU64,
@@ -120,12 +122,15 @@ impl StandIn {
         format!("http://{}", self.address)
     }
 
-    /// Queues invocation payloads.
+    /// Starts a new run with these invocation payloads queued; waiting `next` requests of
+    /// earlier runs are dropped.
     pub fn push(&self, payloads: impl IntoIterator<Item = String>) {
         if let Ok(mut events) = self.state.events.lock() {
+            events.0 += 1;
+            events.1.clear();
             for payload in payloads {
                 let n = self.state.next_id.fetch_add(1, Ordering::SeqCst);
-                events.push_back((format!("bench-{n:08}"), payload));
+                events.1.push_back((format!("bench-{n:08}"), payload));
             }
         }
     }
@@ -241,11 +246,16 @@ fn route(stream: &mut TcpStream, state: &State, request: Request) -> std::io::Re
         if let Ok(mut first) = state.first_next.lock() {
             first.get_or_insert_with(Instant::now);
         }
+        let epoch = state.events.lock().map_or(0, |e| e.0);
         loop {
             if state.stop.load(Ordering::Relaxed) {
                 return Ok(());
             }
-            let next = state.events.lock().ok().and_then(|mut e| e.pop_front());
+            let next = match state.events.lock() {
+                Ok(mut events) if events.0 == epoch => events.1.pop_front(),
+                // A later run began: this request's process is gone.
+                _ => return Ok(()),
+            };
             if let Some((id, payload)) = next {
                 let deadline = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
