@@ -40,6 +40,9 @@ pub const ONLINE_TOPIC: &str = "local.rewards.customer.online";
 /// retrying until the record expires; see [`Pipeline::set_msk_attempts`]).
 pub const MSK_ATTEMPTS: u32 = 3;
 
+/// A Kafka record's value and its headers (name, value).
+pub type KafkaValue = (Vec<u8>, Vec<(String, String)>);
+
 type Published<B> = Counting<<B as Backend>::Publisher>;
 
 /// The stand-ins of the services other teams own, built from a scenario: PPH serves its
@@ -315,7 +318,7 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
     pub async fn feed_kafka_records(
         &mut self,
         topic: &str,
-        values: Vec<(Vec<u8>, Vec<(String, String)>)>,
+        values: Vec<KafkaValue>,
     ) {
         if values.is_empty() {
             return;
