@@ -11,6 +11,7 @@
 //! - [`des_bridge`]: FRED's decision port, through DES's HTTP handler.
 //! - [`pipeline`]: the stages wired together; feeds steps and drains the queues.
 //! - [`report`]: outcome lines and the readable account.
+//! - [`chaos`]: `rewards chaos`, the same events clean and with faults, compared.
 //! - [`aws`]: the same pipeline over DynamoDB tables and SQS queues (`rewards run --aws`).
 //! - [`bench`]: `rewards bench`, throughput, AWS calls, cost, cold start and memory.
 #![deny(missing_docs)]
@@ -18,6 +19,7 @@
 pub mod aws;
 pub mod backend;
 pub mod bench;
+pub mod chaos;
 pub mod des_bridge;
 pub mod pipeline;
 pub mod report;

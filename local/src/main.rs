@@ -20,6 +20,9 @@ const USAGE: &str = "usage: rewards run SCENARIO.json [--json] [--aws]";
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("chaos") {
+        return rewards_local::chaos::command(&args[1..]).await;
+    }
     if args.first().map(String::as_str) == Some("bench") {
         return rewards_local::bench::command(&args[1..]).await;
     }

@@ -315,11 +315,7 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
     }
 
     /// Like [`Pipeline::feed_kafka`], with each record's headers (name, value).
-    pub async fn feed_kafka_records(
-        &mut self,
-        topic: &str,
-        values: Vec<KafkaValue>,
-    ) {
+    pub async fn feed_kafka_records(&mut self, topic: &str, values: Vec<KafkaValue>) {
         if values.is_empty() {
             return;
         }
