@@ -289,6 +289,13 @@ pub async fn run(mix: &Mix) -> Result<AwsCalls, BenchError> {
         queues.push((destination, url));
     }
     let dlq = create_queue(&plain_sqs, &format!("{run_id}-dlq")).await?;
+    let _purger = Purger::start(
+        queues
+            .iter()
+            .map(|(_, url)| url.clone())
+            .chain([dlq.clone()])
+            .collect(),
+    );
 
     let scenario = &mix.scenario;
     let stand_ins = StandIns::new(scenario);
@@ -444,5 +451,53 @@ pub fn value_size(value: &AttributeValue) -> u64 {
         AttributeValue::Ss(items) => items.iter().map(|s| s.len() as u64).sum(),
         AttributeValue::Ns(items) => items.iter().map(|n| n.len() as u64 / 2 + 1).sum(),
         _ => 0,
+    }
+}
+
+/// Empties queues in the local AWS API every half second, from a thread of its own, until
+/// dropped: the event source mappings would consume those messages, and moto slows down with
+/// every message a queue holds (each send walks the whole queue), which would make the
+/// handlers' measured times grow with the run's length. Its requests are not counted.
+pub struct Purger {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Purger {
+    /// Starts purging `queue_urls`.
+    pub fn start(queue_urls: Vec<String>) -> Purger {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                let sdk = rewards_shared::aws::load_sdk_config().await;
+                let sqs = aws_sdk_sqs::Client::new(&sdk);
+                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    for url in &queue_urls {
+                        let _ = sqs.purge_queue().queue_url(url).send().await;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+            });
+        });
+        Purger {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Purger {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }

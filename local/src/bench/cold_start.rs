@@ -31,7 +31,7 @@ use rewards_shared::ports::{
 };
 use rewards_shared::stage::Stage;
 
-use super::aws_calls::{create_queue, create_table};
+use super::aws_calls::{create_queue, create_table, Purger};
 use super::driver::{feed, CurrentStage, Recording, RunTally, MSK_BATCH_SIZE};
 use super::mix::{Input, Mix};
 use super::runtime_api::{Services, StandIn};
@@ -538,6 +538,11 @@ impl Resources {
     pub fn queue(&self, name: &str) -> String {
         self.queues.get(name).cloned().unwrap_or_default()
     }
+
+    /// Keeps the queues empty while it lives (see [`Purger`]).
+    pub fn purger(&self) -> Purger {
+        Purger::start(self.queues.values().cloned().collect())
+    }
 }
 
 /// The command that starts `stage`'s binary in `dir` with its environment.
@@ -565,6 +570,7 @@ pub async fn run_all(
     let resources = Resources::create(&format!("cold{}", std::process::id())).await?;
     let stand_in =
         StandIn::start(corpus.services.clone()).map_err(|e| BenchError::Io(e.to_string()))?;
+    let _purger = resources.purger();
     let mut runs = BTreeMap::new();
     for (stage, name) in FUNCTIONS {
         let Some(command) = function_command(dir, stage, &stand_in, &resources) else {

@@ -107,6 +107,7 @@ pub async fn run(dir: &Path, corpus: &Corpus) -> Result<Comparison, BenchError> 
 
     // Ours: the binary for CPU and cold start, the handler in process for the counts.
     let ours_resources = Resources::create(&format!("{prefix}-ours")).await?;
+    let _ours_purger = ours_resources.purger();
     let mut ours = Side::default();
     let counted = counted_tim_passes(&payloads, &format!("{prefix}-count")).await?;
     for (index, operations) in counted.into_iter().enumerate() {
@@ -123,6 +124,7 @@ pub async fn run(dir: &Path, corpus: &Corpus) -> Result<Comparison, BenchError> 
 
     // The peer.
     let peer_resources = Resources::create(&format!("{prefix}-pt")).await?;
+    let _peer_purger = peer_resources.purger();
     let sdk = rewards_shared::aws::load_sdk_config().await;
     let idempotency_table = format!("{prefix}-pt-idempotency");
     create_table(
@@ -205,6 +207,7 @@ async fn counted_tim_passes(
     let table = format!("{prefix}-tim-state");
     create_table(&plain, &table, "pk", None).await?;
     let resources = Resources::create(prefix).await?;
+    let _purger = resources.purger();
     let counter = CallCounter::new(CurrentStage::default());
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&sdk)
