@@ -13,31 +13,57 @@
 
 use std::collections::HashMap;
 
-use crate::ports::{Outcome, OutgoingMessage, Publisher};
+use crate::ports::{DropReason, Outcome, OutgoingMessage, Publisher};
 use crate::sqs::RecordFailure;
+use crate::stage::Stage;
 use crate::telemetry::Recorder;
 
-/// What one record emits.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What one record emits, built inside the record's span (which it keeps, so what is logged
+/// about the record after publishing is logged in that span).
+#[derive(Debug, Clone)]
 pub struct Outputs {
     /// Messages to publish.
     pub messages: Vec<OutgoingMessage>,
     /// Outcomes to record once every message of the record is published.
     pub outcomes: Vec<Outcome>,
+    span: tracing::Span,
+}
+
+impl Default for Outputs {
+    fn default() -> Self {
+        Outputs::new(Vec::new(), Vec::new())
+    }
 }
 
 impl Outputs {
+    /// These messages and outcomes, in the current (the record's) span.
+    pub fn new(messages: Vec<OutgoingMessage>, outcomes: Vec<Outcome>) -> Self {
+        Outputs {
+            messages,
+            outcomes,
+            span: tracing::Span::current(),
+        }
+    }
+
     /// Nothing to emit.
     pub fn none() -> Self {
         Outputs::default()
     }
 
+    /// Nothing to emit: `stage` dropped the event for `reason` (the outcome is recorded with
+    /// the batch's others).
+    pub fn dropped(stage: Stage, reason: DropReason, account_id: &str) -> Self {
+        let outcome = Outcome::Dropped {
+            stage,
+            reason,
+            account_id: Some(account_id.to_owned()),
+        };
+        Outputs::new(Vec::new(), vec![outcome])
+    }
+
     /// One message, no outcome.
     pub fn message(message: OutgoingMessage) -> Self {
-        Outputs {
-            messages: vec![message],
-            outcomes: Vec::new(),
-        }
+        Outputs::new(vec![message], Vec::new())
     }
 }
 
@@ -58,6 +84,7 @@ pub async fn publish<P: Publisher>(
         match result {
             Ok(outputs) => {
                 spans.push(match outputs.messages.first() {
+                    _ if !outputs.span.is_none() => outputs.span.clone(),
                     Some(message) => tracing::info_span!(
                         "record",
                         stage = recorder.stage().as_str(),
@@ -124,7 +151,6 @@ mod tests {
     use crate::envelope::EventType;
     use crate::model::MessageType;
     use crate::ports::{Destination, FailedMessage, MemoryOutcomes, MemoryPublisher, PublishError};
-    use crate::stage::Stage;
     use crate::telemetry::Telemetry;
 
     fn message(id: &str) -> OutgoingMessage {
@@ -173,10 +199,7 @@ mod tests {
         let telemetry = Telemetry::for_tests(Stage::Bcg, outcomes.clone());
         let recorder = telemetry.recorder();
         let results = vec![
-            Ok(Outputs {
-                messages: vec![message("a")],
-                outcomes: vec![queued("a")],
-            }),
+            Ok(Outputs::new(vec![message("a")], vec![queued("a")])),
             Err(RecordFailure::retry("x")),
             Ok(Outputs::none()),
             Ok(Outputs::message(message("b"))),
@@ -195,14 +218,8 @@ mod tests {
         let recorder = telemetry.recorder();
         let results = || {
             vec![
-                Ok(Outputs {
-                    messages: vec![message("a")],
-                    outcomes: vec![queued("a")],
-                }),
-                Ok(Outputs {
-                    messages: vec![message("b")],
-                    outcomes: vec![queued("b")],
-                }),
+                Ok(Outputs::new(vec![message("a")], vec![queued("a")])),
+                Ok(Outputs::new(vec![message("b")], vec![queued("b")])),
             ]
         };
         let settled = publish(&FailingFor("a", true), results(), &recorder).await;

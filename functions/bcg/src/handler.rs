@@ -149,14 +149,7 @@ where
         let data = &envelope.data;
         data.validate().map_err(RecordFailure::invalid)?;
         let activity = &data.activity;
-        let dropped = |reason| {
-            recorder.outcome(Outcome::Dropped {
-                stage: Stage::Bcg,
-                reason,
-                account_id: Some(activity.account_id.clone()),
-            });
-            Ok(Outputs::none())
-        };
+        let dropped = |reason| Ok(Outputs::dropped(Stage::Bcg, reason, &activity.account_id));
         let expires_at = activity.expires_at();
         if expires_at.is_some_and(|expiry| expiry <= now) {
             return dropped(DropReason::Expired);
@@ -281,10 +274,7 @@ where
         );
         let outgoing = OutgoingMessage::new(Destination::MsqInbound, &queued)
             .map_err(RecordFailure::invalid)?;
-        Ok(Outputs {
-            messages: vec![outgoing],
-            outcomes: vec![outcome],
-        })
+        Ok(Outputs::new(vec![outgoing], vec![outcome]))
     }
 }
 

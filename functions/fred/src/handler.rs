@@ -14,8 +14,7 @@ use rewards_shared::ids::derived_id;
 use rewards_shared::model::{DecidedMessage, RewardMessage, Validate as _};
 use rewards_shared::outputs::{self, Outputs};
 use rewards_shared::ports::{
-    Clock, DeadLetterSink, DecisionService, Destination, DropReason, Outcome, OutgoingMessage,
-    Publisher,
+    Clock, DeadLetterSink, DecisionService, Destination, DropReason, OutgoingMessage, Publisher,
 };
 use rewards_shared::sqs::{self, RecordFailure};
 use rewards_shared::stage::Stage;
@@ -104,19 +103,12 @@ where
         &self,
         envelope: &Envelope<RewardMessage>,
         now: DateTime<Utc>,
-        recorder: &Recorder<'_>,
+        _recorder: &Recorder<'_>,
     ) -> Result<Outputs, RecordFailure> {
         let data = &envelope.data;
         data.validate().map_err(RecordFailure::invalid)?;
         let activity = &data.activity;
-        let dropped = |reason| {
-            recorder.outcome(Outcome::Dropped {
-                stage: Stage::Fred,
-                reason,
-                account_id: Some(activity.account_id.clone()),
-            });
-            Ok(Outputs::none())
-        };
+        let dropped = |reason| Ok(Outputs::dropped(Stage::Fred, reason, &activity.account_id));
         if !self
             .filter
             .passes(data.message_type, &activity.brand, &activity.promo_code)
@@ -162,6 +154,7 @@ mod tests {
         ActivityStatus, Decision, DeliveryFormat, EnrichedActivity, EnrichedProgress, MessageType,
         TierDefinition,
     };
+    use rewards_shared::ports::Outcome;
     use rewards_shared::ports::{
         DecisionError, LocalDecisions, ManualClock, MemoryDeadLetters, MemoryOutcomes,
         MemoryPublisher,

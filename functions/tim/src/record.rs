@@ -22,8 +22,8 @@ use rewards_shared::model::{
 };
 use rewards_shared::outputs::Outputs;
 use rewards_shared::ports::{
-    Destination, DropReason, Outcome, OutgoingMessage, RewardState, StateKey, StoredState,
-    TimStateStore, WriteResult,
+    Destination, DropReason, OutgoingMessage, RewardState, StateKey, StoredState, TimStateStore,
+    WriteResult,
 };
 use rewards_shared::sqs::RecordFailure;
 use rewards_shared::stage::Stage;
@@ -112,14 +112,7 @@ fn state_before<'a>(
 }
 
 fn dropped(activity: &EnrichedActivity, reason: DropReason) -> Outputs {
-    Outputs {
-        messages: Vec::new(),
-        outcomes: vec![Outcome::Dropped {
-            stage: Stage::Tim,
-            reason,
-            account_id: Some(activity.account_id.clone()),
-        }],
-    }
+    Outputs::dropped(Stage::Tim, reason, &activity.account_id)
 }
 
 fn emit(
