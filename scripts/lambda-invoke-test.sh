@@ -16,8 +16,7 @@
 # tools into .venv, starts moto on a free loopback port and stops it), creates the two queues
 # there, starts `cargo lambda watch` on another free port with the functions' environment, and
 # stops the watcher (and the functions it started) on exit, also on failure or interrupt. The
-# functions are built in the dev profile on their first invocation (quick once `cargo test`
-# built the workspace). Nothing here needs AWS, Docker or the network.
+# functions are built in the dev profile first, as the watcher runs them. Nothing here needs AWS, Docker or the network.
 #
 # Environment: LAMBDA_INVOKE_TIMEOUT (seconds to wait for the watcher and each answer,
 # default 300).
@@ -92,6 +91,15 @@ AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY
 AWS_SESSION_TOKEN=local-session-token
 AWS_REGION=$AWS_REGION
 EOF
+
+# cargo lambda watch runs each function with `cargo run --bin <name>`, which resolves features
+# for that package alone: unlike the workspace build of `cargo test`, so on a fresh checkout
+# the first invocation would compile the dependencies again and outlive the invoke's wait.
+# Build each the same way first, outside the watcher.
+for function in des fred; do
+  log "cargo build --bin $function"
+  cargo build --quiet --bin "$function"
+done
 
 log "cargo lambda watch on 127.0.0.1:$port (log: $work/watch.log)"
 setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --ignore-changes \
