@@ -158,10 +158,16 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
             dir.display()
         );
         let corpus = cold_start::Corpus::build(&mix, options.records).await?;
-        report.cold_starts = cold_start::run_all(dir, &corpus).await?;
+        match cold_start::run_all(dir, &corpus).await {
+            Ok(runs) => report.cold_starts = runs,
+            Err(error) => eprintln!("bench: cold start not measured: {error}"),
+        }
         if options.peer {
             eprintln!("bench: TIM with Powertools (Python) against TIM's binary");
-            report.peer = Some(peer::run(dir, &corpus).await?);
+            match peer::run(dir, &corpus).await {
+                Ok(comparison) => report.peer = Some(comparison),
+                Err(error) => eprintln!("bench: peer not measured: {error}"),
+            }
         }
     }
     Ok(report)

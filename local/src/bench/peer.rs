@@ -203,9 +203,6 @@ async fn counted_tim_passes(
     prefix: &str,
 ) -> Result<Vec<BTreeMap<String, u64>>, BenchError> {
     let sdk = rewards_shared::aws::load_sdk_config().await;
-    let plain = aws_sdk_dynamodb::Client::new(&sdk);
-    let table = format!("{prefix}-tim-state");
-    create_table(&plain, &table, "pk", None).await?;
     let resources = Resources::create(prefix).await?;
     let _purger = resources.purger();
     let counter = CallCounter::new(CurrentStage::default());
@@ -220,7 +217,11 @@ async fn counted_tim_passes(
         .map(|d| (*d, resources.queue(d.queue_name())));
     let handler = tim::Handler::new(
         "tim",
-        DynamoTimStateStore::new(dynamodb, table, chrono::Duration::days(7)),
+        DynamoTimStateStore::new(
+            dynamodb,
+            resources.tim_table.clone(),
+            chrono::Duration::days(7),
+        ),
         SqsPublisher::new(sqs, queues),
         Arc::new(MemoryDeadLetters::new()),
         ManualClock::new(chrono::Utc::now()),
