@@ -261,6 +261,36 @@ async fn tim_equal_or_older_sequence_is_stale_with_the_stored_item_in_one_call()
 }
 
 #[tokio::test]
+async fn tim_keeps_the_state_before_the_previous_one_for_redeliveries() {
+    let tim = tim(chrono::Duration::days(1)).await;
+    let key = state_key();
+    for (sequence, current) in [(5, 2), (6, 3), (7, 4)] {
+        tim.store
+            .advance(&key, &update(sequence, current, false))
+            .await
+            .expect("write");
+    }
+    let result = tim
+        .store
+        .advance(&key, &update(6, 3, false))
+        .await
+        .expect("stale write");
+    assert_eq!(
+        result,
+        WriteResult::Stale {
+            stored: rewards_shared::ports::StoredState {
+                current: state(7, 4, false),
+                previous: Some(state(6, 3, false)),
+                earlier: Some(Some(state(5, 2, false))),
+            }
+        }
+    );
+    let item = tim.item(&key).await;
+    assert_eq!(item["prev2Sequence"], AttributeValue::N("5".into()));
+    assert_eq!(item["prev2EventId"], AttributeValue::S("event-5".into()));
+}
+
+#[tokio::test]
 async fn tim_awarded_stays_sticky() {
     let tim = tim(chrono::Duration::days(1)).await;
     let key = state_key();
