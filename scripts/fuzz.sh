@@ -23,7 +23,39 @@ tools="$root/.tools"
 if [ ! -x "$tools/bin/cargo-fuzz" ]; then
   cargo install cargo-fuzz --locked --root "$tools"
 fi
+# Seeds each target's corpus from the sample events of events/<function>/ (once), so the
+# fuzzer starts from valid records and mutates them instead of finding JSON from scratch.
+seed_corpus() {
+  python3 - "$root" <<'PY'
+import base64, hashlib, json, os, sys
+root = sys.argv[1]
+def put(target, data):
+    folder = os.path.join(root, "fuzz", "corpus", target)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "seed-" + hashlib.sha1(data).hexdigest()), "wb") as out:
+        out.write(data)
+def load(path):
+    with open(os.path.join(root, "events", path)) as f:
+        return json.load(f)
+for path, selector in [("dec/msk-cpp-activity.json", 0), ("dec/msk-eppm-activity.json", 1),
+                       ("dec/msk-cpp-with-bad-record.json", 0), ("msq/msk-customer-online.json", 2)]:
+    for records in load(path).get("records", {}).values():
+        for record in records:
+            if record.get("value"):
+                put("kafka_record", bytes([selector]) + base64.b64decode(record["value"]))
+for path in ["tim/sqs-cpp-enriched-events.json", "fred/sqs-relevant-events.json",
+             "fred/sqs-relevant-unqualification-events.json", "bcg/sqs-decided-events.json",
+             "msq/sqs-msq-inbound-queue.json", "msq/sqs-msq-inbound-delete.json"]:
+    for record in load(path).get("Records", []):
+        put("sqs_body", record["body"].encode())
+body = load("des/function-url-decisions.json").get("body")
+if body:
+    put("des_request", body.encode())
+PY
+}
+
 export RUSTC_BOOTSTRAP=1
+seed_corpus
 for target in "${targets[@]}"; do
   printf '\n== fuzz %s for %s s\n' "$target" "$seconds"
   mkdir -p "fuzz/corpus/$target"
