@@ -16,7 +16,7 @@ use rewards_shared::ports::{
     DeadLetter, DeadLetterSink, Destination, DynamoMessageStore, DynamoTimStateStore, ItemState,
     MessageStore, MessageStoreError, OutgoingMessage, Publisher, PutResult, RewardState,
     SqsDeadLetters, SqsPublisher, StateKey, StateUpdate, TimStateError, TimStateStore,
-    TombstoneResult, WriteResult,
+    TombstoneResult, Unpublished, WriteResult,
 };
 use rewards_shared::stage::Stage;
 use rewards_tests::{
@@ -117,6 +117,13 @@ async fn tim(grace: chrono::Duration) -> Tim {
 
 impl Tim {
     async fn item(&self, key: &StateKey) -> std::collections::HashMap<String, AttributeValue> {
+        self.try_item(key).await.expect("item stored")
+    }
+
+    async fn try_item(
+        &self,
+        key: &StateKey,
+    ) -> Option<std::collections::HashMap<String, AttributeValue>> {
         self.client
             .get_item()
             .table_name(&self.table)
@@ -126,7 +133,6 @@ impl Tim {
             .await
             .expect("get item")
             .item
-            .expect("item stored")
     }
 }
 
@@ -228,6 +234,7 @@ async fn tim_equal_or_older_sequence_is_stale_with_the_stored_item_in_one_call()
         current: state(6, 3, false),
         previous: Some(state(5, 2, false)),
         earlier: Some(None),
+        unpublished: None,
     };
     let before = tim.counter.count("UpdateItem");
     let before_total = tim.counter.total();
@@ -282,12 +289,103 @@ async fn tim_keeps_the_state_before_the_previous_one_for_redeliveries() {
                 current: state(7, 4, false),
                 previous: Some(state(6, 3, false)),
                 earlier: Some(Some(state(5, 2, false))),
+                unpublished: None,
             }
         }
     );
     let item = tim.item(&key).await;
     assert_eq!(item["prev2Sequence"], AttributeValue::N("5".into()));
     assert_eq!(item["prev2EventId"], AttributeValue::S("event-5".into()));
+}
+
+#[tokio::test]
+async fn tim_an_unpublished_mark_outlives_any_number_of_newer_writes() {
+    let tim = tim(chrono::Duration::days(1)).await;
+    let key = state_key();
+    for (sequence, current, awards) in [(1, 1, false), (2, 5, true)] {
+        tim.store
+            .advance(&key, &update(sequence, current, awards))
+            .await
+            .expect("write");
+    }
+    let before = tim.counter.count("UpdateItem");
+    tim.store
+        .mark_unpublished(&Unpublished {
+            key: key.clone(),
+            event_id: "event-2".into(),
+            before: Some(state(1, 1, false)),
+        })
+        .await
+        .expect("mark");
+    assert_eq!(tim.counter.count("UpdateItem") - before, 1, "one write");
+    for (sequence, current) in [(3, 5), (4, 5), (5, 5)] {
+        tim.store
+            .advance(&key, &update(sequence, current, false))
+            .await
+            .expect("write");
+    }
+    let result = tim
+        .store
+        .advance(&key, &update(2, 5, true))
+        .await
+        .expect("stale write");
+    let WriteResult::Stale { stored } = result else {
+        panic!("expected stale, got {result:?}");
+    };
+    assert_eq!(stored.unpublished, Some(Some(state(1, 1, false))));
+    assert_eq!(stored.current, state(5, 5, true));
+    let WriteResult::Stale { stored } = tim
+        .store
+        .advance(&key, &update(3, 5, false))
+        .await
+        .expect("stale write")
+    else {
+        panic!("sequence 3 is stale");
+    };
+    assert_eq!(stored.unpublished, None, "only the marked event has a mark");
+    let item = tim.item(&key).await;
+    assert!(
+        matches!(item.get("unpublished:event-2"), Some(AttributeValue::M(_))),
+        "the mark is its own attribute: {item:?}"
+    );
+}
+
+#[tokio::test]
+async fn tim_marking_a_first_event_unpublished_and_a_missing_item() {
+    let tim = tim(chrono::Duration::days(1)).await;
+    let key = state_key();
+    let first = Unpublished {
+        key: key.clone(),
+        event_id: "event-1".into(),
+        before: None,
+    };
+    tim.store
+        .mark_unpublished(&first)
+        .await
+        .expect("a missing item is no error");
+    assert!(tim.try_item(&key).await.is_none(), "nothing created");
+    tim.store
+        .advance(&key, &update(1, 1, false))
+        .await
+        .expect("write");
+    tim.store.mark_unpublished(&first).await.expect("mark");
+    tim.store
+        .advance(&key, &update(2, 2, false))
+        .await
+        .expect("write");
+    let WriteResult::Stale { stored } = tim
+        .store
+        .advance(&key, &update(1, 1, false))
+        .await
+        .expect("stale write")
+    else {
+        panic!("sequence 1 is stale");
+    };
+    assert_eq!(
+        stored.unpublished,
+        Some(None),
+        "marked as the key's first event"
+    );
 }
 
 #[tokio::test]

@@ -8,8 +8,10 @@
 //! more than one event — which is what TIM's redelivery rule (see [`crate::record`]) can
 //! recompute after a crash or a failed publish. When a record of a key fails transiently (its
 //! write or its publish), the later records of that key are not applied but reported too, so
-//! their order survives the redelivery. Bad records go to the dead-letter queue and are not
-//! retried; transient failures are reported in `batchItemFailures`, and nothing else is.
+//! their order survives the redelivery. When a record's messages cannot be published, its
+//! write is marked unpublished before the batch answers (see [`crate::record`]). Bad records go to the
+//! dead-letter queue and are not retried; transient failures are reported in
+//! `batchItemFailures`, and nothing else is.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -18,7 +20,9 @@ use futures::stream::{self, StreamExt};
 use rewards_shared::envelope::Envelope;
 use rewards_shared::model::EnrichedActivity;
 use rewards_shared::outputs::{self, Outputs};
-use rewards_shared::ports::{Clock, DeadLetterSink, Publisher, StateKey, TimStateStore};
+use rewards_shared::ports::{
+    Clock, DeadLetterSink, Publisher, StateKey, TimStateStore, Unpublished,
+};
 use rewards_shared::sqs::{self, RecordFailure};
 use rewards_shared::stage::Stage;
 use rewards_shared::telemetry::{Recorder, Telemetry};
@@ -101,14 +105,27 @@ where
             let round: Vec<(usize, Envelope<EnrichedActivity>)> =
                 keys.iter_mut().filter_map(VecDeque::pop_front).collect();
             let indexes: Vec<usize> = round.iter().map(|(index, _)| *index).collect();
-            let applied: Vec<RecordResult> = stream::iter(round)
+            let applied: Vec<Result<record::Applied, RecordFailure>> = stream::iter(round)
                 .map(|(index, envelope)| {
                     self.apply_one(index, envelope, &receive_counts, &recorder)
                 })
                 .buffered(self.concurrency.max(1))
                 .collect()
                 .await;
+            let mut marks = Vec::with_capacity(applied.len());
+            let applied: Vec<RecordResult> = applied
+                .into_iter()
+                .map(|result| {
+                    let (result, mark) = match result {
+                        Ok(applied) => (Ok(applied.outputs), applied.unpublished),
+                        Err(failure) => (Err(failure), None),
+                    };
+                    marks.push(mark);
+                    result
+                })
+                .collect();
             let published = outputs::publish(&self.publisher, applied, &recorder).await;
+            self.mark_unpublished(&published, marks, &recorder).await;
             let mut next = Vec::with_capacity(keys.len());
             for ((index, result), mut rest) in indexes.into_iter().zip(published).zip(keys) {
                 // A key whose record failed transiently stops: its later records come again.
@@ -133,13 +150,51 @@ where
         response
     }
 
+    /// Marks the writes of the records whose messages could not be published, so their
+    /// redeliveries emit them again however many newer events of the key come first. A mark
+    /// that fails leaves the key to the two kept states.
+    async fn mark_unpublished(
+        &self,
+        published: &[Result<(), RecordFailure>],
+        marks: Vec<Option<Unpublished>>,
+        recorder: &Recorder<'_>,
+    ) {
+        let unpublished: Vec<Unpublished> = published
+            .iter()
+            .zip(marks)
+            .filter(|(result, _)| matches!(result, Err(RecordFailure::Retry { .. })))
+            .filter_map(|(_, mark)| mark)
+            .collect();
+        if unpublished.is_empty() {
+            return;
+        }
+        let marked: Vec<(Unpublished, _)> = stream::iter(unpublished)
+            .map(|mark| async move {
+                let result = self.store.mark_unpublished(&mark).await;
+                (mark, result)
+            })
+            .buffered(self.concurrency.max(1))
+            .collect()
+            .await;
+        let mut count = 0.0;
+        for (mark, result) in marked {
+            match result {
+                Ok(()) => count += 1.0,
+                Err(error) => {
+                    tracing::warn!(key = %mark.key, event_id = %mark.event_id, error = %error, "publish failed and marking the write failed: left to the kept states");
+                }
+            }
+        }
+        recorder.count("UnpublishedMarked", count);
+    }
+
     async fn apply_one(
         &self,
         index: usize,
         envelope: Envelope<EnrichedActivity>,
         receive_counts: &[u32],
         recorder: &Recorder<'_>,
-    ) -> RecordResult {
+    ) -> Result<record::Applied, RecordFailure> {
         let now = self.clock.now();
         recorder.latency(envelope.latency_at(now));
         let receive_count = receive_counts.get(index).copied().unwrap_or(1);
@@ -497,6 +552,10 @@ mod tests {
             }
             self.1.advance(key, update).await
         }
+
+        async fn mark_unpublished(&self, unpublished: &Unpublished) -> Result<(), TimStateError> {
+            self.1.mark_unpublished(unpublished).await
+        }
     }
 
     #[tokio::test]
@@ -637,6 +696,18 @@ mod tests {
             }
             self.1.advance(key, update).await
         }
+
+        /// A dead process marks nothing.
+        async fn mark_unpublished(&self, unpublished: &Unpublished) -> Result<(), TimStateError> {
+            let alive = self.0.lock().map(|left| *left > 0).unwrap_or(false);
+            if !alive {
+                return Err(TimStateError::Unavailable {
+                    key: unpublished.key.partition_key(),
+                    reason: "crashed".into(),
+                });
+            }
+            self.1.mark_unpublished(unpublished).await
+        }
     }
 
     /// Regression (chaos run, issue 7): a crash after the writes of two events of a key and
@@ -713,5 +784,77 @@ mod tests {
         fixture.relevant_types();
         handler.handle(&event_with_count(&award, 2)).await;
         assert!(fixture.relevant_types().is_empty());
+    }
+
+    /// Regression (chaos run, issue 7, the case left open in session 1): an event whose
+    /// publish failed, overtaken by *three* newer events of its key before its redelivery,
+    /// lost its message, since the item keeps only two states back. The failed publish now
+    /// marks the write, and the mark outlives any number of newer writes.
+    #[tokio::test]
+    async fn an_event_overtaken_by_many_newer_ones_after_a_failed_publish_still_emits() {
+        let fixture = Fixture::new(MemoryTimStateStore::new());
+        let handler = fixture.handler(FailOnceFor::new("1-2", &fixture.publisher));
+        let failed = [body(&activity("1", 2, ActivityStatus::InProgress, 2))];
+        assert_eq!(failures(&handler.handle(&event(&failed)).await), vec!["m0"]);
+        assert_eq!(fixture.store.writes(), 2, "the write, and its mark");
+        for (sequence, status, current) in [
+            (3, ActivityStatus::InProgress, 3),
+            (4, ActivityStatus::InProgress, 4),
+            (5, ActivityStatus::RewardAwarded, 5),
+        ] {
+            let later = [body(&activity("1", sequence, status, current))];
+            assert!(handler
+                .handle(&event(&later))
+                .await
+                .batch_item_failures
+                .is_empty());
+        }
+        let again = handler.handle(&event_with_count(&failed, 2)).await;
+        assert!(again.batch_item_failures.is_empty());
+        let mut emitted = fixture.relevant_types();
+        emitted.sort();
+        assert_eq!(
+            emitted,
+            vec![
+                (MessageType::Progress, 2),
+                (MessageType::Progress, 3),
+                (MessageType::Progress, 4),
+                (MessageType::RewardAwarded, 5)
+            ],
+            "the progress of sequence 2 is not lost"
+        );
+        // A copy of it arriving fresh from upstream later is still a duplicate.
+        handler.handle(&event(&failed)).await;
+        assert!(fixture.relevant_types().is_empty());
+    }
+
+    /// Without the mark (the process died before it could write one), the two kept states
+    /// still cover one newer event, and the mark's absence is no error.
+    #[tokio::test]
+    async fn a_dead_process_marks_nothing_and_the_kept_states_cover_one_newer_event() {
+        let fixture = Fixture::new(DiesAfter(
+            std::sync::Mutex::new(1),
+            MemoryTimStateStore::new(),
+        ));
+        let dead = fixture.handler(FailOnce(
+            AtomicBool::new(false),
+            Arc::clone(&fixture.publisher),
+        ));
+        let failed = [body(&activity("1", 2, ActivityStatus::InProgress, 2))];
+        assert_eq!(failures(&dead.handle(&event(&failed)).await), vec!["m0"]);
+        assert_eq!(fixture.store.1.writes(), 1, "no mark from a dead process");
+        if let Ok(mut left) = fixture.store.0.lock() {
+            *left = u32::MAX;
+        }
+        let handler = fixture.handler(Arc::clone(&fixture.publisher));
+        let later = [body(&activity("1", 3, ActivityStatus::InProgress, 3))];
+        handler.handle(&event(&later)).await;
+        handler.handle(&event_with_count(&failed, 2)).await;
+        let mut emitted = fixture.relevant_types();
+        emitted.sort();
+        assert_eq!(
+            emitted,
+            vec![(MessageType::Progress, 2), (MessageType::Progress, 3)]
+        );
     }
 }

@@ -23,7 +23,7 @@ use rewards_shared::model::{
 use rewards_shared::outputs::Outputs;
 use rewards_shared::ports::{
     Destination, DropReason, OutgoingMessage, RewardState, StateKey, StoredState, TimStateStore,
-    WriteResult,
+    Unpublished, WriteResult,
 };
 use rewards_shared::sqs::RecordFailure;
 use rewards_shared::stage::Stage;
@@ -46,18 +46,36 @@ pub fn key(activity: &EnrichedActivity) -> StateKey {
     }
 }
 
+/// What applying one event gave.
+#[derive(Debug)]
+pub struct Applied {
+    /// The events to publish, or the drop outcome.
+    pub outputs: Outputs,
+    /// What to mark if the events cannot be published (`None` when nothing was written).
+    pub unpublished: Option<Unpublished>,
+}
+
+impl From<Outputs> for Applied {
+    fn from(outputs: Outputs) -> Self {
+        Applied {
+            outputs,
+            unpublished: None,
+        }
+    }
+}
+
 /// Applies one event: the tag filter, one conditional write, the rule table. Returns the
-/// events to publish, or the drop outcome.
+/// events to publish, or the drop outcome, with what to mark if they cannot be published.
 pub async fn apply<S: TimStateStore>(
     store: &S,
     envelope: &Envelope<EnrichedActivity>,
     receive_count: u32,
     filter_tag: &str,
     now: DateTime<Utc>,
-) -> Result<Outputs, RecordFailure> {
+) -> Result<Applied, RecordFailure> {
     let activity = &envelope.data;
     if !activity.tags.iter().any(|tag| tag == filter_tag) {
-        return Ok(dropped(activity, DropReason::Filtered));
+        return Ok(dropped(activity, DropReason::Filtered).into());
     }
     let key = key(activity);
     let written = store
@@ -69,28 +87,42 @@ pub async fn apply<S: TimStateStore>(
             }
             RecordFailure::retry(error)
         })?;
-    let verdict = match written {
-        WriteResult::Applied { previous } => verdict(activity, previous.as_ref()),
+    let (verdict, unpublished) = match written {
+        WriteResult::Applied { previous } => {
+            let verdict = verdict(activity, previous.as_ref());
+            let unpublished = Unpublished {
+                key,
+                event_id: envelope.id.clone(),
+                before: previous,
+            };
+            (verdict, Some(unpublished))
+        }
         WriteResult::Stale { stored } => {
             let Some(before) = state_before(&stored, envelope, receive_count) else {
-                return Ok(dropped(activity, DropReason::Duplicate));
+                return Ok(dropped(activity, DropReason::Duplicate).into());
             };
             tracing::info!(key = %key, "redelivery of an event already written: emitting its events again");
-            verdict(activity, before)
+            (verdict(activity, before), None)
         }
     };
-    Ok(match verdict {
+    let outputs = match verdict {
         Verdict::Emit(message_type) => Outputs::message(emit(envelope, message_type, now)?),
         Verdict::Delete => Outputs::message(delete(envelope, now)?),
-        Verdict::Drop(reason) => return Ok(dropped(activity, reason)),
+        Verdict::Drop(reason) => dropped(activity, reason),
         Verdict::Nothing => Outputs::none(),
+    };
+    // Only a message can fail to be published.
+    let unpublished = unpublished.filter(|_| !outputs.messages.is_empty());
+    Ok(Applied {
+        outputs,
+        unpublished,
     })
 }
 
 /// For a redelivered event (`receive_count` > 1) that the stored item shows was written by
-/// this very event — as its latest state, or as the one before when one newer event came
-/// since — the state before it (`Some(None)` when it was the key's first event). `None` for a
-/// true duplicate, or when the item no longer tells.
+/// this very event — marked as unpublished, as its latest state, or as the one before when
+/// one newer event came since — the state before it (`Some(None)` when it was the key's first
+/// event). `None` for a true duplicate, or when the item no longer tells.
 fn state_before<'a>(
     stored: &'a StoredState,
     envelope: &Envelope<EnrichedActivity>,
@@ -101,6 +133,9 @@ fn state_before<'a>(
     };
     if receive_count <= 1 {
         return None;
+    }
+    if let Some(before) = &stored.unpublished {
+        return Some(before.as_ref());
     }
     if written_by_this(&stored.current) {
         return Some(stored.previous.as_ref());

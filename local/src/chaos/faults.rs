@@ -29,7 +29,8 @@ use rewards_shared::ports::{
     DeadLetter, DeadLetterError, DeadLetterSink, Delivery, FailedMessage, MessageStore,
     MessageStoreError, OnsiteError, OnsiteGateway, OutgoingMessage, PromotionError,
     PromotionSource, PublishError, Publisher, PutResult, StateKey, StateUpdate, Template,
-    TemplateError, TemplateSource, TimStateError, TimStateStore, TombstoneResult, WriteResult,
+    TemplateError, TemplateSource, TimStateError, TimStateStore, TombstoneResult, Unpublished,
+    WriteResult,
 };
 use serde::Serialize;
 
@@ -383,6 +384,23 @@ impl<S: TimStateStore> TimStateStore for Faulty<S> {
             ));
         }
         self.inner.advance(key, update).await
+    }
+
+    /// A side effect like the write: a dead process marks nothing, and DynamoDB may throttle.
+    async fn mark_unpublished(&self, unpublished: &Unpublished) -> Result<(), TimStateError> {
+        let unavailable = |reason: &str| TimStateError::Unavailable {
+            key: unpublished.key.partition_key(),
+            reason: reason.to_owned(),
+        };
+        if self.faults.allow(1) == 0 {
+            return Err(unavailable(CRASHED));
+        }
+        if self.faults.fires(Fault::TimThrottle) {
+            return Err(unavailable(
+                "ThrottlingException: rate of requests exceeds the allowed throughput",
+            ));
+        }
+        self.inner.mark_unpublished(unpublished).await
     }
 }
 

@@ -34,5 +34,5 @@ pub use templates::{CachedTemplates, MemoryTemplates, Template, TemplateError, T
 pub use tim_state::DynamoTimStateStore;
 pub use tim_state::{
     MemoryTimStateStore, RewardState, StateKey, StateUpdate, StoredState, TimStateError,
-    TimStateStore, WriteResult,
+    TimStateStore, Unpublished, WriteResult,
 };

@@ -10,6 +10,7 @@
 //! | `prevSequence`, `prevEventId`, `prevProgress`, `prevAwarded` | same, or NULL | the state before |
 //! | `prev2Sequence`, `prev2EventId`, `prev2Progress`, `prev2Awarded` | same, or NULL | the state before that |
 //! | `expiresAt` | N | epoch seconds: the reward's expiry (or now) plus the grace period |
+//! | `unpublished:{eventId}` | M (`sequence`, `eventId`, `progress`, `awarded`), or NULL | the state before an event whose messages could not be published (rare) |
 //!
 //! The write is conditional on `attribute_not_exists(pk) OR sequence < :sequence`. Its update
 //! expression shifts the `prev*` attributes into the `prev2*` ones and the current state into
@@ -21,6 +22,11 @@
 //! `ReturnValues=ALL_OLD` gives the previous state when the write happens, and
 //! `ReturnValuesOnConditionCheckFailure=ALL_OLD` gives the stored item when it does not, so the
 //! stale case needs no second call.
+//!
+//! [`TimStateStore::mark_unpublished`] is one `UpdateItem` (`SET` of the event's
+//! `unpublished:{eventId}` attribute, on condition that the item exists), made only when a
+//! write's messages could not be published. Later writes leave those attributes alone; they go
+//! with the item at its TTL.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -29,7 +35,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 use chrono::Utc;
 
 use super::{
-    RewardState, StateKey, StateUpdate, StoredState, TimStateError, TimStateStore, WriteResult,
+    RewardState, StateKey, StateUpdate, StoredState, TimStateError, TimStateStore, Unpublished,
+    WriteResult,
 };
 use crate::aws::classify::{classify, AwsFailure};
 
@@ -52,6 +59,12 @@ const PREV2_PROGRESS: &str = "prev2Progress";
 const PREV2_AWARDED: &str = "prev2Awarded";
 
 const CONDITION: &str = "attribute_not_exists(#pk) OR #sequence < :sequence";
+const STATE_ATTRIBUTES: [&str; 4] = [SEQUENCE, EVENT_ID, PROGRESS, AWARDED];
+
+/// The attribute holding the state before an unpublished event.
+fn unpublished_attribute(event_id: &str) -> String {
+    format!("unpublished:{event_id}")
+}
 
 const UPDATE_PREFIX: &str = "SET #prev2Sequence = if_not_exists(#prevSequence, :null), \
      #prev2EventId = if_not_exists(#prevEventId, :null), \
@@ -176,7 +189,42 @@ fn state(item: &Item, names: [&str; 4], key: &str) -> Result<Option<RewardState>
 }
 
 fn current(item: &Item, key: &str) -> Result<Option<RewardState>, TimStateError> {
-    state(item, [SEQUENCE, EVENT_ID, PROGRESS, AWARDED], key)
+    state(item, STATE_ATTRIBUTES, key)
+}
+
+/// The state marked before the unpublished event `event_id`: `None` when unmarked,
+/// `Some(None)` when marked as the key's first event.
+fn unpublished(
+    item: &Item,
+    event_id: &str,
+    key: &str,
+) -> Result<Option<Option<RewardState>>, TimStateError> {
+    let name = unpublished_attribute(event_id);
+    match item.get(&name) {
+        None => Ok(None),
+        Some(AttributeValue::Null(_)) => Ok(Some(None)),
+        Some(AttributeValue::M(map)) => state(map, STATE_ATTRIBUTES, key).map(Some),
+        Some(other) => Err(corrupt(key, format!("`{name}` is {other:?}"))),
+    }
+}
+
+/// The four attributes of a state, as a map.
+fn state_value(state: &RewardState) -> AttributeValue {
+    AttributeValue::M(HashMap::from([
+        (
+            SEQUENCE.to_owned(),
+            AttributeValue::N(state.sequence.to_string()),
+        ),
+        (
+            EVENT_ID.to_owned(),
+            AttributeValue::S(state.event_id.clone()),
+        ),
+        (PROGRESS.to_owned(), progress_value(&state.progress)),
+        (
+            AWARDED.to_owned(),
+            AttributeValue::Bool(state.award_emitted),
+        ),
+    ]))
 }
 
 fn previous(item: &Item, key: &str) -> Result<Option<RewardState>, TimStateError> {
@@ -297,9 +345,41 @@ impl TimStateStore for DynamoTimStateStore {
                             current,
                             previous: previous(item, &pk)?,
                             earlier: earlier(item, &pk)?,
+                            unpublished: unpublished(item, &update.event_id, &pk)?,
                         },
                     })
                 }
+                _ => Err(failure(&pk, classify("UpdateItem", &error))),
+            },
+        }
+    }
+
+    async fn mark_unpublished(&self, unpublished: &Unpublished) -> Result<(), TimStateError> {
+        let pk = unpublished.key.partition_key();
+        let before = match &unpublished.before {
+            Some(state) => state_value(state),
+            None => AttributeValue::Null(true),
+        };
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(ATTR_PK, AttributeValue::S(pk.clone()))
+            .condition_expression("attribute_exists(#pk)")
+            .update_expression("SET #unpublished = :before")
+            .expression_attribute_names("#pk", ATTR_PK)
+            .expression_attribute_names(
+                "#unpublished",
+                unpublished_attribute(&unpublished.event_id),
+            )
+            .expression_attribute_values(":before", before)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) => match error.as_service_error() {
+                // The item is gone (its TTL): the redelivery applies afresh.
+                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(()),
                 _ => Err(failure(&pk, classify("UpdateItem", &error))),
             },
         }

@@ -4,13 +4,16 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::{
-    RewardState, StateKey, StateUpdate, StoredState, TimStateError, TimStateStore, WriteResult,
+    RewardState, StateKey, StateUpdate, StoredState, TimStateError, TimStateStore, Unpublished,
+    WriteResult,
 };
 
 /// TIM state in a map; counts writes so tests can check "one write per event".
 #[derive(Debug, Default)]
 pub struct MemoryTimStateStore {
     items: Mutex<HashMap<StateKey, StoredState>>,
+    /// The marks of [`TimStateStore::mark_unpublished`], by key and event id.
+    unpublished: Mutex<HashMap<(StateKey, String), Option<RewardState>>>,
     writes: Mutex<u64>,
 }
 
@@ -57,8 +60,15 @@ impl TimStateStore for MemoryTimStateStore {
         let stored = items.get(key);
         if let Some(stored) = stored {
             if update.sequence <= stored.current.sequence {
+                let unpublished =
+                    self.unpublished.lock().ok().and_then(|marks| {
+                        marks.get(&(key.clone(), update.event_id.clone())).cloned()
+                    });
                 return Ok(WriteResult::Stale {
-                    stored: stored.clone(),
+                    stored: StoredState {
+                        unpublished,
+                        ..stored.clone()
+                    },
                 });
             }
         }
@@ -78,9 +88,36 @@ impl TimStateStore for MemoryTimStateStore {
                 current,
                 previous: previous.clone(),
                 earlier,
+                unpublished: None,
             },
         );
         Ok(WriteResult::Applied { previous })
+    }
+
+    async fn mark_unpublished(&self, unpublished: &Unpublished) -> Result<(), TimStateError> {
+        if let Ok(mut writes) = self.writes.lock() {
+            *writes += 1;
+        }
+        let exists = self
+            .items
+            .lock()
+            .map(|items| items.contains_key(&unpublished.key))
+            .unwrap_or(false);
+        if !exists {
+            return Ok(());
+        }
+        let mut marks = self
+            .unpublished
+            .lock()
+            .map_err(|_| TimStateError::Unavailable {
+                key: unpublished.key.partition_key(),
+                reason: "store lock poisoned".into(),
+            })?;
+        marks.insert(
+            (unpublished.key.clone(), unpublished.event_id.clone()),
+            unpublished.before.clone(),
+        );
+        Ok(())
     }
 }
 
@@ -165,5 +202,71 @@ mod tests {
         }
         assert!(!store.get(&key()).expect("stored").current.award_emitted);
         assert_eq!(store.writes(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_marked_event_finds_its_state_before_however_many_writes_came_since() {
+        let store = MemoryTimStateStore::new();
+        store
+            .advance(&key(), &update(1, false))
+            .await
+            .expect("write");
+        let WriteResult::Applied { previous } = store
+            .advance(&key(), &update(2, true))
+            .await
+            .expect("write")
+        else {
+            panic!("sequence 2 is newer");
+        };
+        store
+            .mark_unpublished(&Unpublished {
+                key: key(),
+                event_id: "e2".into(),
+                before: previous.clone(),
+            })
+            .await
+            .expect("mark");
+        for sequence in 3..=5 {
+            store
+                .advance(&key(), &update(sequence, false))
+                .await
+                .expect("write");
+        }
+        let WriteResult::Stale { stored } = store
+            .advance(&key(), &update(2, true))
+            .await
+            .expect("write")
+        else {
+            panic!("sequence 2 is stale now");
+        };
+        assert_eq!(stored.unpublished, Some(previous));
+        assert_eq!(stored.current.sequence, 5);
+        let WriteResult::Stale { stored } = store
+            .advance(&key(), &update(3, false))
+            .await
+            .expect("write")
+        else {
+            panic!("sequence 3 is stale");
+        };
+        assert_eq!(stored.unpublished, None, "only the marked event has a mark");
+    }
+
+    #[tokio::test]
+    async fn marking_a_key_without_an_item_records_nothing() {
+        let store = MemoryTimStateStore::new();
+        store
+            .mark_unpublished(&Unpublished {
+                key: key(),
+                event_id: "e1".into(),
+                before: None,
+            })
+            .await
+            .expect("mark");
+        assert!(store.is_empty());
+        let result = store
+            .advance(&key(), &update(1, false))
+            .await
+            .expect("write");
+        assert_eq!(result, WriteResult::Applied { previous: None });
     }
 }

@@ -11,6 +11,13 @@
 //! without another call, what a redelivered event emitted the first time, when a crash or a
 //! failed publish came between the write and the publish — even when one newer event of the
 //! key was written meanwhile.
+//!
+//! When the messages of a write cannot be published, TIM also records the state before the
+//! event under the event's id ([`TimStateStore::mark_unpublished`]: one more write, only on
+//! that failure). The item keeps that record however many newer events of the key are written
+//! before the redelivery, and the stale answer to the redelivered event carries it
+//! ([`StoredState::unpublished`]). Only a crash between the write and the publish still
+//! relies on the two kept states.
 
 mod dynamodb;
 mod memory;
@@ -95,6 +102,20 @@ pub struct StoredState {
     /// first event, or there is no `previous`), `None` when the item does not record it (an
     /// item written before this level was kept).
     pub earlier: Option<Option<RewardState>>,
+    /// For the event whose write answered stale: the state before it, if its messages could
+    /// not be published and that was marked (`Some(None)`: it was the key's first event).
+    pub unpublished: Option<Option<RewardState>>,
+}
+
+/// An applied write whose messages could not be published: what its redelivery needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unpublished {
+    /// The key written.
+    pub key: StateKey,
+    /// The id of the event that wrote it.
+    pub event_id: String,
+    /// The state before the event (`None` for the key's first event).
+    pub before: Option<RewardState>,
 }
 
 /// The answer to one conditional write.
@@ -148,6 +169,13 @@ pub trait TimStateStore: Send + Sync {
         key: &StateKey,
         update: &StateUpdate,
     ) -> impl Future<Output = Result<WriteResult, TimStateError>> + Send;
+
+    /// Records under the event's id the state before a write whose messages could not be
+    /// published, for the event's redelivery (one write; nothing when the item is gone).
+    fn mark_unpublished(
+        &self,
+        unpublished: &Unpublished,
+    ) -> impl Future<Output = Result<(), TimStateError>> + Send;
 }
 
 impl<S: TimStateStore + ?Sized> TimStateStore for std::sync::Arc<S> {
@@ -157,5 +185,12 @@ impl<S: TimStateStore + ?Sized> TimStateStore for std::sync::Arc<S> {
         update: &StateUpdate,
     ) -> impl Future<Output = Result<WriteResult, TimStateError>> + Send {
         (**self).advance(key, update)
+    }
+
+    fn mark_unpublished(
+        &self,
+        unpublished: &Unpublished,
+    ) -> impl Future<Output = Result<(), TimStateError>> + Send {
+        (**self).mark_unpublished(unpublished)
     }
 }
