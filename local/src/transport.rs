@@ -1,5 +1,5 @@
 //! In-memory SQS queues between the stages, delivering the way Lambda's event source mapping
-//! does: batches of up to ten messages as a real `SqsEvent`, reported failures back in the
+//! does: batches of up to [`BATCH_SIZE`] messages as a real `SqsEvent`, reported failures back in the
 //! queue with their receive count raised, and after `maxReceiveCount` receives into the
 //! queue's dead-letter queue.
 
@@ -9,8 +9,13 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use rewards_shared::ports::{Destination, OutgoingMessage};
 use rewards_shared::sqs::encode_message;
 
-/// Messages Lambda hands to one invocation (the template's batch size).
-pub const BATCH_SIZE: usize = 10;
+/// Messages Lambda hands to one invocation: the default of the template's `SqsBatchSize`
+/// (tests/template checks that the two agree).
+pub const BATCH_SIZE: usize = 100;
+/// Entries in one SQS batch call (`ReceiveMessage`, `SendMessageBatch`, `DeleteMessageBatch`,
+/// `ChangeMessageVisibilityBatch`): SQS's limit. Lambda's event source mapping gathers a
+/// batch of [`BATCH_SIZE`] with several receives, and deletes it with several calls.
+pub const SQS_CALL_ENTRIES: usize = 10;
 /// Receives before a message moves to the dead-letter queue (the template's redrive policy).
 pub const MAX_RECEIVE_COUNT: u32 = 5;
 
@@ -150,11 +155,15 @@ mod tests {
     }
 
     #[test]
-    fn batches_are_at_most_ten_and_failures_come_back_until_the_dead_letter_queue() {
+    fn batches_are_at_most_the_batch_size_and_failures_come_back_until_the_dead_letter_queue() {
         let mut queues = Queues::new();
-        queues.accept((0..12).map(|i| message(&i.to_string())).collect());
+        queues.accept(
+            (0..BATCH_SIZE + 2)
+                .map(|i| message(&i.to_string()))
+                .collect(),
+        );
         let (event, batch) = queues.receive(Destination::RelevantEvents).expect("batch");
-        assert_eq!(event.records.len(), 10);
+        assert_eq!(event.records.len(), BATCH_SIZE);
         assert_eq!(receive_count(&event.records[0]), 1);
         let failed = batch[0].message_id.clone();
         queues.settle(

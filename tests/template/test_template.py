@@ -271,8 +271,11 @@ def check_sqs_event_sources(t: dict) -> list[str]:
                           f"got {p.get('FunctionResponseTypes')!r}")
         if "MaximumBatchingWindowInSeconds" not in p:
             errors.append(f"{where}: MaximumBatchingWindowInSeconds missing")
-        if p.get("BatchSize") != 10:
-            errors.append(f"{where}: BatchSize must be 10, got {p.get('BatchSize')!r}")
+        if ref(p.get("BatchSize")) != "SqsBatchSize":
+            errors.append(f"{where}: BatchSize must be !Ref SqsBatchSize, got {p.get('BatchSize')!r}")
+        default = ((t.get("Parameters") or {}).get("SqsBatchSize") or {}).get("Default")
+        if default is not None and int(default) > 10 and int(p.get("MaximumBatchingWindowInSeconds") or 0) < 1:
+            errors.append(f"{where}: a BatchSize above 10 needs MaximumBatchingWindowInSeconds >= 1")
         if "MaximumConcurrency" not in (p.get("ScalingConfig") or {}):
             errors.append(f"{where}: ScalingConfig.MaximumConcurrency missing")
         g = getatt(p.get("Queue"))
@@ -819,6 +822,14 @@ def test_misspelt_report_batch_item_failures_is_caught(tmp_path: Path) -> None:
     assert all("ReportBatchItemFailures" in e for e in errors)
 
 
+def test_runner_batch_size_is_the_template_default(template: dict) -> None:
+    """The local runner and the benchmark deliver SQS batches of the size the stack deploys."""
+    source = (ROOT / "local" / "src" / "transport.rs").read_text()
+    match = re.search(r"pub const BATCH_SIZE: usize = (\d+);", source)
+    assert match, "BATCH_SIZE not found in local/src/transport.rs"
+    assert int(match.group(1)) == int(template["Parameters"]["SqsBatchSize"]["Default"])
+
+
 def _res(t: dict, lid: str) -> dict:
     return t["Resources"][lid]["Properties"]
 
@@ -836,6 +847,9 @@ MUTATIONS: dict[str, tuple[str, Callable[[dict], None]]] = {
         FunctionResponseTypes=["ReportBatchItemFailures", "Other"])),
     "no batching window": ("sqs_event_sources", lambda t: _first_sqs_event(t, "Bcg").pop("MaximumBatchingWindowInSeconds")),
     "no max concurrency": ("sqs_event_sources", lambda t: _first_sqs_event(t, "Fred").pop("ScalingConfig")),
+    "literal batch size": ("sqs_event_sources", lambda t: _first_sqs_event(t, "Msq").update(BatchSize=10)),
+    "big batches without a window": ("sqs_event_sources", lambda t: _first_sqs_event(t, "Tim").update(
+        MaximumBatchingWindowInSeconds=0)),
     "queue without SSE": ("queues", lambda t: _res(t, "DecidedEventsQueue").pop("SqsManagedSseEnabled")),
     "DLQ without SSE": ("queues", lambda t: _res(t, "MsqDlq").update(SqsManagedSseEnabled=False)),
     "queue without redrive": ("queues", lambda t: _res(t, "RelevantEventsQueue").pop("RedrivePolicy")),

@@ -38,7 +38,7 @@ use tokio::time::Instant;
 
 use super::resources::{Queue, RunResources};
 use crate::backend::Transport;
-use crate::transport::{Queued, BATCH_SIZE};
+use crate::transport::{Queued, BATCH_SIZE, SQS_CALL_ENTRIES};
 
 /// How the transport polls.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,7 +226,7 @@ impl SqsTransport {
             .client
             .receive_message()
             .queue_url(&queue.url)
-            .max_number_of_messages(BATCH_SIZE as i32)
+            .max_number_of_messages(SQS_CALL_ENTRIES as i32)
             .wait_time_seconds(0)
             .visibility_timeout(seconds)
             .message_system_attribute_names(MessageSystemAttributeName::All)
@@ -282,7 +282,7 @@ impl SqsTransport {
         let Some(queue) = self.resources.queue(destination).cloned() else {
             return;
         };
-        for chunk in messages.chunks(BATCH_SIZE) {
+        for chunk in messages.chunks(SQS_CALL_ENTRIES) {
             let entries: Vec<DeleteMessageBatchRequestEntry> = chunk
                 .iter()
                 .enumerate()
@@ -357,7 +357,7 @@ impl SqsTransport {
                 }
             }
         }
-        for chunk in seen.chunks(BATCH_SIZE) {
+        for chunk in seen.chunks(SQS_CALL_ENTRIES) {
             let entries: Vec<ChangeMessageVisibilityBatchRequestEntry> = chunk
                 .iter()
                 .enumerate()

@@ -4,14 +4,15 @@
 //! The pipeline is the runner's, on a backend whose TIM and MSQ stores are the DynamoDB
 //! adapters, whose dead-letter sink is the SQS adapter, and whose publisher sends every message
 //! with the SQS adapter (`SendMessageBatch`) and hands what was sent to the in-memory queues,
-//! which deliver it in batches of 10 (the `BatchSize` of every SQS event source in
-//! `template.yaml`; DEC and MSQ's online trigger get MSK batches of `MskBatchSize`, 100).
+//! which deliver it in batches of up to [`crate::transport::BATCH_SIZE`] (the default
+//! `SqsBatchSize` of every SQS event source in `template.yaml`; DEC and MSQ's online trigger
+//! get MSK batches of `MskBatchSize`, 100).
 //! PPH, CSL and OSG are the in-memory stand-ins: they are HTTP services, not AWS.
 //!
 //! What Lambda's event source mappings do on the queues (`ReceiveMessage`, `DeleteMessageBatch`)
 //! is not our code and is not sent to moto: it is counted from the batches delivered, one
-//! receive and one delete per batch, which is what a busy queue costs (empty polls of an idle
-//! queue are a fixed cost per hour, not per event).
+//! receive and one delete call per ten messages of a batch (SQS's limit per call), which is what
+//! a busy queue costs (empty polls of an idle queue are a fixed cost per hour, not per event).
 //!
 //! Every request is counted, retries included (each is billed). Which stage made it is read
 //! from [`CurrentStage`]: the runner runs one invocation at a time.

@@ -169,8 +169,10 @@ pub fn estimate(calls: &AwsCalls, memory: Option<&Throughput>) -> Cost {
         }
     }
     for tally in calls.queues.values() {
-        let average = tally.body_bytes as f64 / tally.batches.max(1) as f64;
-        sqs_requests += tally.batches as f64 * ((average / 65_536.0).ceil().max(1.0) + 1.0);
+        // Each `ReceiveMessage` is billed per 64 KB of payload; each delete call is one request.
+        let average = tally.body_bytes as f64 / tally.receive_calls.max(1) as f64;
+        sqs_requests += tally.receive_calls as f64 * (average / 65_536.0).ceil().max(1.0)
+            + tally.delete_calls as f64;
     }
     cost.write_units_per_event = write_units / events;
     cost.read_units_per_event = read_units / events;

@@ -18,7 +18,7 @@ use super::mix::Input;
 use crate::backend::{Backend, Transport};
 use crate::pipeline::{Pipeline, CPP_TOPIC, EPPM_TOPIC, ONLINE_TOPIC};
 use crate::report::Trace;
-use crate::transport::Queued;
+use crate::transport::{Queued, SQS_CALL_ENTRIES};
 
 /// Kafka records per DEC and MSQ invocation: `MskBatchSize`'s default in `template.yaml`.
 pub const MSK_BATCH_SIZE: usize = 100;
@@ -63,8 +63,12 @@ pub fn consumer(destination: Destination) -> Stage {
 /// What the event source mappings delivered from one queue.
 #[derive(Debug, Clone, Default)]
 pub struct QueueTally {
-    /// Batches received (one `ReceiveMessage` and one `DeleteMessageBatch` each).
+    /// Batches received (Lambda invocations).
     pub batches: u64,
+    /// `ReceiveMessage` calls that gathered them (at most ten messages each).
+    pub receive_calls: u64,
+    /// `DeleteMessageBatch` calls that deleted them (at most ten entries each).
+    pub delete_calls: u64,
     /// Messages received.
     pub messages: u64,
     /// Bytes of the bodies received.
@@ -124,7 +128,10 @@ impl<Q: Transport> Transport for Recording<Q> {
             self.current.set(consumer(destination));
             if let Ok(mut log) = self.log.lock() {
                 let tally = log.queues.entry(destination).or_default();
+                let calls = event.records.len().div_ceil(SQS_CALL_ENTRIES) as u64;
                 tally.batches += 1;
+                tally.receive_calls += calls;
+                tally.delete_calls += calls;
                 tally.messages += event.records.len() as u64;
                 tally.body_bytes += event
                     .records
