@@ -5,7 +5,7 @@
 //! Names: `RecordsIn`, `Emitted`, `Dropped`, `DeadLettered`, `Delivered`, `Queued`, `Resent`,
 //! `Deleted`, `BatchItemFailures`, `LatencyFromOriginMs`, `LatencyFromPreviousStageMs`,
 //! `PphLatencyMs`, `CslLatencyMs`, `OsgLatencyMs`, `DesLatencyMs`, `DownstreamErrors`,
-//! `CacheHits`, `CacheMisses`.
+//! `CacheHits`, `CacheMisses`, `UnpublishedMarked` (TIM).
 
 use std::collections::BTreeMap;
 
