@@ -5,12 +5,24 @@
 //! and `correlationid` extensions, the stage timestamps (`tsorigin`, `tsdec`, …) and the typed
 //! data. [`Envelope::next`] builds the event a stage emits from the one it received, carrying
 //! the brand, correlation id, subject and timestamps and adding the stage's own.
+//!
+//! [`Envelope::decode`] and [`Envelope::encode`] go through the SQS structured-mode binding
+//! (the `binding` module): the body is parsed once and written once, the SDK still building
+//! and validating the [`Event`] (its builder), and visiting it for the writer (its
+//! protocol-binding API, `cloudevents::message`). The SDK's serde path
+//! ([`Envelope::decode_via_event_serde`], [`Envelope::encode_via_event_serde`]) is the fallback
+//! for unusual input and the reference the binding is tested against.
+
+mod binding;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use cloudevents::event::ExtensionValue;
-use cloudevents::{AttributesReader, Data, Event, EventBuilder, EventBuilderV10};
+use cloudevents::message::BinaryDeserializer;
+use cloudevents::{AttributesReader, AttributesWriter, Data, Event, EventBuilder, EventBuilderV10};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+
+use self::binding::StructuredJsonWriter;
 
 use crate::limits::MAX_ID_CHARS;
 use crate::model::InvalidInput;
@@ -207,6 +219,9 @@ pub struct Envelope<T> {
     pub data: T,
 }
 
+/// The room the serialised data of an envelope starts with: an enriched activity is about 1 KB.
+const DATA_CAPACITY: usize = 1024;
+
 /// Formats a timestamp as the envelope carries it: RFC 3339 with milliseconds, in UTC.
 pub fn format_timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -250,13 +265,62 @@ impl<T> Envelope<T> {
 }
 
 impl<T: Serialize> Envelope<T> {
-    /// The CloudEvent of this envelope.
+    /// The CloudEvent of this envelope (its data a JSON value).
     pub fn to_cloudevent(&self) -> Result<Event, EnvelopeError> {
-        let build_error = |reason: String| EnvelopeError::Build {
+        let data = serde_json::to_value(&self.data).map_err(|e| self.build_error(e))?;
+        self.build_event(data)
+    }
+
+    /// The SQS body of this envelope: the CloudEvent in structured JSON mode.
+    ///
+    /// The SDK's builder builds the event with the data already serialised to JSON bytes, and
+    /// the binding writes the body from the SDK's visit of that event: the body the SDK's
+    /// serializer writes, without the detour of the data through a `serde_json::Value`.
+    pub fn encode(&self) -> Result<String, EnvelopeError> {
+        let mut data = Vec::with_capacity(DATA_CAPACITY);
+        serde_json::to_writer(&mut data, &self.data).map_err(|e| self.build_error(e))?;
+        let writer = StructuredJsonWriter::with_capacity(data.len() + self.attributes_len());
+        self.build_event(data)?
+            .deserialize_binary(writer)
+            .map_err(|e| self.build_error(e))
+    }
+
+    /// The SQS body of this envelope written by the SDK's serializer (`impl Serialize for
+    /// Event`) from [`Envelope::to_cloudevent`]: what [`Envelope::encode`] did before the
+    /// binding, kept as its reference (tests, benches).
+    pub fn encode_via_event_serde(&self) -> Result<String, EnvelopeError> {
+        let event = self.to_cloudevent()?;
+        serde_json::to_string(&event).map_err(|e| self.build_error(e))
+    }
+
+    /// About how long the members other than `data` are in the body (a capacity hint).
+    fn attributes_len(&self) -> usize {
+        const PER_TIMESTAMP: usize = r#","tsorigin":"2026-11-16T09:30:00.000Z""#.len();
+        const FIXED: usize = concat!(
+            r#"{"specversion":"1.0","id":"","type":"rewards.activity.enriched","source":"","#,
+            r#""datacontenttype":"application/json","subject":"","#,
+            r#""time":"2026-11-16T09:30:00.000000000Z","data":,"brand":"","correlationid":""}"#,
+        )
+        .len();
+        FIXED
+            + self.id.len()
+            + self.source.len()
+            + self.subject.len()
+            + self.brand.len()
+            + self.correlation_id.len()
+            + PER_TIMESTAMP * (1 + self.timestamps.stages.len())
+    }
+
+    fn build_error(&self, reason: impl ToString) -> EnvelopeError {
+        EnvelopeError::Build {
             id: self.id.clone(),
-            reason,
-        };
-        let data = serde_json::to_value(&self.data).map_err(|e| build_error(e.to_string()))?;
+            reason: reason.to_string(),
+        }
+    }
+
+    /// The event of this envelope, built and checked by the SDK's builder, with `data` of
+    /// content type `application/json`.
+    fn build_event(&self, data: impl Into<Data>) -> Result<Event, EnvelopeError> {
         let mut builder = EventBuilderV10::new()
             .id(self.id.as_str())
             .source(self.source.as_str())
@@ -272,23 +336,32 @@ impl<T: Serialize> Envelope<T> {
         for (stage, at) in self.timestamps.stages() {
             builder = builder.extension(stage.timestamp_extension(), format_timestamp(at));
         }
-        builder.build().map_err(|e| build_error(e.to_string()))
-    }
-
-    /// The SQS body of this envelope: the CloudEvent in structured JSON mode.
-    pub fn encode(&self) -> Result<String, EnvelopeError> {
-        let event = self.to_cloudevent()?;
-        serde_json::to_string(&event).map_err(|e| EnvelopeError::Build {
-            id: self.id.clone(),
-            reason: e.to_string(),
-        })
+        builder.build().map_err(|e| self.build_error(e))
     }
 }
 
 impl<T: DeserializeOwned> Envelope<T> {
     /// Reads an SQS body (a structured-mode CloudEvent) as an envelope of `T`, checking that its
     /// type is one of `expected`.
+    ///
+    /// The binding parses the body once, the SDK's builder builds and validates the event from
+    /// its attributes and extensions, and the data is deserialised straight into `T`; a body of
+    /// unusual shape, or one the binding cannot read, goes through the SDK's serde path
+    /// ([`Envelope::decode_via_event_serde`]), which gives the same envelope or the same error
+    /// as before the binding.
     pub fn decode(body: &str, expected: &[EventType]) -> Result<Self, EnvelopeError> {
+        match binding::read_structured::<T>(body) {
+            Some((mut event, data)) => Ok(Context::take(&mut event, expected)?.with_data(data)),
+            None => Self::decode_via_event_serde(body, expected),
+        }
+    }
+
+    /// Reads an SQS body with the SDK's deserializer (`impl Deserialize for Event`), then
+    /// [`Envelope::from_cloudevent`]: the fallback of [`Envelope::decode`] and its reference.
+    pub fn decode_via_event_serde(
+        body: &str,
+        expected: &[EventType],
+    ) -> Result<Self, EnvelopeError> {
         let event: Event =
             serde_json::from_str(body).map_err(|e| EnvelopeError::NotACloudEvent(e.to_string()))?;
         Self::from_cloudevent(event, expected)
@@ -299,34 +372,69 @@ impl<T: DeserializeOwned> Envelope<T> {
         mut event: Event,
         expected: &[EventType],
     ) -> Result<Self, EnvelopeError> {
-        let id = event.id().to_owned();
+        let context = Context::take(&mut event, expected)?;
+        let data_error = |reason: String| EnvelopeError::Data {
+            id: context.id.clone(),
+            reason,
+        };
+        let data = match event.take_data().2 {
+            Some(Data::Json(value)) => serde_json::from_value(value),
+            Some(Data::String(text)) => serde_json::from_str(&text),
+            Some(Data::Binary(bytes)) => serde_json::from_slice(&bytes),
+            None => {
+                return Err(EnvelopeError::Missing {
+                    id: context.id,
+                    attribute: "data",
+                })
+            }
+        }
+        .map_err(|e| data_error(e.to_string()))?;
+        Ok(context.with_data(data))
+    }
+}
+
+/// Everything of an envelope but its data, read and checked from a CloudEvent.
+struct Context {
+    id: String,
+    source: String,
+    event_type: EventType,
+    subject: String,
+    time: DateTime<Utc>,
+    brand: String,
+    correlation_id: String,
+    timestamps: StageTimestamps,
+}
+
+impl Context {
+    /// Reads the attributes and extensions of `event`, checking that its type is one of
+    /// `expected`, that the required ones are there and that the identifying ones are not too
+    /// long. Once every check passed, the `id`, `source` and `subject` are moved out of the
+    /// event (left empty), not copied.
+    fn take(event: &mut Event, expected: &[EventType]) -> Result<Self, EnvelopeError> {
+        let id = event.id();
         let missing = |attribute: &'static str| EnvelopeError::Missing {
-            id: id.clone(),
+            id: id.to_owned(),
             attribute,
         };
         let event_type = EventType::parse(event.ty())
             .filter(|kind| expected.contains(kind))
             .ok_or_else(|| EnvelopeError::Unexpected {
-                id: id.clone(),
+                id: id.to_owned(),
                 attribute: "type",
                 value: event.ty().to_owned(),
             })?;
-        let subject = event
-            .subject()
-            .ok_or_else(|| missing("subject"))?
-            .to_owned();
+        let subject = event.subject().ok_or_else(|| missing("subject"))?;
         let time = *event.time().ok_or_else(|| missing("time"))?;
-        let brand = string_extension(&event, EXT_BRAND)
-            .ok_or_else(|| missing(EXT_BRAND))?
-            .to_owned();
-        let correlation_id = string_extension(&event, EXT_CORRELATION_ID)
-            .ok_or_else(|| missing(EXT_CORRELATION_ID))?
-            .to_owned();
+        let extensions = Extensions::of(event);
+        let brand = extensions.brand.ok_or_else(|| missing(EXT_BRAND))?;
+        let correlation_id = extensions
+            .correlation_id
+            .ok_or_else(|| missing(EXT_CORRELATION_ID))?;
         for (attribute, value) in [
-            ("id", &id),
-            ("subject", &subject),
-            (EXT_BRAND, &brand),
-            (EXT_CORRELATION_ID, &correlation_id),
+            ("id", id),
+            ("subject", subject),
+            (EXT_BRAND, brand),
+            (EXT_CORRELATION_ID, correlation_id),
         ] {
             let chars = value.chars().count();
             if chars > MAX_ID_CHARS {
@@ -338,64 +446,99 @@ impl<T: DeserializeOwned> Envelope<T> {
                 });
             }
         }
-        let timestamps = read_timestamps(&event, &id)?;
-        let source = event.source().to_string();
-        let data_error = |reason: String| EnvelopeError::Data {
-            id: id.clone(),
-            reason,
-        };
-        let data = match event.take_data().2 {
-            Some(Data::Json(value)) => serde_json::from_value(value),
-            Some(Data::String(text)) => serde_json::from_str(&text),
-            Some(Data::Binary(bytes)) => serde_json::from_slice(&bytes),
-            None => return Err(missing("data")),
-        }
-        .map_err(|e| data_error(e.to_string()))?;
-        Ok(Envelope {
-            id: id.clone(),
-            source,
+        let timestamps = extensions.timestamps(id)?;
+        let brand = brand.to_owned();
+        let correlation_id = correlation_id.to_owned();
+        Ok(Context {
+            id: event.set_id(String::new()),
+            source: event.set_source(String::new()),
             event_type,
-            subject,
+            subject: event.set_subject(None::<String>).unwrap_or_default(),
             time,
             brand,
             correlation_id,
             timestamps,
-            data,
         })
     }
-}
 
-fn string_extension<'a>(event: &'a Event, name: &str) -> Option<&'a str> {
-    match event.extension(name) {
-        Some(ExtensionValue::String(value)) => Some(value.as_str()),
-        _ => None,
-    }
-}
-
-fn read_timestamps(event: &Event, id: &str) -> Result<StageTimestamps, EnvelopeError> {
-    let parse = |attribute: &'static str| -> Result<Option<DateTime<Utc>>, EnvelopeError> {
-        string_extension(event, attribute)
-            .map(|text| {
-                DateTime::parse_from_rfc3339(text)
-                    .map(|at| at.with_timezone(&Utc))
-                    .map_err(|_| EnvelopeError::Unexpected {
-                        id: id.to_owned(),
-                        attribute,
-                        value: text.to_owned(),
-                    })
-            })
-            .transpose()
-    };
-    let mut timestamps = StageTimestamps {
-        origin: parse(EXT_TS_ORIGIN)?,
-        stages: Vec::new(),
-    };
-    for stage in Stage::ALL {
-        if let Some(at) = parse(stage.timestamp_extension())? {
-            timestamps.stamp(stage, at);
+    fn with_data<T>(self, data: T) -> Envelope<T> {
+        Envelope {
+            id: self.id,
+            source: self.source,
+            event_type: self.event_type,
+            subject: self.subject,
+            time: self.time,
+            brand: self.brand,
+            correlation_id: self.correlation_id,
+            timestamps: self.timestamps,
+            data,
         }
     }
-    Ok(timestamps)
+}
+
+/// The string extensions the envelope reads, found in one pass over the event's extensions
+/// (an extension of another type counts as absent).
+struct Extensions<'a> {
+    brand: Option<&'a str>,
+    correlation_id: Option<&'a str>,
+    origin: Option<&'a str>,
+    /// Per stage, in [`Stage::ALL`] order.
+    stages: [Option<&'a str>; Stage::ALL.len()],
+}
+
+impl<'a> Extensions<'a> {
+    fn of(event: &'a Event) -> Self {
+        let mut found = Extensions {
+            brand: None,
+            correlation_id: None,
+            origin: None,
+            stages: [None; Stage::ALL.len()],
+        };
+        for (name, value) in event.iter_extensions() {
+            let ExtensionValue::String(value) = value else {
+                continue;
+            };
+            let slot = match name {
+                EXT_BRAND => &mut found.brand,
+                EXT_CORRELATION_ID => &mut found.correlation_id,
+                EXT_TS_ORIGIN => &mut found.origin,
+                _ => match Stage::ALL
+                    .iter()
+                    .position(|stage| stage.timestamp_extension() == name)
+                {
+                    Some(index) => &mut found.stages[index],
+                    None => continue,
+                },
+            };
+            *slot = Some(value.as_str());
+        }
+        found
+    }
+
+    /// The stage timestamps; the first unreadable one (origin, then chain order) is an error.
+    fn timestamps(&self, id: &str) -> Result<StageTimestamps, EnvelopeError> {
+        let parse = |attribute: &'static str, text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .map(|at| at.with_timezone(&Utc))
+                .map_err(|_| EnvelopeError::Unexpected {
+                    id: id.to_owned(),
+                    attribute,
+                    value: text.to_owned(),
+                })
+        };
+        let origin = self
+            .origin
+            .map(|text| parse(EXT_TS_ORIGIN, text))
+            .transpose()?;
+        let mut stages = Vec::with_capacity(self.stages.iter().flatten().count());
+        // `Stage::ALL` is in chain order, the order `StageTimestamps` keeps.
+        for (stage, text) in Stage::ALL.into_iter().zip(self.stages) {
+            if let Some(text) = text {
+                stages.push((stage, parse(stage.timestamp_extension(), text)?));
+            }
+        }
+        Ok(StageTimestamps { origin, stages })
+    }
 }
 
 #[cfg(test)]
