@@ -332,4 +332,6 @@ impl BinarySerializer<String> for StructuredJsonWriter {
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;
