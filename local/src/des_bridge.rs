@@ -1,10 +1,16 @@
 //! FRED's decision port in the local runner: every decision goes through DES's real handler as
-//! a Lambda function URL request (the API Gateway v2 payload), and the answer is read the way
-//! FRED's HTTP client reads it — the `has-decision` header first, the body only when it is
+//! the request `lambda_http` makes of a Lambda function URL event, and the answer is read the
+//! way FRED's HTTP client reads it — the `has-decision` header first, the body only when it is
 //! `true`.
+//!
+//! The bridge builds that request directly ([`decision_request`]), as the runner hands the SQS
+//! stages their `SqsEvent`s without Lambda's JSON: parsing the event JSON is the runtime's part,
+//! and `rewards bench` measures it apart. [`function_url_request`] and [`to_request`] are the
+//! JSON path, for the tests and that measurement; a test checks both give DES the same request.
 
 use std::sync::Arc;
 
+use lambda_http::http::{header, Method};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Body, Request};
 use rewards_shared::envelope::Envelope;
@@ -34,12 +40,12 @@ pub fn function_url_request(body: &str, correlation_id: &str) -> serde_json::Val
         "headers": {
             "content-type": "application/cloudevents+json",
             "x-correlation-id": correlation_id,
-            "host": "local-des.lambda-url.eu-west-1.on.aws"
+            "host": HOST
         },
         "requestContext": {
             "accountId": "anonymous",
             "apiId": "local-des",
-            "domainName": "local-des.lambda-url.eu-west-1.on.aws",
+            "domainName": HOST,
             "domainPrefix": "local-des",
             "http": {
                 "method": "POST",
@@ -65,6 +71,22 @@ pub fn to_request(event: serde_json::Value) -> Result<Request, String> {
     Ok(Request::from(lambda))
 }
 
+/// DES's function URL host in the local runner.
+const HOST: &str = "local-des.lambda-url.eu-west-1.on.aws";
+
+/// The request DES's handler gets for `body` (a CloudEvent) sent to `POST /decisions`: what
+/// `lambda_http` makes of [`function_url_request`], built without the JSON.
+pub fn decision_request(body: String, correlation_id: &str) -> Result<Request, String> {
+    lambda_http::http::Request::builder()
+        .method(Method::POST)
+        .uri(format!("https://{HOST}/decisions"))
+        .header(header::CONTENT_TYPE, "application/cloudevents+json")
+        .header("x-correlation-id", correlation_id)
+        .header(header::HOST, HOST)
+        .body(Body::Text(body))
+        .map_err(|e| e.to_string())
+}
+
 impl<C: Clock> DecisionService for DesBridge<C> {
     async fn decide(
         &self,
@@ -75,8 +97,7 @@ impl<C: Clock> DecisionService for DesBridge<C> {
             reason,
         };
         let body = envelope.encode().map_err(|e| unavailable(e.to_string()))?;
-        let request = to_request(function_url_request(&body, &envelope.correlation_id))
-            .map_err(unavailable)?;
+        let request = decision_request(body, &envelope.correlation_id).map_err(unavailable)?;
         let response = self.des.handle(request).await;
         let status = response.status().as_u16();
         if status == 400 {
@@ -108,5 +129,29 @@ fn body_text(body: &Body) -> String {
         Body::Text(text) => text.clone(),
         Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_direct_request_is_what_lambda_http_makes_of_the_event_json() {
+        let body = r#"{"specversion":"1.0","id":"e1"}"#;
+        let direct = decision_request(body.to_owned(), "corr-1").expect("direct");
+        let parsed = to_request(function_url_request(body, "corr-1")).expect("parsed");
+        assert_eq!(direct.method(), parsed.method());
+        assert_eq!(direct.uri().path(), parsed.uri().path());
+        assert_eq!(direct.uri().host(), parsed.uri().host());
+        for name in ["content-type", "x-correlation-id", "host"] {
+            assert_eq!(
+                direct.headers().get(name),
+                parsed.headers().get(name),
+                "{name}"
+            );
+        }
+        assert_eq!(body_text(direct.body()), body_text(parsed.body()));
+        assert_eq!(body_text(direct.body()), body);
     }
 }
