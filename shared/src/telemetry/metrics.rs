@@ -9,7 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Map, Value};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
 
 /// EMF takes at most 100 values per metric in one document.
 const MAX_VALUES: usize = 100;
@@ -59,41 +60,123 @@ impl MetricsBatch {
     ) -> Vec<String> {
         let mut documents = Vec::new();
         if !self.counts.is_empty() || !self.values.is_empty() {
-            let mut fields = Map::new();
-            let mut definitions = Vec::new();
-            for (name, count) in &self.counts {
-                definitions.push(json!({"Name": name, "Unit": "Count"}));
-                fields.insert((*name).to_owned(), json!(count));
-            }
-            for (name, values) in &self.values {
-                definitions.push(json!({"Name": name, "Unit": "Milliseconds"}));
-                fields.insert((*name).to_owned(), json!(values));
-            }
+            let counts = self
+                .counts
+                .iter()
+                .map(|(name, count)| (*name, Field::Count(*count)));
+            let values = self
+                .values
+                .iter()
+                .map(|(name, values)| (*name, Field::Values(values)));
+            let fields: Vec<(&str, Field<'_>)> = counts.chain(values).collect();
             documents.push(document(
                 namespace,
                 stage,
                 brand,
                 None,
                 timestamp_ms,
-                definitions,
-                fields,
+                &fields,
             ));
         }
         for ((name, reason), count) in &self.reason_counts {
-            let mut fields = Map::new();
-            fields.insert((*name).to_owned(), json!(count));
-            let definitions = vec![json!({"Name": name, "Unit": "Count"})];
             documents.push(document(
                 namespace,
                 stage,
                 brand,
                 Some(reason),
                 timestamp_ms,
-                definitions,
-                fields,
+                &[(name, Field::Count(*count))],
             ));
         }
         documents
+    }
+}
+
+/// One metric's value in a document: a count, or the values of a distribution.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(untagged)]
+enum Field<'a> {
+    Count(f64),
+    Values(&'a [f64]),
+}
+
+impl Field<'_> {
+    fn unit(self) -> &'static str {
+        match self {
+            Field::Count(_) => "Count",
+            Field::Values(_) => "Milliseconds",
+        }
+    }
+}
+
+/// An EMF document, written straight to JSON (no intermediate `Value` tree).
+struct Document<'a> {
+    namespace: &'a str,
+    stage: &'a str,
+    brand: &'a str,
+    reason: Option<&'a str>,
+    timestamp_ms: i64,
+    fields: &'a [(&'a str, Field<'a>)],
+}
+
+/// `_aws`: the timestamp and the metric directive.
+struct Directive<'a>(&'a Document<'a>);
+
+/// `Metrics`: each field's name and unit.
+struct Definitions<'a>(&'a [(&'a str, Field<'a>)]);
+
+/// `CloudWatchMetrics`: the one directive.
+struct MetricDirective<'a>(&'a Document<'a>);
+
+impl Serialize for Document<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("_aws", &Directive(self))?;
+        map.serialize_entry("Stage", self.stage)?;
+        map.serialize_entry("Brand", self.brand)?;
+        if let Some(reason) = self.reason {
+            map.serialize_entry("Reason", reason)?;
+        }
+        for (name, field) in self.fields {
+            map.serialize_entry(name, field)?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for Directive<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("Timestamp", &self.0.timestamp_ms)?;
+        map.serialize_entry("CloudWatchMetrics", &[MetricDirective(self.0)])?;
+        map.end()
+    }
+}
+
+impl Serialize for MetricDirective<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let dimensions: &[&[&str]] = match self.0.reason {
+            Some(_) => &[&["Stage", "Brand", "Reason"]],
+            None => &[&["Stage", "Brand"]],
+        };
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("Namespace", self.0.namespace)?;
+        map.serialize_entry("Dimensions", dimensions)?;
+        map.serialize_entry("Metrics", &Definitions(self.0.fields))?;
+        map.end()
+    }
+}
+
+impl Serialize for Definitions<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for (name, field) in self.0 {
+            let mut definition = std::collections::BTreeMap::new();
+            definition.insert("Name", *name);
+            definition.insert("Unit", field.unit());
+            seq.serialize_element(&definition)?;
+        }
+        seq.end()
     }
 }
 
@@ -103,31 +186,24 @@ fn document(
     brand: &str,
     reason: Option<&str>,
     timestamp_ms: i64,
-    definitions: Vec<Value>,
-    mut fields: Map<String, Value>,
+    fields: &[(&str, Field<'_>)],
 ) -> String {
-    let dimensions = match reason {
-        Some(_) => json!([["Stage", "Brand", "Reason"]]),
-        None => json!([["Stage", "Brand"]]),
+    let document = Document {
+        namespace,
+        stage,
+        brand,
+        reason,
+        timestamp_ms,
+        fields,
     };
-    fields.insert(
-        "_aws".to_owned(),
-        json!({
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{"Namespace": namespace, "Dimensions": dimensions, "Metrics": definitions}]
-        }),
-    );
-    fields.insert("Stage".to_owned(), json!(stage));
-    fields.insert("Brand".to_owned(), json!(brand));
-    if let Some(reason) = reason {
-        fields.insert("Reason".to_owned(), json!(reason));
-    }
-    Value::Object(fields).to_string()
+    // Writing to a String cannot fail: every key is a string and every number finite or null.
+    serde_json::to_string(&document).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
 
     #[test]
     fn emf_documents_have_the_cloudwatch_shape() {
