@@ -17,11 +17,16 @@
 //!   [`OPERATION_TIMEOUT`] for an operation with its retries, well under the functions'
 //!   time-outs.
 //!
+//! - **HTTP and TLS**: [`http_client`], reqwest on the process's one TLS configuration
+//!   ([`tls`]: the platform's trust roots, read once), shared with the partner-service clients.
+//!
 //! [`sdk_config`] loads the configuration once per process (one Lambda execution environment,
 //! so once per cold start) and hands out clones; clients share its HTTP connection pool.
 
 pub mod classify;
+pub mod http_client;
 pub(crate) mod sqs_batch;
+pub mod tls;
 
 use std::time::Duration;
 
@@ -74,6 +79,7 @@ pub async fn sdk_config() -> SdkConfig {
 /// their own (tests running each on its own tokio runtime must not share connection pools).
 pub async fn load_sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client::shared_http_client())
         .retry_config(retry_config())
         .timeout_config(timeout_config())
         .load()

@@ -26,16 +26,31 @@ impl Default for HttpSettings {
 }
 
 impl HttpSettings {
-    /// A `reqwest` client with these settings: rustls, connection reuse, time-outs. Build it
-    /// once per cold start and share it.
-    pub fn build(&self) -> Result<reqwest::Client, reqwest::Error> {
-        reqwest::Client::builder()
+    /// A `reqwest` client with these settings: rustls on the process's one TLS configuration
+    /// (the platform's trust roots, read once and shared with the AWS SDK's client, see
+    /// [`crate::aws::tls`]), connection reuse, time-outs. Build it once per cold start and
+    /// share it.
+    pub fn build(&self) -> Result<reqwest::Client, BuildError> {
+        let tls = crate::aws::tls::client_config()?;
+        Ok(reqwest::Client::builder()
+            .tls_backend_preconfigured((*tls).clone())
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout)
             .pool_idle_timeout(self.pool_idle_timeout)
             .tcp_nodelay(true)
-            .build()
+            .build()?)
     }
+}
+
+/// Why an HTTP client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// No usable trust roots.
+    #[error(transparent)]
+    Tls(#[from] crate::aws::tls::TlsError),
+    /// reqwest refused the settings.
+    #[error("HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
 }
 
 /// One failed HTTP call, classified.
