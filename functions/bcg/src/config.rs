@@ -170,6 +170,22 @@ mod tests {
     }
 
     #[test]
+    fn a_zone_the_build_leaves_out_fails_the_configuration() {
+        let source = vars(&[("CYCLE_START_TIME_ZONE", "America/New_York")]);
+        let result = Config::from_vars(&Vars::new(&source));
+        match cycle::ZONE_FILTER {
+            Some(_) => match result {
+                Err(ConfigError::Malformed {
+                    name: "CYCLE_START_TIME_ZONE",
+                    reason,
+                }) => assert!(reason.contains("CHRONO_TZ_TIMEZONE_FILTER"), "{reason}"),
+                other => panic!("expected a malformed time zone, got {other:?}"),
+            },
+            None => assert!(result.is_ok()),
+        }
+    }
+
+    #[test]
     fn missing_osg_url_is_named() {
         let mut source = vars(&[]);
         source.remove("OSG_URL");

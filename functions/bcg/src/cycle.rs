@@ -54,11 +54,23 @@ pub fn parse_weekday(text: &str) -> Result<Weekday, String> {
     }
 }
 
-/// Reads an IANA time zone name (`Europe/London`).
+/// The regular expression of the time zones this build includes, when the tz database was
+/// cut down (chrono-tz's `filter-by-regex`, `CHRONO_TZ_TIMEZONE_FILTER` in
+/// `.cargo/config.toml`); `None` when every IANA zone is in.
+pub const ZONE_FILTER: Option<&str> = option_env!("CHRONO_TZ_TIMEZONE_FILTER");
+
+/// Reads an IANA time zone name (`Europe/London`). A zone the build does not include (see
+/// [`ZONE_FILTER`]) is refused here, at configuration load, with the filter named, never
+/// replaced by another zone.
 pub fn parse_time_zone(text: &str) -> Result<Tz, String> {
-    text.trim()
-        .parse::<Tz>()
-        .map_err(|e| format!("`{text}` is not an IANA time zone: {e}"))
+    text.trim().parse::<Tz>().map_err(|e| match ZONE_FILTER {
+        Some(filter) => format!(
+            "`{text}` is not an IANA time zone this build includes: {e} (the binary carries only \
+             the zones matching `{filter}`, CHRONO_TZ_TIMEZONE_FILTER in .cargo/config.toml; \
+             add the zone there and rebuild)"
+        ),
+        None => format!("`{text}` is not an IANA time zone: {e}"),
+    })
 }
 
 #[cfg(test)]
@@ -127,5 +139,40 @@ mod tests {
         assert!(parse_weekday("MOONDAY").is_err());
         assert!(parse_time_zone("Europe/London").is_ok());
         assert!(parse_time_zone("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn the_zones_of_the_deployments_are_in_the_build() {
+        for zone in [
+            "Europe/London",
+            "Europe/Dublin",
+            "Europe/Rome",
+            "Australia/Sydney",
+            "Australia/Melbourne",
+            "UTC",
+            "Etc/UTC",
+        ] {
+            assert_eq!(
+                parse_time_zone(zone).map(|tz| tz.name()),
+                Ok(zone),
+                "{zone}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_zone_left_out_of_the_build_is_refused_by_name() {
+        // A real IANA zone outside the filter: refused with the filter named, not swapped for
+        // another zone. Without a filter (a build outside this workspace's .cargo/config.toml)
+        // every zone is in.
+        match ZONE_FILTER {
+            Some(filter) => {
+                let error = parse_time_zone("Asia/Tokyo").expect_err("left out");
+                assert!(error.contains("Asia/Tokyo"), "{error}");
+                assert!(error.contains(filter), "{error}");
+                assert!(error.contains("CHRONO_TZ_TIMEZONE_FILTER"), "{error}");
+            }
+            None => assert!(parse_time_zone("Asia/Tokyo").is_ok()),
+        }
     }
 }
