@@ -830,6 +830,17 @@ def test_runner_batch_size_is_the_template_default(template: dict) -> None:
     assert int(match.group(1)) == int(template["Parameters"]["SqsBatchSize"]["Default"])
 
 
+def test_cycle_time_zone_pattern_is_the_zones_bcg_is_built_with(template: dict) -> None:
+    """A stack can only be given a cycle time zone that BCG's binary carries."""
+    config = (ROOT / ".cargo" / "config.toml").read_text()
+    match = re.search(r'^CHRONO_TZ_TIMEZONE_FILTER = "(.*)"$', config, re.MULTILINE)
+    assert match, "CHRONO_TZ_TIMEZONE_FILTER not found in .cargo/config.toml"
+    parameter = template["Parameters"]["CycleStartTimeZone"]
+    assert parameter["AllowedPattern"] == match.group(1)
+    assert re.fullmatch(parameter["AllowedPattern"], parameter["Default"])
+    assert not re.fullmatch(parameter["AllowedPattern"], "America/New_York")
+
+
 def _res(t: dict, lid: str) -> dict:
     return t["Resources"][lid]["Properties"]
 
