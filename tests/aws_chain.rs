@@ -168,7 +168,9 @@ async fn a_record_failing_every_time_ends_in_its_stage_dead_letter_queue_after_m
         .templates
         .retain(|template| template.message_type != MessageType::OptIn);
     scenario.steps.truncate(1);
-    let settings = AwsSettings::for_config(&config).with_visibility_timeout(Duration::from_secs(1));
+    // Two seconds, not one: on a loaded machine a one-second visibility time-out could expire
+    // while BCG still handled the record, and the extra delivery broke the count (seen once).
+    let settings = AwsSettings::for_config(&config).with_visibility_timeout(Duration::from_secs(2));
     let started = Instant::now();
     let (trace, run) = run_over_moto(&config, &scenario, settings).await;
     let elapsed = started.elapsed();
@@ -259,7 +261,7 @@ async fn a_record_failing_every_time_ends_in_its_stage_dead_letter_queue_after_m
     assert!(queues_left(&sqs, &resources.prefix).await.is_empty());
     // Four visibility time-outs between the five deliveries, one more before SQS moves it.
     assert!(
-        elapsed < Duration::from_secs(30),
+        elapsed < Duration::from_secs(45),
         "took {:.1} s",
         elapsed.as_secs_f64()
     );
