@@ -254,38 +254,51 @@ pub fn outcome_kind(outcome: &Outcome) -> String {
     }
 }
 
-/// Feeds `inputs` through `pipeline`: consecutive records of a topic as one MSK event of up to
-/// [`MSK_BATCH_SIZE`] records, each followed by a drain of every queue; `Offline` and `Online`
-/// switch the OSG stand-in. Adds what happened to `tally`.
+/// Feeds `inputs` through `pipeline` the way each topic's event source mapping batches under
+/// load: the CPP and EPPM records each gather into MSK events of up to [`MSK_BATCH_SIZE`]
+/// records of their own topic (an EPPM record does not cut a CPP batch short), each event
+/// followed by a drain of every queue. A customer coming online first sends the activities
+/// gathered so far, then goes online with its record on the online topic; `Offline` switches
+/// the OSG stand-in at once. Adds what happened to `tally`.
 pub async fn feed<B: Backend, Q: Transport>(
     pipeline: &mut Pipeline<B, Q>,
     inputs: &[Input],
     current: &CurrentStage,
     tally: &mut RunTally,
 ) {
-    let mut batch: Vec<Vec<u8>> = Vec::new();
-    let mut topic = CPP_TOPIC;
+    let mut cpp: Vec<Vec<u8>> = Vec::new();
+    let mut eppm: Vec<Vec<u8>> = Vec::new();
+    let mut online: Vec<Vec<u8>> = Vec::new();
     for input in inputs {
-        let (next_topic, value) = match input {
-            Input::Cpp(value) => (CPP_TOPIC, value),
-            Input::Eppm(value) => (EPPM_TOPIC, value),
+        match input {
+            Input::Cpp(value) | Input::Eppm(value) => {
+                flush(pipeline, ONLINE_TOPIC, &mut online, current, tally).await;
+                let (topic, batch) = match input {
+                    Input::Cpp(_) => (CPP_TOPIC, &mut cpp),
+                    _ => (EPPM_TOPIC, &mut eppm),
+                };
+                batch.push(value.clone());
+                if batch.len() == MSK_BATCH_SIZE {
+                    flush(pipeline, topic, batch, current, tally).await;
+                }
+            }
             Input::Online { account_id, value } => {
-                flush(pipeline, topic, &mut batch, current, tally).await;
+                flush(pipeline, CPP_TOPIC, &mut cpp, current, tally).await;
+                flush(pipeline, EPPM_TOPIC, &mut eppm, current, tally).await;
                 pipeline.onsite().set_online(account_id.clone(), true);
-                (ONLINE_TOPIC, value)
+                online.push(value.clone());
+                if online.len() == MSK_BATCH_SIZE {
+                    flush(pipeline, ONLINE_TOPIC, &mut online, current, tally).await;
+                }
             }
             Input::Offline(account_id) => {
                 pipeline.onsite().set_online(account_id.clone(), false);
-                continue;
             }
-        };
-        if next_topic != topic || batch.len() == MSK_BATCH_SIZE {
-            flush(pipeline, topic, &mut batch, current, tally).await;
-            topic = next_topic;
         }
-        batch.push(value.clone());
     }
-    flush(pipeline, topic, &mut batch, current, tally).await;
+    flush(pipeline, CPP_TOPIC, &mut cpp, current, tally).await;
+    flush(pipeline, EPPM_TOPIC, &mut eppm, current, tally).await;
+    flush(pipeline, ONLINE_TOPIC, &mut online, current, tally).await;
 }
 
 async fn flush<B: Backend, Q: Transport>(
