@@ -365,40 +365,40 @@ impl<G: OnsiteGateway> OnsiteGateway for Faulty<G> {
     }
 }
 
+impl<S: TimStateStore> Faulty<S> {
+    /// The error of a crashed or throttled TIM store write (each is a side effect), if this
+    /// one is.
+    fn tim_fault(&self, key: &StateKey) -> Option<TimStateError> {
+        let reason = if self.faults.allow(1) == 0 {
+            CRASHED
+        } else if self.faults.fires(Fault::TimThrottle) {
+            "ThrottlingException: rate of requests exceeds the allowed throughput"
+        } else {
+            return None;
+        };
+        Some(TimStateError::Unavailable {
+            key: key.partition_key(),
+            reason: reason.to_owned(),
+        })
+    }
+}
+
 impl<S: TimStateStore> TimStateStore for Faulty<S> {
     async fn advance(
         &self,
         key: &StateKey,
         update: &StateUpdate,
     ) -> Result<WriteResult, TimStateError> {
-        let unavailable = |reason: &str| TimStateError::Unavailable {
-            key: key.partition_key(),
-            reason: reason.to_owned(),
-        };
-        if self.faults.allow(1) == 0 {
-            return Err(unavailable(CRASHED));
-        }
-        if self.faults.fires(Fault::TimThrottle) {
-            return Err(unavailable(
-                "ThrottlingException: rate of requests exceeds the allowed throughput",
-            ));
+        if let Some(error) = self.tim_fault(key) {
+            return Err(error);
         }
         self.inner.advance(key, update).await
     }
 
     /// A side effect like the write: a dead process marks nothing, and DynamoDB may throttle.
     async fn mark_unpublished(&self, unpublished: &Unpublished) -> Result<(), TimStateError> {
-        let unavailable = |reason: &str| TimStateError::Unavailable {
-            key: unpublished.key.partition_key(),
-            reason: reason.to_owned(),
-        };
-        if self.faults.allow(1) == 0 {
-            return Err(unavailable(CRASHED));
-        }
-        if self.faults.fires(Fault::TimThrottle) {
-            return Err(unavailable(
-                "ThrottlingException: rate of requests exceeds the allowed throughput",
-            ));
+        if let Some(error) = self.tim_fault(&unpublished.key) {
+            return Err(error);
         }
         self.inner.mark_unpublished(unpublished).await
     }
