@@ -79,19 +79,7 @@ impl Queues {
                 queued
             })
             .collect();
-        let mut event = SqsEvent::default();
-        event.records = batch
-            .iter()
-            .map(|queued| {
-                encode_message(
-                    &queued.message_id,
-                    &queued.body,
-                    queued.receive_count,
-                    &queue_arn(destination),
-                )
-            })
-            .collect();
-        Some((event, batch))
+        Some((sqs_event(destination, &batch), batch))
     }
 
     /// Settles a received batch: reported failures go back (or, past the receive limit, to the
@@ -104,11 +92,7 @@ impl Queues {
     ) -> Vec<Queued> {
         let mut dead = Vec::new();
         for queued in batch {
-            let failed = response
-                .batch_item_failures
-                .iter()
-                .any(|failure| failure.item_identifier == queued.message_id);
-            if !failed {
+            if !reported(response, &queued.message_id) {
                 continue;
             }
             if queued.receive_count >= MAX_RECEIVE_COUNT {
@@ -128,6 +112,32 @@ impl Queues {
     pub fn dead_letters(&self, destination: Destination) -> &[Queued] {
         self.dead.get(&destination).map_or(&[], Vec::as_slice)
     }
+}
+
+/// Lambda's SQS event for a batch received from `destination`'s queue.
+pub fn sqs_event(destination: Destination, batch: &[Queued]) -> SqsEvent {
+    let source = queue_arn(destination);
+    let mut event = SqsEvent::default();
+    event.records = batch
+        .iter()
+        .map(|queued| {
+            encode_message(
+                &queued.message_id,
+                &queued.body,
+                queued.receive_count,
+                &source,
+            )
+        })
+        .collect();
+    event
+}
+
+/// True when the handler's answer reports `message_id` as a batch item failure.
+pub fn reported(response: &SqsBatchResponse, message_id: &str) -> bool {
+    response
+        .batch_item_failures
+        .iter()
+        .any(|failure| failure.item_identifier == message_id)
 }
 
 /// The ARN Lambda reports as the event source of a queue.

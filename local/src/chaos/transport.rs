@@ -20,12 +20,11 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use rewards_shared::ports::{Destination, MemoryPublisher};
-use rewards_shared::sqs::encode_message;
 use serde::Serialize;
 
 use super::faults::Faults;
 use crate::backend::Transport;
-use crate::transport::{queue_arn, Queued, BATCH_SIZE, MAX_RECEIVE_COUNT};
+use crate::transport::{reported, sqs_event, Queued, BATCH_SIZE, MAX_RECEIVE_COUNT};
 
 /// What the transport did to the deliveries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -171,20 +170,8 @@ impl Transport for ChaosTransport {
             self.faults.arm_crash(budget);
             self.counts.crashed_batches += 1;
         }
-        let mut event = SqsEvent::default();
-        event.records = batch
-            .iter()
-            .map(|queued| {
-                encode_message(
-                    &queued.message_id,
-                    &queued.body,
-                    queued.receive_count,
-                    &queue_arn(destination),
-                )
-            })
-            .collect();
         Some((
-            event,
+            sqs_event(destination, &batch),
             Receipt {
                 messages: batch,
                 crashed,
@@ -203,12 +190,7 @@ impl Transport for ChaosTransport {
         }
         let mut dead = Vec::new();
         for queued in receipt.messages {
-            let failed = receipt.crashed
-                || response
-                    .batch_item_failures
-                    .iter()
-                    .any(|failure| failure.item_identifier == queued.message_id);
-            if !failed {
+            if !receipt.crashed && !reported(response, &queued.message_id) {
                 continue;
             }
             if queued.receive_count >= MAX_RECEIVE_COUNT {
