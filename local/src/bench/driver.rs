@@ -270,30 +270,29 @@ pub async fn feed<B: Backend, Q: Transport>(
     let mut eppm: Vec<Vec<u8>> = Vec::new();
     let mut online: Vec<Vec<u8>> = Vec::new();
     for input in inputs {
-        match input {
-            Input::Cpp(value) | Input::Eppm(value) => {
+        let (topic, batch, value) = match input {
+            Input::Cpp(value) => {
                 flush(pipeline, ONLINE_TOPIC, &mut online, current, tally).await;
-                let (topic, batch) = match input {
-                    Input::Cpp(_) => (CPP_TOPIC, &mut cpp),
-                    _ => (EPPM_TOPIC, &mut eppm),
-                };
-                batch.push(value.clone());
-                if batch.len() == MSK_BATCH_SIZE {
-                    flush(pipeline, topic, batch, current, tally).await;
-                }
+                (CPP_TOPIC, &mut cpp, value)
+            }
+            Input::Eppm(value) => {
+                flush(pipeline, ONLINE_TOPIC, &mut online, current, tally).await;
+                (EPPM_TOPIC, &mut eppm, value)
             }
             Input::Online { account_id, value } => {
                 flush(pipeline, CPP_TOPIC, &mut cpp, current, tally).await;
                 flush(pipeline, EPPM_TOPIC, &mut eppm, current, tally).await;
                 pipeline.onsite().set_online(account_id.clone(), true);
-                online.push(value.clone());
-                if online.len() == MSK_BATCH_SIZE {
-                    flush(pipeline, ONLINE_TOPIC, &mut online, current, tally).await;
-                }
+                (ONLINE_TOPIC, &mut online, value)
             }
             Input::Offline(account_id) => {
                 pipeline.onsite().set_online(account_id.clone(), false);
+                continue;
             }
+        };
+        batch.push(value.clone());
+        if batch.len() == MSK_BATCH_SIZE {
+            flush(pipeline, topic, batch, current, tally).await;
         }
     }
     flush(pipeline, CPP_TOPIC, &mut cpp, current, tally).await;
