@@ -167,14 +167,22 @@ impl Serialize for MetricDirective<'_> {
     }
 }
 
+/// One entry of `Metrics`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Definition<'a> {
+    name: &'a str,
+    unit: &'static str,
+}
+
 impl Serialize for Definitions<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
         for (name, field) in self.0 {
-            let mut definition = std::collections::BTreeMap::new();
-            definition.insert("Name", *name);
-            definition.insert("Unit", field.unit());
-            seq.serialize_element(&definition)?;
+            seq.serialize_element(&Definition {
+                name,
+                unit: field.unit(),
+            })?;
         }
         seq.end()
     }
