@@ -15,7 +15,7 @@ use rewards_shared::model::{
 use rewards_shared::ports::{
     DeadLetter, DeadLetterSink, Destination, DynamoMessageStore, DynamoTimStateStore, ItemState,
     MessageStore, MessageStoreError, OutgoingMessage, Publisher, PutResult, RewardState,
-    SqsDeadLetters, SqsPublisher, StateKey, StateUpdate, TimStateError, TimStateStore,
+    SqsDeadLetters, SqsPublisher, StateKey, StateUpdate, StoredState, TimStateError, TimStateStore,
     TombstoneResult, Unpublished, WriteResult,
 };
 use rewards_shared::stage::Stage;
@@ -116,6 +116,25 @@ async fn tim(grace: chrono::Duration) -> Tim {
 }
 
 impl Tim {
+    /// Writes `(sequence, current, awards)` for `key` in order, each one newer than the last.
+    async fn write_all(&self, key: &StateKey, writes: &[(u64, u64, bool)]) {
+        for &(sequence, current, awards) in writes {
+            self.store
+                .advance(key, &update(sequence, current, awards))
+                .await
+                .expect("write");
+        }
+    }
+
+    /// What the store answers a write of `update` with that it finds stale.
+    async fn stale(&self, key: &StateKey, update: &StateUpdate) -> StoredState {
+        let result = self.store.advance(key, update).await.expect("stale write");
+        let WriteResult::Stale { stored } = result else {
+            panic!("expected stale, got {result:?}");
+        };
+        stored
+    }
+
     async fn item(&self, key: &StateKey) -> std::collections::HashMap<String, AttributeValue> {
         self.try_item(key).await.expect("item stored")
     }
@@ -230,7 +249,7 @@ async fn tim_equal_or_older_sequence_is_stale_with_the_stored_item_in_one_call()
         .advance(&key, &update(6, 3, false))
         .await
         .expect("write 6");
-    let stored = rewards_shared::ports::StoredState {
+    let stored = StoredState {
         current: state(6, 3, false),
         previous: Some(state(5, 2, false)),
         earlier: Some(None),
@@ -271,12 +290,8 @@ async fn tim_equal_or_older_sequence_is_stale_with_the_stored_item_in_one_call()
 async fn tim_keeps_the_state_before_the_previous_one_for_redeliveries() {
     let tim = tim(chrono::Duration::days(1)).await;
     let key = state_key();
-    for (sequence, current) in [(5, 2), (6, 3), (7, 4)] {
-        tim.store
-            .advance(&key, &update(sequence, current, false))
-            .await
-            .expect("write");
-    }
+    tim.write_all(&key, &[(5, 2, false), (6, 3, false), (7, 4, false)])
+        .await;
     let result = tim
         .store
         .advance(&key, &update(6, 3, false))
@@ -285,7 +300,7 @@ async fn tim_keeps_the_state_before_the_previous_one_for_redeliveries() {
     assert_eq!(
         result,
         WriteResult::Stale {
-            stored: rewards_shared::ports::StoredState {
+            stored: StoredState {
                 current: state(7, 4, false),
                 previous: Some(state(6, 3, false)),
                 earlier: Some(Some(state(5, 2, false))),
@@ -302,12 +317,7 @@ async fn tim_keeps_the_state_before_the_previous_one_for_redeliveries() {
 async fn tim_an_unpublished_mark_outlives_any_number_of_newer_writes() {
     let tim = tim(chrono::Duration::days(1)).await;
     let key = state_key();
-    for (sequence, current, awards) in [(1, 1, false), (2, 5, true)] {
-        tim.store
-            .advance(&key, &update(sequence, current, awards))
-            .await
-            .expect("write");
-    }
+    tim.write_all(&key, &[(1, 1, false), (2, 5, true)]).await;
     let before = tim.counter.count("UpdateItem");
     tim.store
         .mark_unpublished(&Unpublished {
@@ -318,30 +328,12 @@ async fn tim_an_unpublished_mark_outlives_any_number_of_newer_writes() {
         .await
         .expect("mark");
     assert_eq!(tim.counter.count("UpdateItem") - before, 1, "one write");
-    for (sequence, current) in [(3, 5), (4, 5), (5, 5)] {
-        tim.store
-            .advance(&key, &update(sequence, current, false))
-            .await
-            .expect("write");
-    }
-    let result = tim
-        .store
-        .advance(&key, &update(2, 5, true))
-        .await
-        .expect("stale write");
-    let WriteResult::Stale { stored } = result else {
-        panic!("expected stale, got {result:?}");
-    };
+    tim.write_all(&key, &[(3, 5, false), (4, 5, false), (5, 5, false)])
+        .await;
+    let stored = tim.stale(&key, &update(2, 5, true)).await;
     assert_eq!(stored.unpublished, Some(Some(state(1, 1, false))));
     assert_eq!(stored.current, state(5, 5, true));
-    let WriteResult::Stale { stored } = tim
-        .store
-        .advance(&key, &update(3, 5, false))
-        .await
-        .expect("stale write")
-    else {
-        panic!("sequence 3 is stale");
-    };
+    let stored = tim.stale(&key, &update(3, 5, false)).await;
     assert_eq!(stored.unpublished, None, "only the marked event has a mark");
     let item = tim.item(&key).await;
     assert!(
@@ -369,18 +361,8 @@ async fn tim_marking_a_first_event_unpublished_and_a_missing_item() {
         .await
         .expect("write");
     tim.store.mark_unpublished(&first).await.expect("mark");
-    tim.store
-        .advance(&key, &update(2, 2, false))
-        .await
-        .expect("write");
-    let WriteResult::Stale { stored } = tim
-        .store
-        .advance(&key, &update(1, 1, false))
-        .await
-        .expect("stale write")
-    else {
-        panic!("sequence 1 is stale");
-    };
+    tim.write_all(&key, &[(2, 2, false)]).await;
+    let stored = tim.stale(&key, &update(1, 1, false)).await;
     assert_eq!(
         stored.unpublished,
         Some(None),
@@ -419,14 +401,7 @@ async fn tim_awarded_stays_sticky() {
         },
         "an event after the award keeps the key awarded"
     );
-    let result = tim
-        .store
-        .advance(&key, &update(2, 5, true))
-        .await
-        .expect("repeat");
-    let WriteResult::Stale { stored } = result else {
-        panic!("expected stale, got {result:?}");
-    };
+    let stored = tim.stale(&key, &update(2, 5, true)).await;
     assert!(stored.current.award_emitted);
     assert!(stored
         .previous
