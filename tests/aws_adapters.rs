@@ -16,7 +16,7 @@ use rewards_shared::ports::{
     DeadLetter, DeadLetterSink, Destination, DynamoMessageStore, DynamoTimStateStore, ItemState,
     MessageStore, MessageStoreError, OutgoingMessage, Publisher, PutResult, RewardState,
     SqsDeadLetters, SqsPublisher, StateKey, StateUpdate, StoredState, TimStateError, TimStateStore,
-    TombstoneResult, Unpublished, WriteResult,
+    TombstoneResult, WriteResult,
 };
 use rewards_shared::stage::Stage;
 use rewards_tests::{
@@ -116,16 +116,6 @@ async fn tim(grace: chrono::Duration) -> Tim {
 }
 
 impl Tim {
-    /// Writes `(sequence, current, awards)` for `key` in order, each one newer than the last.
-    async fn write_all(&self, key: &StateKey, writes: &[(u64, u64, bool)]) {
-        for &(sequence, current, awards) in writes {
-            self.store
-                .advance(key, &update(sequence, current, awards))
-                .await
-                .expect("write");
-        }
-    }
-
     /// What the store answers a write of `update` with that it finds stale.
     async fn stale(&self, key: &StateKey, update: &StateUpdate) -> StoredState {
         let result = self.store.advance(key, update).await.expect("stale write");
@@ -252,8 +242,6 @@ async fn tim_equal_or_older_sequence_is_stale_with_the_stored_item_in_one_call()
     let stored = StoredState {
         current: state(6, 3, false),
         previous: Some(state(5, 2, false)),
-        earlier: Some(None),
-        unpublished: None,
     };
     let before = tim.counter.count("UpdateItem");
     let before_total = tim.counter.total();
@@ -287,87 +275,91 @@ async fn tim_equal_or_older_sequence_is_stale_with_the_stored_item_in_one_call()
 }
 
 #[tokio::test]
-async fn tim_keeps_the_state_before_the_previous_one_for_redeliveries() {
+async fn tim_meets_the_state_store_contract() {
     let tim = tim(chrono::Duration::days(1)).await;
-    let key = state_key();
-    tim.write_all(&key, &[(5, 2, false), (6, 3, false), (7, 4, false)])
-        .await;
-    let result = tim
-        .store
-        .advance(&key, &update(6, 3, false))
-        .await
-        .expect("stale write");
-    assert_eq!(
-        result,
-        WriteResult::Stale {
-            stored: StoredState {
-                current: state(7, 4, false),
-                previous: Some(state(6, 3, false)),
-                earlier: Some(Some(state(5, 2, false))),
-                unpublished: None,
-            }
-        }
-    );
-    let item = tim.item(&key).await;
-    assert_eq!(item["prev2Sequence"], AttributeValue::N("5".into()));
-    assert_eq!(item["prev2EventId"], AttributeValue::S("event-5".into()));
+    rewards_shared::ports::tim_state::compliance::check_all(&tim.store, "").await;
 }
 
+/// An item written before progress was kept per reward scheme (one `progress` map, the state
+/// before in `prev*`) reads as it is, and the next event sets its own schemes beside it.
 #[tokio::test]
-async fn tim_an_unpublished_mark_outlives_any_number_of_newer_writes() {
+async fn tim_reads_an_item_written_before_progress_was_kept_per_scheme() {
     let tim = tim(chrono::Duration::days(1)).await;
     let key = state_key();
-    tim.write_all(&key, &[(1, 1, false), (2, 5, true)]).await;
-    let before = tim.counter.count("UpdateItem");
-    tim.store
-        .mark_unpublished(&Unpublished {
-            key: key.clone(),
-            event_id: "event-2".into(),
-            before: Some(state(1, 1, false)),
-        })
-        .await
-        .expect("mark");
-    assert_eq!(tim.counter.count("UpdateItem") - before, 1, "one write");
-    tim.write_all(&key, &[(3, 5, false), (4, 5, false), (5, 5, false)])
-        .await;
-    let stored = tim.stale(&key, &update(2, 5, true)).await;
-    assert_eq!(stored.unpublished, Some(Some(state(1, 1, false))));
-    assert_eq!(stored.current, state(5, 5, true));
-    let stored = tim.stale(&key, &update(3, 5, false)).await;
-    assert_eq!(stored.unpublished, None, "only the marked event has a mark");
-    let item = tim.item(&key).await;
-    assert!(
-        matches!(item.get("unpublished:event-2"), Some(AttributeValue::M(_))),
-        "the mark is its own attribute: {item:?}"
-    );
-}
-
-#[tokio::test]
-async fn tim_marking_a_first_event_unpublished_and_a_missing_item() {
-    let tim = tim(chrono::Duration::days(1)).await;
-    let key = state_key();
-    let first = Unpublished {
-        key: key.clone(),
-        event_id: "event-1".into(),
-        before: None,
+    let map = |entries: &[(&str, &str)]| {
+        AttributeValue::M(
+            entries
+                .iter()
+                .map(|(scheme, current)| {
+                    (
+                        (*scheme).to_owned(),
+                        AttributeValue::N((*current).to_owned()),
+                    )
+                })
+                .collect(),
+        )
     };
-    tim.store
-        .mark_unpublished(&first)
+    tim.client
+        .put_item()
+        .table_name(&tim.table)
+        .item("pk", AttributeValue::S(key.partition_key()))
+        .item("sequence", AttributeValue::N("4".into()))
+        .item("eventId", AttributeValue::S("event-4".into()))
+        .item("progress", map(&[("a", "3"), ("b", "2")]))
+        .item("awarded", AttributeValue::Bool(false))
+        .item("prevSequence", AttributeValue::N("3".into()))
+        .item("prevEventId", AttributeValue::S("event-3".into()))
+        .item("prevProgress", map(&[("a", "3"), ("b", "1")]))
+        .item("prevAwarded", AttributeValue::Bool(false))
+        .item("prev2Sequence", AttributeValue::Null(true))
+        .item("expiresAt", AttributeValue::N("1800000000".into()))
+        .send()
         .await
-        .expect("a missing item is no error");
-    assert!(tim.try_item(&key).await.is_none(), "nothing created");
-    tim.store
-        .advance(&key, &update(1, 1, false))
-        .await
-        .expect("write");
-    tim.store.mark_unpublished(&first).await.expect("mark");
-    tim.write_all(&key, &[(2, 2, false)]).await;
-    let stored = tim.stale(&key, &update(1, 1, false)).await;
+        .expect("legacy item");
+    let stored = tim.stale(&key, &update(4, 0, false)).await;
     assert_eq!(
-        stored.unpublished,
-        Some(None),
-        "marked as the key's first event"
+        stored.current.progress,
+        BTreeMap::from([("a".to_owned(), 3), ("b".to_owned(), 2)])
     );
+    let previous = stored.previous.expect("the state before");
+    assert_eq!(previous.sequence, 3);
+    assert_eq!(
+        previous.progress,
+        BTreeMap::from([("a".to_owned(), 3), ("b".to_owned(), 1)])
+    );
+
+    let next = StateUpdate {
+        sequence: 5,
+        event_id: "event-5".into(),
+        progress: BTreeMap::from([("b".to_owned(), 3)]),
+        awards: false,
+        expires_at: None,
+    };
+    let result = tim.store.advance(&key, &next).await.expect("write 5");
+    let WriteResult::Applied {
+        previous: Some(previous),
+    } = result
+    else {
+        panic!("expected applied, got {result:?}");
+    };
+    assert_eq!(
+        previous.progress,
+        BTreeMap::from([("a".to_owned(), 3), ("b".to_owned(), 2)])
+    );
+    let stored = tim.stale(&key, &next).await;
+    assert_eq!(
+        stored.current.progress,
+        BTreeMap::from([("a".to_owned(), 3), ("b".to_owned(), 3)]),
+        "scheme a keeps its value from the map"
+    );
+    assert_eq!(
+        stored.previous.map(|state| state.progress),
+        Some(BTreeMap::from([("a".to_owned(), 3), ("b".to_owned(), 2)])),
+        "the state before event 5 reads scheme b from the map"
+    );
+    let item = tim.item(&key).await;
+    assert_eq!(item["progress:b"], AttributeValue::N("3".into()));
+    assert_eq!(item["before:b"], AttributeValue::Null(true));
 }
 
 #[tokio::test]
@@ -861,6 +853,8 @@ async fn msq_missing_table_is_rejected_naming_the_key() {
 
 fn outgoing(destination: Destination, id: &str, body: String) -> OutgoingMessage {
     OutgoingMessage {
+        group: None,
+        deduplication_id: None,
         destination,
         id: id.into(),
         event_type: EventType::Relevant,

@@ -231,7 +231,7 @@ async fn a_record_failing_every_time_ends_in_its_stage_dead_letter_queue_after_m
     let dlq = resources
         .dead_letter_queue_of(Destination::DecidedEvents)
         .expect("BCG's dead-letter queue");
-    assert!(dlq.name.ends_with("-bcg-dlq"), "{}", dlq.name);
+    assert!(dlq.name.ends_with("-bcg-dlq.fifo"), "{}", dlq.name);
     let letters = receive(&sqs, &dlq.url, 1, Duration::from_secs(5)).await;
     assert_eq!(letters.len(), 1, "{letters:?}");
     let letter = &letters[0];

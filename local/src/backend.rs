@@ -10,6 +10,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use chrono::{DateTime, Utc};
 use rewards_shared::ports::{
     DeadLetterSink, Destination, MemoryDeadLetters, MemoryMessageStore, MemoryOnsiteGateway,
     MemoryPromotions, MemoryPublisher, MemoryTemplates, MemoryTimStateStore, MessageStore,
@@ -60,8 +61,8 @@ pub trait Transport {
     /// A received batch, to settle after the handler ran.
     type Receipt;
 
-    /// Takes in what the stages published since the last call.
-    fn collect(&mut self) -> impl Future<Output = ()>;
+    /// Takes in what the stages published since the last call, published at `now`.
+    fn collect(&mut self, now: DateTime<Utc>) -> impl Future<Output = ()>;
 
     /// Receives the next batch of `destination`, as Lambda's SQS event.
     fn receive(
@@ -114,8 +115,8 @@ impl MemoryTransport {
 impl Transport for MemoryTransport {
     type Receipt = Vec<Queued>;
 
-    async fn collect(&mut self) {
-        self.queues.accept(self.publisher.take_all());
+    async fn collect(&mut self, now: DateTime<Utc>) {
+        self.queues.accept(self.publisher.take_all(), now);
     }
 
     async fn receive(&mut self, destination: Destination) -> Option<(SqsEvent, Vec<Queued>)> {

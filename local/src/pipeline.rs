@@ -17,7 +17,7 @@ use rewards_shared::config::Vars;
 use rewards_shared::decision::DeliveryPreferences;
 use rewards_shared::kafka::{encode_event, encode_record};
 use rewards_shared::ports::{
-    Destination, ManualClock, MemoryDeadLetters, MemoryMessageStore, MemoryOnsiteGateway,
+    Clock, Destination, ManualClock, MemoryDeadLetters, MemoryMessageStore, MemoryOnsiteGateway,
     MemoryOutcomes, MemoryPromotions, MemoryPublisher, MemoryTemplates, MemoryTimStateStore,
     Outcome, Template,
 };
@@ -372,7 +372,7 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
             Destination::MsqInbound,
             Destination::MsqDelete,
         ];
-        self.transport.collect().await;
+        self.transport.collect(Clock::now(&self.clock)).await;
         while !self.transport.is_idle().await {
             for destination in ORDER {
                 while let Some((event, receipt)) = self.transport.receive(destination).await {
@@ -440,7 +440,7 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
         failures: usize,
     ) {
         let elapsed = started.elapsed();
-        self.transport.collect().await;
+        self.transport.collect(Clock::now(&self.clock)).await;
         self.trace.push(Trace::Invocation {
             stage,
             trigger: trigger.to_owned(),

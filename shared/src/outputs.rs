@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use crate::ports::{DropReason, Outcome, OutgoingMessage, Publisher};
+use crate::ports::{DropReason, FailedMessage, Outcome, OutgoingMessage, Publisher};
 use crate::sqs::RecordFailure;
 use crate::stage::Stage;
 use crate::telemetry::Recorder;
@@ -67,9 +67,9 @@ impl Outputs {
     }
 }
 
-/// Publishes every record's messages in one call (none when there are none), records the
-/// outcomes of the records fully published and the `Emitted` count, and returns each record's
-/// result in order.
+/// Publishes every record's messages ([`publish_in_group_order`]: one call, unless a message
+/// group has several; none when there are none), records the outcomes of the records fully
+/// published and the `Emitted` count, and returns each record's result in order.
 pub async fn publish<P: Publisher>(
     publisher: &P,
     results: Vec<Result<Outputs, RecordFailure>>,
@@ -109,10 +109,7 @@ pub async fn publish<P: Publisher>(
     }
     if !outgoing.is_empty() {
         let count = outgoing.len();
-        let failed = match publisher.publish(outgoing).await {
-            Ok(()) => Vec::new(),
-            Err(error) => error.failed,
-        };
+        let failed = publish_in_group_order(publisher, outgoing).await;
         recorder.count("Emitted", count.saturating_sub(failed.len()) as f64);
         for failure in failed {
             let Some(&index) = owners.get(&failure.id) else {
@@ -143,6 +140,78 @@ pub async fn publish<P: Publisher>(
     settled
 }
 
+/// Sends `messages` keeping each message group's order whatever fails: the messages go in
+/// rounds, the first message of every group in the first call, the second in the next, and so
+/// on (messages without a group all go in the first), and a group whose message failed sends
+/// nothing more — its later messages fail with it, retryable, to be sent again in order when
+/// their records come back. A batch with one message per group (the usual case) is one call.
+/// Returns the messages not sent.
+pub async fn publish_in_group_order<P: Publisher>(
+    publisher: &P,
+    messages: Vec<OutgoingMessage>,
+) -> Vec<FailedMessage> {
+    let mut rounds: Vec<Vec<OutgoingMessage>> = Vec::new();
+    let mut sent_of_group: HashMap<String, usize> = HashMap::new();
+    for message in messages {
+        let round = match &message.group {
+            Some(group) => {
+                let count = sent_of_group.entry(group.clone()).or_insert(0);
+                *count += 1;
+                *count - 1
+            }
+            None => 0,
+        };
+        if rounds.len() <= round {
+            rounds.resize_with(round + 1, Vec::new);
+        }
+        rounds[round].push(message);
+    }
+    let mut failed: Vec<FailedMessage> = Vec::new();
+    let mut stopped: HashMap<String, String> = HashMap::new();
+    for round in rounds {
+        let (held, going): (Vec<OutgoingMessage>, Vec<OutgoingMessage>) =
+            round.into_iter().partition(|message| {
+                message
+                    .group
+                    .as_ref()
+                    .is_some_and(|group| stopped.contains_key(group))
+            });
+        for message in held {
+            let earlier = message
+                .group
+                .as_ref()
+                .and_then(|group| stopped.get(group))
+                .cloned()
+                .unwrap_or_default();
+            failed.push(FailedMessage {
+                id: message.id,
+                reason: format!(
+                    "not sent: message {earlier} before it in its group was not published"
+                ),
+                retryable: true,
+            });
+        }
+        if going.is_empty() {
+            continue;
+        }
+        let groups: HashMap<String, Option<String>> = going
+            .iter()
+            .map(|message| (message.id.clone(), message.group.clone()))
+            .collect();
+        if let Err(error) = publisher.publish(going).await {
+            for failure in &error.failed {
+                if let Some(Some(group)) = groups.get(&failure.id) {
+                    stopped
+                        .entry(group.clone())
+                        .or_insert_with(|| failure.id.clone());
+                }
+            }
+            failed.extend(error.failed);
+        }
+    }
+    failed
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -150,7 +219,7 @@ mod tests {
     use super::*;
     use crate::envelope::EventType;
     use crate::model::MessageType;
-    use crate::ports::{Destination, FailedMessage, MemoryOutcomes, MemoryPublisher, PublishError};
+    use crate::ports::{Destination, MemoryOutcomes, MemoryPublisher, PublishError};
     use crate::telemetry::Telemetry;
 
     fn message(id: &str) -> OutgoingMessage {
@@ -160,6 +229,15 @@ mod tests {
             event_type: EventType::MessageQueue,
             correlation_id: "c".into(),
             body: "{}".into(),
+            group: None,
+            deduplication_id: None,
+        }
+    }
+
+    fn grouped(id: &str, group: &str) -> OutgoingMessage {
+        OutgoingMessage {
+            group: Some(group.into()),
+            ..message(id)
         }
     }
 
@@ -239,5 +317,33 @@ mod tests {
         let settled = publish(&publisher, vec![Ok(Outputs::none())], &recorder).await;
         assert_eq!(settled, vec![Ok(())]);
         assert_eq!(publisher.calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_group_sends_in_rounds_and_stops_at_its_first_failure() {
+        let publisher = MemoryPublisher::new();
+        let messages = vec![
+            grouped("a1", "a"),
+            grouped("b1", "b"),
+            grouped("a2", "a"),
+            message("free"),
+            grouped("a3", "a"),
+        ];
+        let failed = publish_in_group_order(&publisher, messages.clone()).await;
+        assert!(failed.is_empty());
+        assert_eq!(publisher.calls(), 3, "a1 b1 free, then a2, then a3");
+        let ids: Vec<String> = publisher
+            .take(Destination::MsqInbound)
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(ids, ["a1", "b1", "free", "a2", "a3"]);
+
+        let failed = publish_in_group_order(&FailingFor("a1", true), messages).await;
+        let failed: Vec<(&str, bool)> = failed
+            .iter()
+            .map(|f| (f.id.as_str(), f.retryable))
+            .collect();
+        assert_eq!(failed, [("a1", true), ("a2", true), ("a3", true)]);
     }
 }

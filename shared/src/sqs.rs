@@ -10,7 +10,7 @@ use futures::stream::{self, StreamExt};
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
-use crate::envelope::{Envelope, EventType};
+use crate::envelope::{Envelope, EventType, OneOf, Traced};
 use crate::limits::MAX_RECORD_BYTES;
 use crate::model::InvalidInput;
 use crate::ports::dead_letter::send_recorded;
@@ -20,6 +20,8 @@ use crate::telemetry::Recorder;
 
 /// The SQS attribute counting deliveries of a message.
 pub const RECEIVE_COUNT: &str = "ApproximateReceiveCount";
+/// The SQS attribute naming a FIFO queue message's group.
+pub const MESSAGE_GROUP_ID: &str = "MessageGroupId";
 
 /// The message's id ("" if Lambda gave none).
 pub fn message_id(message: &SqsMessage) -> &str {
@@ -45,6 +47,15 @@ pub fn receive_count(message: &SqsMessage) -> u32 {
         .get(RECEIVE_COUNT)
         .and_then(|count| count.parse().ok())
         .unwrap_or(1)
+}
+
+/// The message group of a message from a FIFO queue (`None` from a standard queue).
+pub fn message_group(message: &SqsMessage) -> Option<&str> {
+    message
+        .attributes
+        .get(MESSAGE_GROUP_ID)
+        .map(String::as_str)
+        .filter(|group| !group.is_empty())
 }
 
 /// Why one record did not succeed.
@@ -76,46 +87,89 @@ impl RecordFailure {
             reason: reason.to_string(),
         }
     }
+
+    /// A record held back because an earlier message of its FIFO group, `earlier`, failed:
+    /// it is reported with it, so SQS delivers the group again in its order.
+    pub fn behind(earlier: &str) -> Self {
+        RecordFailure::Retry {
+            reason: format!("held back behind message {earlier} of its group, which failed"),
+        }
+    }
+}
+
+/// Keeps a FIFO group's order in the batch response: once a message of a group is reported
+/// for redelivery, every later message of that group is reported too (whatever became of
+/// it), since SQS must deliver them again after it. Messages without a group are left alone.
+pub fn hold_back_behind_failures<R>(
+    messages: &[SqsMessage],
+    results: &mut [Result<R, RecordFailure>],
+) {
+    let mut failed: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for (message, result) in messages.iter().zip(results.iter_mut()) {
+        let Some(group) = message_group(message) else {
+            continue;
+        };
+        if let Some(earlier) = failed.get(group) {
+            if !matches!(result, Err(RecordFailure::Retry { .. })) {
+                *result = Err(RecordFailure::behind(earlier));
+            }
+        } else if matches!(result, Err(RecordFailure::Retry { .. })) {
+            failed.insert(group, message_id(message));
+        }
+    }
 }
 
 /// Turns per-record results (in the order of `messages`) into the batch response: sends the
 /// dead letters in one call (if that fails, they are reported for redelivery instead) and
-/// reports the transient failures.
+/// reports the transient failures, each with the later messages of its FIFO group
+/// ([`hold_back_behind_failures`]).
 pub async fn settle<D: DeadLetterSink>(
     stage: Stage,
     messages: &[SqsMessage],
-    results: Vec<Result<(), RecordFailure>>,
+    mut results: Vec<Result<(), RecordFailure>>,
     dead_letters: &D,
     recorder: &Recorder<'_>,
 ) -> SqsBatchResponse {
-    let mut failed_ids = Vec::new();
-    let mut letters = Vec::new();
-    for (message, result) in messages.iter().zip(results) {
-        match result {
-            Ok(()) => {}
-            Err(RecordFailure::Retry { reason }) => {
-                tracing::warn!(stage = %stage, message_id = message_id(message), reason = %reason, "record will be retried");
-                failed_ids.push(message_id(message).to_owned());
-            }
-            Err(RecordFailure::DeadLetter { reason }) => letters.push(DeadLetter {
-                stage,
-                reason,
-                source: message_id(message).to_owned(),
-                payload: message.body.clone().unwrap_or_default(),
-            }),
-        }
-    }
-    let sources: Vec<String> = letters.iter().map(|l| l.source.clone()).collect();
+    hold_back_behind_failures(messages, &mut results);
+    let letters: Vec<(usize, DeadLetter)> = messages
+        .iter()
+        .zip(&results)
+        .enumerate()
+        .filter_map(|(index, (message, result))| match result {
+            Err(RecordFailure::DeadLetter { reason }) => Some((
+                index,
+                DeadLetter {
+                    stage,
+                    reason: reason.clone(),
+                    source: message_id(message).to_owned(),
+                    payload: message.body.clone().unwrap_or_default(),
+                },
+            )),
+            _ => None,
+        })
+        .collect();
+    let (indexes, letters): (Vec<usize>, Vec<DeadLetter>) = letters.into_iter().unzip();
     if let Err(error) = send_recorded(dead_letters, letters, recorder).await {
         tracing::error!(stage = %stage, error = %error, "dead-letter queue unavailable; records will be retried");
-        failed_ids.extend(sources);
-    }
-    failed_ids.retain(|id| {
-        if id.is_empty() {
-            tracing::error!(stage = %stage, "a failed record has no message id and cannot be reported");
+        for index in indexes {
+            if let Some(result) = results.get_mut(index) {
+                *result = Err(RecordFailure::retry(&error));
+            }
         }
-        !id.is_empty()
-    });
+        hold_back_behind_failures(messages, &mut results);
+    }
+    let mut failed_ids = Vec::new();
+    for (message, result) in messages.iter().zip(results) {
+        if let Err(RecordFailure::Retry { reason }) = result {
+            let id = message_id(message);
+            if id.is_empty() {
+                tracing::error!(stage = %stage, "a failed record has no message id and cannot be reported");
+                continue;
+            }
+            tracing::warn!(stage = %stage, message_id = id, reason = %reason, "record will be retried");
+            failed_ids.push(id.to_owned());
+        }
+    }
     recorder.count("BatchItemFailures", failed_ids.len() as f64);
     batch_response(failed_ids)
 }
@@ -124,6 +178,10 @@ pub async fn settle<D: DeadLetterSink>(
 /// at most `concurrency` at once, and returns the results in message order. Each record runs
 /// in a `record` span carrying the stage, the SQS message id, the correlation id and the event
 /// id, and its latencies are recorded; a body that is not such an event is `invalid-input`.
+///
+/// Messages of one FIFO group run one after the other, in their order; once one of them fails
+/// for a retry, the group's later messages are not run and fail with it
+/// ([`RecordFailure::behind`]), so nothing of a group happens before what precedes it.
 pub async fn each_envelope<T, R, F, Fut>(
     stage: Stage,
     messages: &[SqsMessage],
@@ -138,31 +196,116 @@ where
     F: Fn(Envelope<T>) -> Fut,
     Fut: Future<Output = Result<R, RecordFailure>>,
 {
+    let decode = |body: &str| Envelope::<T>::decode(body, expected);
+    each_decoded(stage, messages, decode, concurrency, now, recorder, handle).await
+}
+
+/// [`each_envelope`] for a queue carrying two kinds of event ([`OneOf`]): `first` types read
+/// as `A`, `second` types as `B`.
+#[allow(clippy::too_many_arguments)]
+pub async fn each_envelope_of_two<A, B, R, F, Fut>(
+    stage: Stage,
+    messages: &[SqsMessage],
+    first: &[EventType],
+    second: &[EventType],
+    concurrency: usize,
+    now: DateTime<Utc>,
+    recorder: &Recorder<'_>,
+    handle: F,
+) -> Vec<Result<R, RecordFailure>>
+where
+    A: DeserializeOwned,
+    B: DeserializeOwned,
+    F: Fn(OneOf<A, B>) -> Fut,
+    Fut: Future<Output = Result<R, RecordFailure>>,
+{
+    let decode = |body: &str| OneOf::<A, B>::decode(body, first, second);
+    each_decoded(stage, messages, decode, concurrency, now, recorder, handle).await
+}
+
+/// Runs `handle` on each message's body read by `decode`, in group order (see
+/// [`each_envelope`]).
+async fn each_decoded<E, D, R, F, Fut>(
+    stage: Stage,
+    messages: &[SqsMessage],
+    decode: D,
+    concurrency: usize,
+    now: DateTime<Utc>,
+    recorder: &Recorder<'_>,
+    handle: F,
+) -> Vec<Result<R, RecordFailure>>
+where
+    E: Traced,
+    D: Fn(&str) -> Result<E, crate::envelope::EnvelopeError>,
+    F: Fn(E) -> Fut,
+    Fut: Future<Output = Result<R, RecordFailure>>,
+{
+    let decode = &decode;
     let handle = &handle;
-    stream::iter(messages)
-        .map(|message| {
-            let span = tracing::info_span!(
-                "record",
-                stage = stage.as_str(),
-                correlation_id = tracing::field::Empty,
-                event_id = tracing::field::Empty,
-                message_id = message_id(message),
-            );
-            async move {
-                let body = body(message).map_err(RecordFailure::invalid)?;
-                let envelope =
-                    Envelope::<T>::decode(body, expected).map_err(RecordFailure::invalid)?;
-                let span = tracing::Span::current();
-                span.record("correlation_id", envelope.correlation_id.as_str());
-                span.record("event_id", envelope.id.as_str());
-                recorder.latency(envelope.latency_at(now));
-                handle(envelope).await
+    let one = |index: usize| {
+        let message = &messages[index];
+        let span = tracing::info_span!(
+            "record",
+            stage = stage.as_str(),
+            correlation_id = tracing::field::Empty,
+            event_id = tracing::field::Empty,
+            message_id = message_id(message),
+        );
+        async move {
+            let body = body(message).map_err(RecordFailure::invalid)?;
+            let envelope = decode(body).map_err(RecordFailure::invalid)?;
+            let span = tracing::Span::current();
+            span.record("correlation_id", envelope.correlation_id());
+            span.record("event_id", envelope.id());
+            recorder.latency(envelope.latency_at(now));
+            handle(envelope).await
+        }
+        .instrument(span)
+    };
+    let one = &one;
+    let mut results: Vec<(usize, Result<R, RecordFailure>)> = stream::iter(in_groups(messages))
+        .map(|indexes| async move {
+            let mut done = Vec::with_capacity(indexes.len());
+            let mut failed: Option<&str> = None;
+            for index in indexes {
+                let message = &messages[index];
+                let result = match failed {
+                    Some(earlier) => Err(RecordFailure::behind(earlier)),
+                    None => one(index).await,
+                };
+                if failed.is_none() && matches!(result, Err(RecordFailure::Retry { .. })) {
+                    failed = Some(message_id(message));
+                }
+                done.push((index, result));
             }
-            .instrument(span)
+            done
         })
-        .buffered(concurrency.max(1))
+        .buffer_unordered(concurrency.max(1))
+        .flat_map(stream::iter)
         .collect()
-        .await
+        .await;
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
+}
+
+/// The indexes of `messages`, one list per FIFO group in message order (a message without a
+/// group is a list of its own), the lists in the order of their first message.
+fn in_groups(messages: &[SqsMessage]) -> Vec<Vec<usize>> {
+    let mut lists: Vec<Vec<usize>> = Vec::new();
+    let mut of_group: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (index, message) in messages.iter().enumerate() {
+        match message_group(message) {
+            Some(group) => match of_group.get(group) {
+                Some(&list) => lists[list].push(index),
+                None => {
+                    of_group.insert(group, lists.len());
+                    lists.push(vec![index]);
+                }
+            },
+            None => lists.push(vec![index]),
+        }
+    }
+    lists
 }
 
 /// A batch response reporting these message ids as failed.
@@ -177,6 +320,13 @@ pub fn batch_response(failed_ids: impl IntoIterator<Item = String>) -> SqsBatchR
         })
         .collect();
     response
+}
+
+/// Marks `message` as one of a FIFO queue's, in `group` (as Lambda delivers it).
+pub fn set_message_group(message: &mut SqsMessage, group: &str) {
+    message
+        .attributes
+        .insert(MESSAGE_GROUP_ID.to_owned(), group.to_owned());
 }
 
 /// Builds an SQS message as Lambda delivers it (for the local runner, samples and tests).

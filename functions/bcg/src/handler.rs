@@ -6,6 +6,11 @@
 //! Bad records go to the dead-letter queue; transient failures (CSL unavailable, no template
 //! at all, the MSQ queue unavailable) are reported in `batchItemFailures`.
 //!
+//! A delete instruction (a spent reward's) comes behind its award in the award's FIFO group:
+//! BCG forwards it to msq-inbound-delete only once everything before it in the group was
+//! handled (delivered, queued or dropped) and published, so MSQ never processes a delete while
+//! BCG could still deliver the award it deletes.
+//!
 //! A missing template (none for the activity's locale nor for the default one) is treated as
 //! transient: it is a configuration gap in CSL, not a bad record, so the record is retried
 //! (and lands in the DLQ through the queue's redrive policy if the gap outlives
@@ -13,10 +18,10 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
-use rewards_shared::envelope::{Envelope, EventType};
+use rewards_shared::envelope::{Envelope, EventType, OneOf};
 use rewards_shared::ids::derived_id;
 use rewards_shared::model::{
-    DecidedMessage, MessageType, OnsiteMessage, QueuedMessage, Validate as _,
+    DecidedMessage, DeleteInstruction, MessageType, OnsiteMessage, QueuedMessage, Validate as _,
 };
 use rewards_shared::outputs::{self, Outputs};
 use rewards_shared::ports::{
@@ -120,16 +125,22 @@ where
         let messages = &event.records;
         recorder.count("RecordsIn", messages.len() as f64);
         let now = self.clock.now();
-        let results = sqs::each_envelope(
+        let results = sqs::each_envelope_of_two(
             Stage::Bcg,
             messages,
             &[EventType::Decided],
+            &[EventType::MessageDelete],
             self.concurrency,
             now,
             &recorder,
-            |envelope: Envelope<DecidedMessage>| {
+            |input: OneOf<DecidedMessage, DeleteInstruction>| {
                 let recorder = &recorder;
-                async move { self.deliver(&envelope, now, recorder).await }
+                async move {
+                    match input {
+                        OneOf::First(envelope) => self.deliver(&envelope, now, recorder).await,
+                        OneOf::Second(envelope) => forward(&envelope, now),
+                    }
+                }
             },
         )
         .await;
@@ -273,9 +284,40 @@ where
             },
         );
         let outgoing = OutgoingMessage::new(Destination::MsqInbound, &queued)
-            .map_err(RecordFailure::invalid)?;
+            .map_err(RecordFailure::invalid)?
+            .in_group(
+                &activity.account_id,
+                &activity.promo_code,
+                &activity.attempt_id,
+            );
         Ok(Outputs::new(vec![outgoing], vec![outcome]))
     }
+}
+
+/// Forwards a delete instruction to MSQ. It is published after the messages of the records
+/// before it in its group (`outputs::publish` keeps a group's order), and not at all when one
+/// of those failed.
+fn forward(
+    envelope: &Envelope<DeleteInstruction>,
+    now: DateTime<Utc>,
+) -> Result<Outputs, RecordFailure> {
+    let instruction = &envelope.data;
+    instruction.validate().map_err(RecordFailure::invalid)?;
+    let forwarded = envelope.next(
+        Stage::Bcg,
+        EventType::MessageDelete,
+        derived_id(&[Stage::Bcg.as_str(), &envelope.id]),
+        now,
+        instruction.clone(),
+    );
+    let message = OutgoingMessage::new(Destination::MsqDelete, &forwarded)
+        .map_err(RecordFailure::invalid)?
+        .in_group(
+            &instruction.account_id,
+            &instruction.promo_code,
+            &instruction.attempt_id,
+        );
+    Ok(Outputs::message(message))
 }
 
 #[cfg(test)]
@@ -785,7 +827,11 @@ mod tests {
             ]))
             .await;
         assert!(failed_ids(&response).is_empty());
-        assert_eq!(publisher.calls(), 1, "one publish call for the batch");
+        assert_eq!(
+            publisher.calls(),
+            2,
+            "the two messages of one attempt's group go out one after the other"
+        );
         assert_eq!(queued_messages(&publisher).len(), 2);
         let letters = f.dead_letters.take();
         let sources: Vec<_> = letters.iter().map(|l| l.source.as_str()).collect();

@@ -56,7 +56,7 @@ pub fn enrich(
                 now,
                 enriched.clone(),
             );
-            emission(Destination::EnrichedEvents, &envelope, now)
+            emission(Destination::EnrichedEvents, &envelope, &enriched, now)
         }
         Activity::Eppm(eppm) => {
             let enriched = EnrichedActivity::from_eppm(eppm, promotion);
@@ -71,7 +71,12 @@ pub fn enrich(
                 now,
                 data,
             );
-            emission(Destination::UnqualificationEvents, &envelope, now)
+            emission(
+                Destination::UnqualificationEvents,
+                &envelope,
+                &enriched,
+                now,
+            )
         }
     }
 }
@@ -106,10 +111,15 @@ fn envelope<T>(
 fn emission<T: serde::Serialize>(
     destination: Destination,
     envelope: &Envelope<T>,
+    activity: &EnrichedActivity,
     now: DateTime<Utc>,
 ) -> Result<Emission, InvalidInput> {
     let origin = envelope.timestamps.origin;
-    let message = OutgoingMessage::new(destination, envelope)?;
+    let message = OutgoingMessage::new(destination, envelope)?.in_group(
+        &activity.account_id,
+        &activity.promo_code,
+        &activity.attempt_id,
+    );
     let from_origin_ms = origin.map(|at| (now - at).num_milliseconds());
     Ok(Emission {
         message,

@@ -13,12 +13,14 @@ use std::sync::Arc;
 use aws_lambda_events::event::kafka::KafkaEvent;
 use futures::stream::{self, StreamExt};
 use rewards_shared::error::Retryable;
+use rewards_shared::ids::derived_id;
 use rewards_shared::kafka::{self, Record};
 use rewards_shared::model::Promotion;
+use rewards_shared::outputs;
 use rewards_shared::ports::dead_letter::send_recorded;
 use rewards_shared::ports::{
     Clock, DeadLetter, DeadLetterError, DeadLetterSink, OutgoingMessage, PromotionError,
-    PromotionSource, PublishError, Publisher,
+    PromotionSource, Publisher,
 };
 use rewards_shared::stage::Stage;
 use rewards_shared::telemetry::{Recorder, Telemetry};
@@ -222,7 +224,12 @@ where
                 span.record("correlation_id", emission.message.correlation_id.as_str());
                 span.record("event_id", emission.message.id.as_str());
                 tracing::debug!("activity enriched");
-                Prepared::Publish(emission.message)
+                // A FIFO queue drops a copy of this record's message sent again within five
+                // minutes (an MSK batch retried); a different record with the same activity
+                // still reaches TIM, whose dedupe reports it.
+                let deduplication_id =
+                    derived_id(&["kafka-record", &record.source(), &emission.message.id]);
+                Prepared::Publish(emission.message.deduplicated_by(deduplication_id))
             }
             Err(invalid) => letter(format!("invalid-input: {invalid}")),
         }
@@ -248,10 +255,12 @@ where
             })
             .collect();
         let outgoing = messages.into_iter().map(|(_, message)| message).collect();
-        let Err(PublishError { failed }) = self.publisher.publish(outgoing).await else {
+        // A FIFO group's messages go in order, and none after one that failed.
+        let failed = outputs::publish_in_group_order(&self.publisher, outgoing).await;
+        if failed.is_empty() {
             recorder.count("Emitted", count as f64);
             return Ok(());
-        };
+        }
         recorder.count("Emitted", (count - failed.len()) as f64);
         let (retryable, permanent): (Vec<_>, Vec<_>) =
             failed.into_iter().partition(|f| f.retryable);
@@ -290,11 +299,11 @@ mod tests {
     use rewards_shared::envelope::{Envelope, EventType};
     use rewards_shared::kafka::{encode_event, encode_record};
     use rewards_shared::model::{EnrichedActivity, RewardScheme, Tier, TierDefinition};
-    use rewards_shared::ports::Outcome;
     use rewards_shared::ports::{
         CachedPromotions, Destination, ManualClock, MemoryDeadLetters, MemoryOutcomes,
         MemoryPromotions, MemoryPublisher,
     };
+    use rewards_shared::ports::{Outcome, PublishError};
 
     const CPP_TOPIC: &str = "dc1.skybet.cpp.activity";
     const EPPM_TOPIC: &str = "dc1.skybet.eppm.activity";
@@ -437,7 +446,12 @@ mod tests {
                 .len(),
             1
         );
-        assert_eq!(fixture.publisher.calls(), 1, "publishing is batched");
+        assert_eq!(
+            fixture.publisher.calls(),
+            2,
+            "publishing is batched: a-1 and a-9 in one call, then the EPPM unqualification, \
+             second of a-1's attempt"
+        );
 
         let letters = fixture.dead_letters.take();
         let reasons: Vec<(&str, &str)> = letters

@@ -5,13 +5,17 @@
 //! published in one call. Bad records go to the dead-letter queue, transient failures (DES or
 //! the queue unavailable) are reported in `batchItemFailures`; one record never fails the
 //! batch.
+//!
+//! A delete instruction (a spent reward's) shares relevant-events with the award it deletes,
+//! in the award's FIFO group: FRED forwards it to decided-events as it is, without asking DES
+//! and whatever its filter says, so it stays behind the award on the way to BCG.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
-use rewards_shared::envelope::{Envelope, EventType};
+use rewards_shared::envelope::{Envelope, EventType, OneOf};
 use rewards_shared::error::Retryable;
 use rewards_shared::ids::derived_id;
-use rewards_shared::model::{DecidedMessage, RewardMessage, Validate as _};
+use rewards_shared::model::{DecidedMessage, DeleteInstruction, RewardMessage, Validate as _};
 use rewards_shared::outputs::{self, Outputs};
 use rewards_shared::ports::{
     Clock, DeadLetterSink, DecisionService, Destination, DropReason, OutgoingMessage, Publisher,
@@ -25,8 +29,10 @@ use crate::filter::FredFilter;
 /// Records decided at once, by default.
 pub const DEFAULT_CONCURRENCY: usize = 10;
 
-/// The event types FRED reads.
+/// The event types FRED decides on.
 pub const INPUT_TYPES: [EventType; 2] = [EventType::Relevant, EventType::Unqualification];
+/// The event types FRED forwards as they are.
+pub const FORWARDED_TYPES: [EventType; 1] = [EventType::MessageDelete];
 
 /// FRED's handler, generic over its ports.
 pub struct Handler<D, P, L, C> {
@@ -73,16 +79,22 @@ where
         let messages = &event.records;
         recorder.count("RecordsIn", messages.len() as f64);
         let now = self.clock.now();
-        let results = sqs::each_envelope(
+        let results = sqs::each_envelope_of_two(
             Stage::Fred,
             messages,
             &INPUT_TYPES,
+            &FORWARDED_TYPES,
             self.concurrency,
             now,
             &recorder,
-            |envelope: Envelope<RewardMessage>| {
+            |input: OneOf<RewardMessage, DeleteInstruction>| {
                 let recorder = &recorder;
-                async move { self.decide(&envelope, now, recorder).await }
+                async move {
+                    match input {
+                        OneOf::First(envelope) => self.decide(&envelope, now, recorder).await,
+                        OneOf::Second(envelope) => forward(&envelope, now),
+                    }
+                }
             },
         )
         .await;
@@ -137,9 +149,38 @@ where
             },
         );
         let message = OutgoingMessage::new(Destination::DecidedEvents, &decided)
-            .map_err(RecordFailure::invalid)?;
+            .map_err(RecordFailure::invalid)?
+            .in_group(
+                &activity.account_id,
+                &activity.promo_code,
+                &activity.attempt_id,
+            );
         Ok(Outputs::message(message))
     }
+}
+
+/// Forwards a delete instruction to decided-events, in its attempt's group.
+fn forward(
+    envelope: &Envelope<DeleteInstruction>,
+    now: DateTime<Utc>,
+) -> Result<Outputs, RecordFailure> {
+    let instruction = &envelope.data;
+    instruction.validate().map_err(RecordFailure::invalid)?;
+    let forwarded = envelope.next(
+        Stage::Fred,
+        EventType::MessageDelete,
+        derived_id(&[Stage::Fred.as_str(), &envelope.id]),
+        now,
+        instruction.clone(),
+    );
+    let message = OutgoingMessage::new(Destination::DecidedEvents, &forwarded)
+        .map_err(RecordFailure::invalid)?
+        .in_group(
+            &instruction.account_id,
+            &instruction.promo_code,
+            &instruction.attempt_id,
+        );
+    Ok(Outputs::message(message))
 }
 
 #[cfg(test)]
@@ -271,7 +312,7 @@ mod tests {
     async fn decided_events_are_forwarded_in_one_publish_call() {
         let f = fixture(FredFilter::default(), LocalDecisions::default());
         let first = envelope("e1", MessageType::Progress, "P", "FREE_SPINS");
-        let second = envelope("e2", MessageType::RewardAwarded, "P", "FREE_BET");
+        let second = envelope("e2", MessageType::RewardAwarded, "Q", "FREE_BET");
         let response = f
             .handler
             .handle(event(vec![
@@ -280,7 +321,7 @@ mod tests {
             ]))
             .await;
         assert!(failed_ids(&response).is_empty());
-        assert_eq!(f.publisher.calls(), 1);
+        assert_eq!(f.publisher.calls(), 1, "two attempts' groups, one call");
         let sent = f.publisher.take(Destination::DecidedEvents);
         assert_eq!(sent.len(), 2);
         let decided = Envelope::<DecidedMessage>::decode(&sent[1].body, &[EventType::Decided])
@@ -592,5 +633,90 @@ mod tests {
         );
         assert_eq!(dropped["Reason"], "not-configured");
         assert_eq!(dropped["Dropped"], 1.0);
+    }
+
+    fn delete_instruction(id: &str) -> Envelope<DeleteInstruction> {
+        let award = envelope(id, MessageType::RewardAwarded, "P", "FREE_SPINS");
+        let activity = &award.data.activity;
+        let instruction = DeleteInstruction {
+            account_id: activity.account_id.clone(),
+            brand: activity.brand.clone(),
+            promo_code: "P".into(),
+            attempt_id: activity.attempt_id.clone(),
+            sequence: 13,
+            expires_at: None,
+        };
+        award.next(
+            Stage::Tim,
+            EventType::MessageDelete,
+            id.into(),
+            at("2026-11-16T09:30:00.500Z"),
+            instruction,
+        )
+    }
+
+    fn in_group(mut message: SqsMessage, group: &str) -> SqsMessage {
+        rewards_shared::sqs::set_message_group(&mut message, group);
+        message
+    }
+
+    #[tokio::test]
+    async fn a_delete_instruction_is_forwarded_behind_its_award_whatever_the_filter() {
+        let filter: FredFilter =
+            serde_json::from_str(r#"{"messageTypes": ["PROGRESS"]}"#).expect("filter");
+        let f = fixture(filter, LocalDecisions::default());
+        let award = envelope("award", MessageType::RewardAwarded, "P", "FREE_SPINS");
+        let delete = delete_instruction("delete");
+        let body = delete.encode().expect("encodes");
+        let response = f
+            .handler
+            .handle(event(vec![
+                in_group(sqs_message("m1", &award), "g"),
+                in_group(encode_message("m2", &body, 1, "arn:relevant"), "g"),
+            ]))
+            .await;
+        assert!(failed_ids(&response).is_empty());
+        let sent = f.publisher.take(Destination::DecidedEvents);
+        assert_eq!(
+            sent.len(),
+            1,
+            "the award is not configured; the delete goes on"
+        );
+        let forwarded =
+            Envelope::<DeleteInstruction>::decode(&sent[0].body, &[EventType::MessageDelete])
+                .expect("a delete instruction");
+        assert_eq!(forwarded.data, delete.data);
+        assert_eq!(forwarded.id, derived_id(&["fred", "delete"]));
+        assert!(forwarded.timestamps.at(Stage::Fred).is_some());
+        assert_eq!(
+            sent[0].group.as_deref(),
+            Some(rewards_shared::ports::group_id("10048213", "P", "2026-W47").as_str())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_award_holds_back_the_later_messages_of_its_group_only() {
+        let f = fixture(
+            FredFilter::default(),
+            Failing(DecisionError::Unavailable {
+                event_id: "bad".into(),
+                reason: "503".into(),
+            }),
+        );
+        let award = envelope("bad", MessageType::RewardAwarded, "P", "FREE_SPINS");
+        let delete = delete_instruction("delete").encode().expect("encodes");
+        let other = envelope("other", MessageType::Progress, "Q", "FREE_SPINS");
+        let response = f
+            .handler
+            .handle(event(vec![
+                in_group(sqs_message("m1", &award), "g"),
+                in_group(sqs_message("m2", &other), "h"),
+                in_group(encode_message("m3", &delete, 1, "arn:relevant"), "g"),
+            ]))
+            .await;
+        assert_eq!(failed_ids(&response), vec!["m1", "m3"]);
+        let sent = f.publisher.take(Destination::DecidedEvents);
+        assert_eq!(sent.len(), 1, "only the other group's message");
+        assert!(f.dead_letters.take().is_empty());
     }
 }

@@ -1,17 +1,16 @@
 //! TIM's batch handler for Lambda's SQS event.
 //!
-//! Records of the same key are applied in sequence order; different keys run concurrently,
-//! bounded. The batch goes in rounds: round *n* applies the *n*-th record of every key and
-//! publishes the round's outputs in one call (a batch with one record per key, the usual case,
-//! is one round and one publish call). A key's next record is written only once the previous
-//! one's messages are out, so the stored state is never ahead of the published messages by
-//! more than one event — which is what TIM's redelivery rule (see [`crate::record`]) can
-//! recompute after a crash or a failed publish. When a record of a key fails transiently (its
-//! write or its publish), the later records of that key are not applied but reported too, so
-//! their order survives the redelivery. When a record's messages cannot be published, its
-//! write is marked unpublished before the batch answers (see [`crate::record`]). Bad records go to the
-//! dead-letter queue and are not retried; transient failures are reported in
-//! `batchItemFailures`, and nothing else is.
+//! Records of the same key (one FIFO message group) are applied in sequence order; different
+//! keys run concurrently, bounded. The batch goes in rounds: round *n* applies the *n*-th
+//! record of every key and publishes the round's outputs in one call (a batch with one record
+//! per key, the usual case, is one round and one publish call). A key's next record is written
+//! only once the previous one's messages are out, so the stored state is never ahead of the
+//! published messages by more than one event — which is what TIM's redelivery rule (see
+//! [`crate::record`]) can recompute after a crash or a failed publish. When a record of a key
+//! fails transiently (its write or its publish), the later records of that key are not applied
+//! but reported too, so the group comes again in its order. Bad records go to the dead-letter
+//! queue and are not retried; transient failures are reported in `batchItemFailures`, and
+//! nothing else is.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -20,9 +19,7 @@ use futures::stream::{self, StreamExt};
 use rewards_shared::envelope::Envelope;
 use rewards_shared::model::EnrichedActivity;
 use rewards_shared::outputs::{self, Outputs};
-use rewards_shared::ports::{
-    Clock, DeadLetterSink, Publisher, StateKey, TimStateStore, Unpublished,
-};
+use rewards_shared::ports::{Clock, DeadLetterSink, Publisher, StateKey, TimStateStore};
 use rewards_shared::sqs::{self, RecordFailure};
 use rewards_shared::stage::Stage;
 use rewards_shared::telemetry::{Recorder, Telemetry};
@@ -105,35 +102,21 @@ where
             let round: Vec<(usize, Envelope<EnrichedActivity>)> =
                 keys.iter_mut().filter_map(VecDeque::pop_front).collect();
             let indexes: Vec<usize> = round.iter().map(|(index, _)| *index).collect();
-            let applied: Vec<Result<record::Applied, RecordFailure>> = stream::iter(round)
+            let applied: Vec<RecordResult> = stream::iter(round)
                 .map(|(index, envelope)| {
                     self.apply_one(index, envelope, &receive_counts, &recorder)
                 })
                 .buffered(self.concurrency.max(1))
                 .collect()
                 .await;
-            let mut marks = Vec::with_capacity(applied.len());
-            let applied: Vec<RecordResult> = applied
-                .into_iter()
-                .map(|result| {
-                    let (result, mark) = match result {
-                        Ok(applied) => (Ok(applied.outputs), applied.unpublished),
-                        Err(failure) => (Err(failure), None),
-                    };
-                    marks.push(mark);
-                    result
-                })
-                .collect();
             let published = outputs::publish(&self.publisher, applied, &recorder).await;
-            self.mark_unpublished(&published, marks, &recorder).await;
             let mut next = Vec::with_capacity(keys.len());
             for ((index, result), mut rest) in indexes.into_iter().zip(published).zip(keys) {
                 // A key whose record failed transiently stops: its later records come again.
                 if matches!(result, Err(RecordFailure::Retry { .. })) {
+                    let earlier = sqs::message_id(&messages[index]);
                     for (later, _) in rest.drain(..) {
-                        results[later] = Err(RecordFailure::retry(
-                            "an earlier event of the same key failed",
-                        ));
+                        results[later] = Err(RecordFailure::behind(earlier));
                     }
                 }
                 results[index] = result;
@@ -150,51 +133,13 @@ where
         response
     }
 
-    /// Marks the writes of the records whose messages could not be published, so their
-    /// redeliveries emit them again however many newer events of the key come first. A mark
-    /// that fails leaves the key to the two kept states.
-    async fn mark_unpublished(
-        &self,
-        published: &[Result<(), RecordFailure>],
-        marks: Vec<Option<Unpublished>>,
-        recorder: &Recorder<'_>,
-    ) {
-        let unpublished: Vec<Unpublished> = published
-            .iter()
-            .zip(marks)
-            .filter(|(result, _)| matches!(result, Err(RecordFailure::Retry { .. })))
-            .filter_map(|(_, mark)| mark)
-            .collect();
-        if unpublished.is_empty() {
-            return;
-        }
-        let marked: Vec<(Unpublished, _)> = stream::iter(unpublished)
-            .map(|mark| async move {
-                let result = self.store.mark_unpublished(&mark).await;
-                (mark, result)
-            })
-            .buffered(self.concurrency.max(1))
-            .collect()
-            .await;
-        let mut count = 0.0;
-        for (mark, result) in marked {
-            match result {
-                Ok(()) => count += 1.0,
-                Err(error) => {
-                    tracing::warn!(key = %mark.key, event_id = %mark.event_id, error = %error, "publish failed and marking the write failed: left to the kept states");
-                }
-            }
-        }
-        recorder.count("UnpublishedMarked", count);
-    }
-
     async fn apply_one(
         &self,
         index: usize,
         envelope: Envelope<EnrichedActivity>,
         receive_counts: &[u32],
         recorder: &Recorder<'_>,
-    ) -> Result<record::Applied, RecordFailure> {
+    ) -> RecordResult {
         let now = self.clock.now();
         recorder.latency(envelope.latency_at(now));
         let receive_count = receive_counts.get(index).copied().unwrap_or(1);
@@ -326,9 +271,21 @@ mod tests {
             )
         }
 
+        /// The message types and sequences sent to relevant-events, without the delete
+        /// instructions (which travel there too).
         fn relevant_types(&self) -> Vec<(MessageType, u64)> {
-            self.publisher
+            self.take_relevant().0
+        }
+
+        /// What was sent to relevant-events: the messages' types and sequences, and the
+        /// delete instructions.
+        fn take_relevant(&self) -> (Vec<(MessageType, u64)>, Vec<OutgoingMessage>) {
+            let (deletes, messages): (Vec<_>, Vec<_>) = self
+                .publisher
                 .take(Destination::RelevantEvents)
+                .into_iter()
+                .partition(|message| message.event_type == EventType::MessageDelete);
+            let types = messages
                 .iter()
                 .map(|message| {
                     let envelope =
@@ -336,7 +293,8 @@ mod tests {
                             .expect("relevant");
                     (envelope.data.message_type, envelope.data.activity.sequence)
                 })
-                .collect()
+                .collect();
+            (types, deletes)
         }
     }
 
@@ -366,15 +324,15 @@ mod tests {
             let response = handler.handle(&event(&[body(step)])).await;
             assert!(response.batch_item_failures.is_empty());
         }
+        let (types, deletes) = fixture.take_relevant();
         assert_eq!(
-            fixture.relevant_types(),
+            types,
             vec![
                 (MessageType::OptIn, 1),
                 (MessageType::Progress, 2),
                 (MessageType::RewardAwarded, 4)
             ]
         );
-        let deletes = fixture.publisher.take(Destination::MsqDelete);
         assert_eq!(deletes.len(), 1);
         let delete =
             Envelope::<DeleteInstruction>::decode(&deletes[0].body, &[EventType::MessageDelete])
@@ -552,10 +510,6 @@ mod tests {
             }
             self.1.advance(key, update).await
         }
-
-        async fn mark_unpublished(&self, unpublished: &Unpublished) -> Result<(), TimStateError> {
-            self.1.mark_unpublished(unpublished).await
-        }
     }
 
     #[tokio::test]
@@ -640,9 +594,9 @@ mod tests {
         }
     }
 
-    /// Regression (chaos run, issue 7): an older event of a key whose publish failed while a
-    /// newer event of the same key in the same batch was written lost its message, since its
-    /// redelivery found the newer event stored and was judged a duplicate.
+    /// An older event of a key whose publish failed while a newer event of the same key in the
+    /// same batch was written would lose its message (its redelivery would find the newer
+    /// event stored, a duplicate): the newer one waits for the older one's publish.
     #[tokio::test]
     async fn a_failed_publish_of_an_older_event_of_a_key_does_not_lose_it() {
         let fixture = Fixture::new(MemoryTimStateStore::new());
@@ -696,23 +650,11 @@ mod tests {
             }
             self.1.advance(key, update).await
         }
-
-        /// A dead process marks nothing.
-        async fn mark_unpublished(&self, unpublished: &Unpublished) -> Result<(), TimStateError> {
-            let alive = self.0.lock().map(|left| *left > 0).unwrap_or(false);
-            if !alive {
-                return Err(TimStateError::Unavailable {
-                    key: unpublished.key.partition_key(),
-                    reason: "crashed".into(),
-                });
-            }
-            self.1.mark_unpublished(unpublished).await
-        }
     }
 
-    /// Regression (chaos run, issue 7): a crash after the writes of two events of a key and
-    /// before their publish lost the older one's message on redelivery. Now the newer event
-    /// is only written once the older one's message is out.
+    /// A crash after the writes of two events of a key and before their publish would lose
+    /// the older one's message on redelivery: the newer event is only written once the older
+    /// one's message is out.
     #[tokio::test]
     async fn a_crash_between_the_writes_and_the_publish_loses_nothing() {
         let fixture = Fixture::new(DiesAfter(
@@ -743,118 +685,82 @@ mod tests {
         );
     }
 
-    /// Regression (chaos run, issue 7): an event whose publish failed, overtaken by a newer
-    /// event of its key (in a later batch) before its redelivery, lost its message: the
-    /// redelivery found the newer event stored and was judged a duplicate.
+    /// Progress is compared per reward scheme: a scheme the event does not name keeps its
+    /// stored value, so a later event repeating known progress is `no-progress`, and an
+    /// opt-in without entries forgets nothing.
     #[tokio::test]
-    async fn an_event_overtaken_before_its_redelivery_still_emits() {
+    async fn progress_is_compared_per_reward_scheme() {
         let fixture = Fixture::new(MemoryTimStateStore::new());
-        let handler = fixture.handler(FailOnceFor::new("1-4", &fixture.publisher));
-        let award = [body(&activity("1", 4, ActivityStatus::RewardAwarded, 5))];
-        let first = handler.handle(&event(&award)).await;
-        assert_eq!(failures(&first), vec!["m0"]);
-        let later = [body(&activity("1", 5, ActivityStatus::Expired, 5))];
-        assert!(handler
-            .handle(&event(&later))
-            .await
-            .batch_item_failures
-            .is_empty());
-        assert!(fixture.relevant_types().is_empty());
-
-        let again = handler.handle(&event_with_count(&award, 2)).await;
-        assert!(again.batch_item_failures.is_empty());
+        let handler = fixture.handler(Arc::clone(&fixture.publisher));
+        let with_progress = |sequence: u64, status, entries: &[(&str, u64)]| {
+            let mut activity = activity("1", sequence, status, 0);
+            let template = activity.reward_progress[0].clone();
+            activity.reward_progress = entries
+                .iter()
+                .map(|(scheme, current)| EnrichedProgress {
+                    reward_scheme_id: (*scheme).into(),
+                    current: *current,
+                    ..template.clone()
+                })
+                .collect();
+            body(&activity)
+        };
+        let steps = [
+            with_progress(1, ActivityStatus::InProgress, &[("a", 3), ("b", 1)]),
+            with_progress(2, ActivityStatus::InProgress, &[("b", 2)]),
+            with_progress(3, ActivityStatus::InProgress, &[("a", 3), ("b", 2)]),
+            with_progress(4, ActivityStatus::OptedIn, &[]),
+            with_progress(5, ActivityStatus::InProgress, &[("a", 3), ("b", 2)]),
+            with_progress(6, ActivityStatus::InProgress, &[("a", 4)]),
+        ];
+        for step in steps {
+            handler.handle(&event(&[step])).await;
+        }
         assert_eq!(
             fixture.relevant_types(),
-            vec![(MessageType::RewardAwarded, 4)],
-            "the award is not lost"
-        );
-        // Two newer events later the item no longer tells: a duplicate, as before.
-        let fixture = Fixture::new(MemoryTimStateStore::new());
-        let handler = fixture.handler(Arc::clone(&fixture.publisher));
-        for sequence in [4, 5, 6] {
-            let status = if sequence == 4 {
-                ActivityStatus::RewardAwarded
-            } else {
-                ActivityStatus::Expired
-            };
-            handler
-                .handle(&event(&[body(&activity("1", sequence, status, 5))]))
-                .await;
-        }
-        fixture.relevant_types();
-        handler.handle(&event_with_count(&award, 2)).await;
-        assert!(fixture.relevant_types().is_empty());
-    }
-
-    /// Regression (chaos run, issue 7, the case left open in session 1): an event whose
-    /// publish failed, overtaken by *three* newer events of its key before its redelivery,
-    /// lost its message, since the item keeps only two states back. The failed publish now
-    /// marks the write, and the mark outlives any number of newer writes.
-    #[tokio::test]
-    async fn an_event_overtaken_by_many_newer_ones_after_a_failed_publish_still_emits() {
-        let fixture = Fixture::new(MemoryTimStateStore::new());
-        let handler = fixture.handler(FailOnceFor::new("1-2", &fixture.publisher));
-        let failed = [body(&activity("1", 2, ActivityStatus::InProgress, 2))];
-        assert_eq!(failures(&handler.handle(&event(&failed)).await), vec!["m0"]);
-        assert_eq!(fixture.store.writes(), 2, "the write, and its mark");
-        for (sequence, status, current) in [
-            (3, ActivityStatus::InProgress, 3),
-            (4, ActivityStatus::InProgress, 4),
-            (5, ActivityStatus::RewardAwarded, 5),
-        ] {
-            let later = [body(&activity("1", sequence, status, current))];
-            assert!(handler
-                .handle(&event(&later))
-                .await
-                .batch_item_failures
-                .is_empty());
-        }
-        let again = handler.handle(&event_with_count(&failed, 2)).await;
-        assert!(again.batch_item_failures.is_empty());
-        let mut emitted = fixture.relevant_types();
-        emitted.sort();
-        assert_eq!(
-            emitted,
             vec![
+                (MessageType::Progress, 1),
                 (MessageType::Progress, 2),
-                (MessageType::Progress, 3),
-                (MessageType::Progress, 4),
-                (MessageType::RewardAwarded, 5)
-            ],
-            "the progress of sequence 2 is not lost"
+                (MessageType::OptIn, 4),
+                (MessageType::Progress, 6)
+            ]
         );
-        // A copy of it arriving fresh from upstream later is still a duplicate.
-        handler.handle(&event(&failed)).await;
-        assert!(fixture.relevant_types().is_empty());
+        let no_progress = fixture
+            .outcomes
+            .take()
+            .into_iter()
+            .filter(|outcome| {
+                matches!(
+                    outcome,
+                    Outcome::Dropped {
+                        reason: DropReason::NoProgress,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(no_progress, 2, "sequences 3 and 5 repeat known progress");
     }
 
-    /// Without the mark (the process died before it could write one), the two kept states
-    /// still cover one newer event, and the mark's absence is no error.
+    /// The delete instruction of a spent reward travels the award's path: to
+    /// relevant-events, in the award's FIFO group, after it.
     #[tokio::test]
-    async fn a_dead_process_marks_nothing_and_the_kept_states_cover_one_newer_event() {
-        let fixture = Fixture::new(DiesAfter(
-            std::sync::Mutex::new(1),
-            MemoryTimStateStore::new(),
-        ));
-        let dead = fixture.handler(FailOnce(
-            AtomicBool::new(false),
-            Arc::clone(&fixture.publisher),
-        ));
-        let failed = [body(&activity("1", 2, ActivityStatus::InProgress, 2))];
-        assert_eq!(failures(&dead.handle(&event(&failed)).await), vec!["m0"]);
-        assert_eq!(fixture.store.1.writes(), 1, "no mark from a dead process");
-        if let Ok(mut left) = fixture.store.0.lock() {
-            *left = u32::MAX;
-        }
+    async fn a_delete_instruction_follows_its_award_in_the_same_group() {
+        let fixture = Fixture::new(MemoryTimStateStore::new());
         let handler = fixture.handler(Arc::clone(&fixture.publisher));
-        let later = [body(&activity("1", 3, ActivityStatus::InProgress, 3))];
-        handler.handle(&event(&later)).await;
-        handler.handle(&event_with_count(&failed, 2)).await;
-        let mut emitted = fixture.relevant_types();
-        emitted.sort();
-        assert_eq!(
-            emitted,
-            vec![(MessageType::Progress, 2), (MessageType::Progress, 3)]
-        );
+        let bodies = [
+            body(&activity("1", 4, ActivityStatus::RewardAwarded, 5)),
+            body(&activity("1", 5, ActivityStatus::RewardSpent, 5)),
+        ];
+        let response = handler.handle(&event(&bodies)).await;
+        assert!(response.batch_item_failures.is_empty());
+        let sent = fixture.publisher.take(Destination::RelevantEvents);
+        let kinds: Vec<EventType> = sent.iter().map(|message| message.event_type).collect();
+        assert_eq!(kinds, [EventType::Relevant, EventType::MessageDelete]);
+        let group = rewards_shared::ports::group_id("1", "WEEKLY-SPINS", "2026-W47");
+        assert!(sent
+            .iter()
+            .all(|message| message.group.as_deref() == Some(group.as_str())));
+        assert!(fixture.publisher.take(Destination::MsqDelete).is_empty());
     }
 }

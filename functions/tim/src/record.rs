@@ -6,12 +6,10 @@
 //! record (`ApproximateReceiveCount` > 1) and the write answers "stale" with the stored item.
 //! When the item's latest state was written by this very event (same CloudEvent id, same
 //! sequence), TIM recomputes the verdict from the state the item keeps from *before* the event
-//! and emits the same events again, with the same ids; downstream effects are idempotent. The
-//! same holds when one newer event of the key was written meanwhile (the redelivered event's
-//! state is then the item's `previous`, and `earlier` the state before it): the chaos run
-//! (issue 7) showed that a failed publish or a crash followed by a newer event of the key lost
-//! the message otherwise. A first delivery that is stale is a true duplicate (a repeat from
-//! Kafka or DEC) and is dropped.
+//! and emits the same events again, with the same ids; downstream effects are idempotent. No
+//! newer event of the key can have been written meanwhile: TIM's queue is FIFO, grouped by the
+//! key, and a failed event is reported with every later event of its key. A stale record on
+//! its first delivery is a true duplicate (a repeat from Kafka or DEC) and is dropped.
 
 use chrono::{DateTime, Utc};
 use rewards_shared::envelope::{Envelope, EventType};
@@ -23,7 +21,7 @@ use rewards_shared::model::{
 use rewards_shared::outputs::Outputs;
 use rewards_shared::ports::{
     Destination, DropReason, OutgoingMessage, RewardState, StateKey, StoredState, TimStateStore,
-    Unpublished, WriteResult,
+    WriteResult,
 };
 use rewards_shared::sqs::RecordFailure;
 use rewards_shared::stage::Stage;
@@ -46,36 +44,18 @@ pub fn key(activity: &EnrichedActivity) -> StateKey {
     }
 }
 
-/// What applying one event gave.
-#[derive(Debug)]
-pub struct Applied {
-    /// The events to publish, or the drop outcome.
-    pub outputs: Outputs,
-    /// What to mark if the events cannot be published (`None` when nothing was written).
-    pub unpublished: Option<Unpublished>,
-}
-
-impl From<Outputs> for Applied {
-    fn from(outputs: Outputs) -> Self {
-        Applied {
-            outputs,
-            unpublished: None,
-        }
-    }
-}
-
 /// Applies one event: the tag filter, one conditional write, the rule table. Returns the
-/// events to publish, or the drop outcome, with what to mark if they cannot be published.
+/// events to publish, or the drop outcome.
 pub async fn apply<S: TimStateStore>(
     store: &S,
     envelope: &Envelope<EnrichedActivity>,
     receive_count: u32,
     filter_tag: &str,
     now: DateTime<Utc>,
-) -> Result<Applied, RecordFailure> {
+) -> Result<Outputs, RecordFailure> {
     let activity = &envelope.data;
     if !activity.tags.iter().any(|tag| tag == filter_tag) {
-        return Ok(dropped(activity, DropReason::Filtered).into());
+        return Ok(dropped(activity, DropReason::Filtered));
     }
     let key = key(activity);
     let written = store
@@ -87,63 +67,35 @@ pub async fn apply<S: TimStateStore>(
             }
             RecordFailure::retry(error)
         })?;
-    let (verdict, unpublished) = match written {
-        WriteResult::Applied { previous } => {
-            let verdict = verdict(activity, previous.as_ref());
-            let unpublished = Unpublished {
-                key,
-                event_id: envelope.id.clone(),
-                before: previous,
-            };
-            (verdict, Some(unpublished))
-        }
+    let verdict = match written {
+        WriteResult::Applied { previous } => verdict(activity, previous.as_ref()),
         WriteResult::Stale { stored } => {
             let Some(before) = state_before(&stored, envelope, receive_count) else {
-                return Ok(dropped(activity, DropReason::Duplicate).into());
+                return Ok(dropped(activity, DropReason::Duplicate));
             };
             tracing::info!(key = %key, "redelivery of an event already written: emitting its events again");
-            (verdict(activity, before), None)
+            verdict(activity, before)
         }
     };
-    let outputs = match verdict {
+    Ok(match verdict {
         Verdict::Emit(message_type) => Outputs::message(emit(envelope, message_type, now)?),
         Verdict::Delete => Outputs::message(delete(envelope, now)?),
         Verdict::Drop(reason) => dropped(activity, reason),
         Verdict::Nothing => Outputs::none(),
-    };
-    // Only a message can fail to be published.
-    let unpublished = unpublished.filter(|_| !outputs.messages.is_empty());
-    Ok(Applied {
-        outputs,
-        unpublished,
     })
 }
 
-/// For a redelivered event (`receive_count` > 1) that the stored item shows was written by
-/// this very event — marked as unpublished, as its latest state, or as the one before when
-/// one newer event came since — the state before it (`Some(None)` when it was the key's first
-/// event). `None` for a true duplicate, or when the item no longer tells.
+/// For a redelivered event (`receive_count` > 1) that the stored item shows wrote the latest
+/// state, the state before it (`Some(None)` when it was the key's first event). `None` for a
+/// true duplicate.
 fn state_before<'a>(
     stored: &'a StoredState,
     envelope: &Envelope<EnrichedActivity>,
     receive_count: u32,
 ) -> Option<Option<&'a RewardState>> {
-    let written_by_this = |state: &RewardState| {
-        state.event_id == envelope.id && state.sequence == envelope.data.sequence
-    };
-    if receive_count <= 1 {
-        return None;
-    }
-    if let Some(before) = &stored.unpublished {
-        return Some(before.as_ref());
-    }
-    if written_by_this(&stored.current) {
-        return Some(stored.previous.as_ref());
-    }
-    if stored.previous.as_ref().is_some_and(written_by_this) {
-        return stored.earlier.as_ref().map(Option::as_ref);
-    }
-    None
+    let written_by_this =
+        stored.current.event_id == envelope.id && stored.current.sequence == envelope.data.sequence;
+    (receive_count > 1 && written_by_this).then_some(stored.previous.as_ref())
 }
 
 fn dropped(activity: &EnrichedActivity, reason: DropReason) -> Outputs {
@@ -173,7 +125,14 @@ fn emit(
         now,
         data,
     );
-    OutgoingMessage::new(destination, &next).map_err(RecordFailure::invalid)
+    let activity = &envelope.data;
+    Ok(OutgoingMessage::new(destination, &next)
+        .map_err(RecordFailure::invalid)?
+        .in_group(
+            &activity.account_id,
+            &activity.promo_code,
+            &activity.attempt_id,
+        ))
 }
 
 fn delete(
@@ -196,5 +155,13 @@ fn delete(
         now,
         data,
     );
-    OutgoingMessage::new(Destination::MsqDelete, &next).map_err(RecordFailure::invalid)
+    // The delete instruction travels the award's path (relevant-events, FRED, decided-events,
+    // BCG) in the award's FIFO group, so it reaches MSQ only after BCG handled the award.
+    Ok(OutgoingMessage::new(Destination::RelevantEvents, &next)
+        .map_err(RecordFailure::invalid)?
+        .in_group(
+            &activity.account_id,
+            &activity.promo_code,
+            &activity.attempt_id,
+        ))
 }

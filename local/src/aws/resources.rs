@@ -279,6 +279,15 @@ async fn create_table(
 
 type Created = (BTreeMap<Destination, Queue>, BTreeMap<Stage, Queue>);
 
+/// A queue's name: a FIFO queue's ends in `.fifo`, as SQS wants.
+fn queue_name(base: String, fifo: bool) -> String {
+    if fifo {
+        base + ".fifo"
+    } else {
+        base
+    }
+}
+
 /// Creates the dead-letter queues, then the input queues redriving into them.
 async fn create_queues(
     client: &aws_sdk_sqs::Client,
@@ -286,11 +295,18 @@ async fn create_queues(
     settings: &QueueSettings,
 ) -> Result<Created, ResourceError> {
     let dead = try_join_all(DEAD_LETTER_STAGES.map(|stage| {
-        let name = format!("{prefix}-{}-dlq", stage.as_str());
-        let attributes = vec![(
+        // A FIFO queue's dead-letter queue must be FIFO too.
+        let fifo = Destination::ALL
+            .into_iter()
+            .any(|destination| consumer(destination) == stage && destination.is_fifo());
+        let name = queue_name(format!("{prefix}-{}-dlq", stage.as_str()), fifo);
+        let mut attributes = vec![(
             QueueAttributeName::MessageRetentionPeriod,
             DEAD_LETTER_RETENTION_SECONDS.to_string(),
         )];
+        if fifo {
+            attributes.push((QueueAttributeName::FifoQueue, "true".to_owned()));
+        }
         async move {
             create_queue(client, name, prefix, attributes)
                 .await
@@ -301,7 +317,10 @@ async fn create_queues(
     let dead_letter_queues: BTreeMap<Stage, Queue> = dead.into_iter().collect();
     let visibility = settings.visibility_timeout.as_secs().to_string();
     let inputs = try_join_all(Destination::ALL.map(|destination| {
-        let name = format!("{prefix}-{}", destination.queue_name());
+        let name = queue_name(
+            format!("{prefix}-{}", destination.queue_name()),
+            destination.is_fifo(),
+        );
         let target = dead_letter_queues
             .get(&consumer(destination))
             .map(|queue| queue.arn.clone())
@@ -310,7 +329,7 @@ async fn create_queues(
             "deadLetterTargetArn": target,
             "maxReceiveCount": settings.max_receive_count.to_string(),
         });
-        let attributes = vec![
+        let mut attributes = vec![
             (QueueAttributeName::VisibilityTimeout, visibility.clone()),
             (
                 QueueAttributeName::MessageRetentionPeriod,
@@ -318,6 +337,9 @@ async fn create_queues(
             ),
             (QueueAttributeName::RedrivePolicy, redrive.to_string()),
         ];
+        if destination.is_fifo() {
+            attributes.push((QueueAttributeName::FifoQueue, "true".to_owned()));
+        }
         async move {
             create_queue(client, name, prefix, attributes)
                 .await

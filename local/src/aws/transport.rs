@@ -38,7 +38,7 @@ use tokio::time::Instant;
 
 use super::resources::{Queue, RunResources};
 use crate::backend::Transport;
-use crate::transport::{Queued, BATCH_SIZE, SQS_CALL_ENTRIES};
+use crate::transport::{batch_size, Queued, SQS_CALL_ENTRIES};
 
 /// How the transport polls.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,10 +148,18 @@ impl Received {
     }
 
     fn queued(&self) -> Queued {
+        let attribute = |name: MessageSystemAttributeName| {
+            self.message
+                .attributes()
+                .and_then(|attributes| attributes.get(&name).cloned())
+        };
         Queued {
             message_id: self.id().to_owned(),
             body: self.message.body().unwrap_or_default().to_owned(),
             receive_count: self.receive_count(),
+            group: attribute(MessageSystemAttributeName::MessageGroupId),
+            deduplication_id: attribute(MessageSystemAttributeName::MessageDeduplicationId)
+                .unwrap_or_default(),
         }
     }
 }
@@ -477,7 +485,7 @@ impl SqsTransport {
 impl Transport for SqsTransport {
     type Receipt = Receipt;
 
-    async fn collect(&mut self) {
+    async fn collect(&mut self, _now: chrono::DateTime<chrono::Utc>) {
         // The stages' publisher sends straight to SQS: nothing to take in.
         self.active = true;
     }
@@ -487,7 +495,7 @@ impl Transport for SqsTransport {
         let batch: Vec<Received> = if buffered.is_empty() {
             self.poll(destination).await
         } else {
-            let take = buffered.len().min(BATCH_SIZE);
+            let take = buffered.len().min(batch_size(destination));
             buffered.drain(..take).collect()
         };
         if batch.is_empty() {

@@ -118,8 +118,8 @@ impl<Q> Recording<Q> {
 impl<Q: Transport> Transport for Recording<Q> {
     type Receipt = Q::Receipt;
 
-    async fn collect(&mut self) {
-        self.inner.collect().await;
+    async fn collect(&mut self, now: chrono::DateTime<chrono::Utc>) {
+        self.inner.collect(now).await;
     }
 
     async fn receive(&mut self, destination: Destination) -> Option<(SqsEvent, Q::Receipt)> {

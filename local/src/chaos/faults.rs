@@ -29,8 +29,7 @@ use rewards_shared::ports::{
     DeadLetter, DeadLetterError, DeadLetterSink, Delivery, FailedMessage, MessageStore,
     MessageStoreError, OnsiteError, OnsiteGateway, OutgoingMessage, PromotionError,
     PromotionSource, PublishError, Publisher, PutResult, StateKey, StateUpdate, Template,
-    TemplateError, TemplateSource, TimStateError, TimStateStore, TombstoneResult, Unpublished,
-    WriteResult,
+    TemplateError, TemplateSource, TimStateError, TimStateStore, TombstoneResult, WriteResult,
 };
 use serde::Serialize;
 
@@ -394,14 +393,6 @@ impl<S: TimStateStore> TimStateStore for Faulty<S> {
         }
         self.inner.advance(key, update).await
     }
-
-    /// A side effect like the write: a dead process marks nothing, and DynamoDB may throttle.
-    async fn mark_unpublished(&self, unpublished: &Unpublished) -> Result<(), TimStateError> {
-        if let Some(error) = self.tim_fault(&unpublished.key) {
-            return Err(error);
-        }
-        self.inner.mark_unpublished(unpublished).await
-    }
 }
 
 impl<S: MessageStore> Faulty<S> {
@@ -538,6 +529,8 @@ mod tests {
             event_type: EventType::Relevant,
             correlation_id: "c".into(),
             body: "{}".into(),
+            group: None,
+            deduplication_id: None,
         }
     }
 

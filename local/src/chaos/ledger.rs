@@ -36,7 +36,7 @@ use rewards_shared::model::{DeleteInstruction, MessageType, OnsiteMessage, Queue
 use rewards_shared::ports::{
     Delivery, MemoryOnsiteGateway, MessageStore, MessageStoreError, OnsiteError, OnsiteGateway,
     Outcome, PutResult, StateKey, StateUpdate, TimStateError, TimStateStore, TombstoneResult,
-    Unpublished, WriteResult,
+    WriteResult,
 };
 use serde::Serialize;
 
@@ -155,10 +155,6 @@ impl<S: TimStateStore> TimStateStore for Observed<S> {
             });
         }
         result
-    }
-
-    async fn mark_unpublished(&self, unpublished: &Unpublished) -> Result<(), TimStateError> {
-        self.inner.mark_unpublished(unpublished).await
     }
 }
 

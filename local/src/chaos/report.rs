@@ -49,9 +49,9 @@ pub struct ChaosReport {
 }
 
 impl ChaosReport {
-    /// Nothing lost and nothing shown twice.
+    /// Nothing lost, nothing shown twice, and no handler broke a FIFO group's order.
     pub fn passed(&self) -> bool {
-        self.figures.passed()
+        self.figures.passed() && self.transport.out_of_group_order == 0
     }
 
     /// The report for a person.
@@ -153,15 +153,19 @@ impl ChaosReport {
         );
         let _ = writeln!(
             out,
-            "  transport: {} batches, {} receives, {} reordered, {} duplicated, {} crashed \
-             batches, {} redelivered, {} to dead-letter queues",
+            "  transport: {} batches, {} receives, {} reordered, {} duplicated, {} copies \
+             deduplicated, {} late copies, {} crashed batches, {} redelivered, {} to dead-letter \
+             queues, {} out of group order",
             t.batches,
             t.receives,
             t.reordered,
             t.duplicated,
+            t.deduplicated,
+            t.late_copies,
             t.crashed_batches,
             t.redelivered,
-            t.dead_lettered
+            t.dead_lettered,
+            t.out_of_group_order
         );
         let _ = writeln!(
             out,

@@ -33,6 +33,17 @@ pub(crate) struct Entry {
     pub(crate) body: String,
     /// String message attributes: name, value (non-empty).
     pub(crate) attributes: Vec<(&'static str, String)>,
+    /// For a FIFO queue: the message group id and the deduplication id.
+    pub(crate) fifo: Option<Fifo>,
+}
+
+/// What a message to a FIFO queue carries besides its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fifo {
+    /// `MessageGroupId`.
+    pub(crate) group: String,
+    /// `MessageDeduplicationId`.
+    pub(crate) deduplication_id: String,
 }
 
 impl Entry {
@@ -45,6 +56,11 @@ impl Entry {
     pub(crate) fn size(&self) -> usize {
         message_size(&self.body, &self.attributes)
     }
+}
+
+/// Whether the queue at `queue_url` is a FIFO queue (SQS names every FIFO queue `….fifo`).
+pub(crate) fn is_fifo_queue(queue_url: &str) -> bool {
+    queue_url.ends_with(".fifo")
 }
 
 /// The size SQS counts for a message: body plus each attribute's name, data type and value.
@@ -139,6 +155,11 @@ impl SendBatch for SqsBatchSender<'_> {
             let mut builder = SendMessageBatchRequestEntry::builder()
                 .id(entry.batch_id())
                 .message_body(entry.body.as_str());
+            if let Some(fifo) = &entry.fifo {
+                builder = builder
+                    .message_group_id(fifo.group.as_str())
+                    .message_deduplication_id(fifo.deduplication_id.as_str());
+            }
             for (name, value) in &entry.attributes {
                 let attribute = MessageAttributeValue::builder()
                     .data_type(STRING)
@@ -262,6 +283,7 @@ mod tests {
             index,
             body: "x".repeat(body_bytes),
             attributes: vec![("ce-type", "t".into())],
+            fifo: None,
         }
     }
 

@@ -28,11 +28,11 @@ pub use outcomes::{DropReason, LogOutcomes, MemoryOutcomes, Outcome, OutcomeSink
 pub use promotions::{CachedPromotions, MemoryPromotions, PromotionError, PromotionSource};
 pub use publisher::SqsPublisher;
 pub use publisher::{
-    Destination, FailedMessage, MemoryPublisher, OutgoingMessage, PublishError, Publisher,
+    group_id, Destination, FailedMessage, MemoryPublisher, OutgoingMessage, PublishError, Publisher,
 };
 pub use templates::{CachedTemplates, MemoryTemplates, Template, TemplateError, TemplateSource};
 pub use tim_state::DynamoTimStateStore;
 pub use tim_state::{
     MemoryTimStateStore, RewardState, StateKey, StateUpdate, StoredState, TimStateError,
-    TimStateStore, Unpublished, WriteResult,
+    TimStateStore, WriteResult,
 };

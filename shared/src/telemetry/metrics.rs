@@ -5,7 +5,7 @@
 //! Names: `RecordsIn`, `Emitted`, `Dropped`, `DeadLettered`, `Delivered`, `Queued`, `Resent`,
 //! `Deleted`, `BatchItemFailures`, `LatencyFromOriginMs`, `LatencyFromPreviousStageMs`,
 //! `PphLatencyMs`, `CslLatencyMs`, `OsgLatencyMs`, `DesLatencyMs`, `DownstreamErrors`,
-//! `CacheHits`, `CacheMisses`, `UnpublishedMarked` (TIM).
+//! `CacheHits`, `CacheMisses`.
 
 use std::collections::BTreeMap;
 

@@ -17,7 +17,8 @@
 //! original size).
 
 use super::{DeadLetter, DeadLetterError, DeadLetterSink};
-use crate::aws::sqs_batch::{self, Entry, MAX_MESSAGE_BYTES};
+use crate::aws::sqs_batch::{self, is_fifo_queue, Entry, Fifo, MAX_MESSAGE_BYTES};
+use crate::ids::derived_id;
 
 /// Message attribute naming the stage that gave up.
 pub const ATTR_STAGE: &str = "stage";
@@ -93,7 +94,7 @@ fn cut_to(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
-fn entry(index: usize, letter: &DeadLetter) -> Entry {
+fn entry(index: usize, letter: &DeadLetter, fifo: bool) -> Entry {
     let mut attributes = vec![
         (ATTR_STAGE, letter.stage.as_str().to_owned()),
         (ATTR_REASON, attribute_value(&letter.reason)),
@@ -119,10 +120,22 @@ fn entry(index: usize, letter: &DeadLetter) -> Entry {
     if !notes.is_empty() {
         attributes.push((ATTR_PAYLOAD_NOTE, notes.join(",")));
     }
+    // A FIFO dead-letter queue (that of a FIFO input queue) wants a group and a deduplication
+    // id: each letter is its own group, and the same letter sent again is dropped.
+    let fifo = fifo.then(|| Fifo {
+        group: derived_id(&["dead-letter", &letter.source]),
+        deduplication_id: derived_id(&[
+            "dead-letter",
+            letter.stage.as_str(),
+            &letter.source,
+            &letter.reason,
+        ]),
+    });
     Entry {
         index,
         body,
         attributes,
+        fifo,
     }
 }
 
@@ -134,7 +147,7 @@ impl DeadLetterSink for SqsDeadLetters {
         let entries = letters
             .iter()
             .enumerate()
-            .map(|(index, letter)| entry(index, letter))
+            .map(|(index, letter)| entry(index, letter, is_fifo_queue(&self.queue_url)))
             .collect();
         let failures = sqs_batch::send_all(&self.client, &self.queue_url, entries).await;
         if failures.is_empty() {
@@ -179,7 +192,7 @@ mod tests {
 
     #[test]
     fn a_plain_record_is_the_body() {
-        let entry = entry(3, &letter("{nope"));
+        let entry = entry(3, &letter("{nope"), false);
         assert_eq!(entry.body, "{nope");
         assert_eq!(attribute(&entry, ATTR_STAGE), Some("dec"));
         assert_eq!(
@@ -194,7 +207,7 @@ mod tests {
     #[test]
     fn oversized_and_odd_records_are_made_to_fit() {
         let big = format!("\u{0}{}", "é".repeat(MAX_MESSAGE_BYTES));
-        let entry = entry(0, &letter(&big));
+        let entry = entry(0, &letter(&big), false);
         assert!(entry.size() <= MAX_MESSAGE_BYTES, "{}", entry.size());
         assert!(entry.body.starts_with('\u{FFFD}'));
         assert_eq!(
@@ -206,7 +219,7 @@ mod tests {
             Some(big.len().to_string().as_str())
         );
 
-        let empty = super::entry(1, &letter(""));
+        let empty = super::entry(1, &letter(""), false);
         assert_eq!(empty.body, "(empty record)");
         assert_eq!(attribute(&empty, ATTR_PAYLOAD_NOTE), Some("empty"));
     }

@@ -26,7 +26,7 @@ pub enum Destination {
     DecidedEvents,
     /// `msq-inbound-queue`: BCG → MSQ.
     MsqInbound,
-    /// `msq-inbound-delete`: TIM → MSQ.
+    /// `msq-inbound-delete`: BCG → MSQ (delete instructions, after the award before them).
     MsqDelete,
 }
 
@@ -41,7 +41,23 @@ impl Destination {
         Destination::MsqDelete,
     ];
 
-    /// The queue's name (without the stack's `{env}-{brand}-` prefix).
+    /// Whether the queue is an SQS FIFO queue: its messages keep their order within their
+    /// message group ([`OutgoingMessage::group`]), and a copy with the same deduplication id
+    /// sent within five minutes is dropped by SQS. The queues from DEC to BCG are FIFO: the
+    /// path an award and its delete instruction share, and FRED's second input, whose
+    /// dead-letter queue FRED shares with the first (docs/decisions.md, "Ordering").
+    pub fn is_fifo(self) -> bool {
+        matches!(
+            self,
+            Destination::EnrichedEvents
+                | Destination::RelevantEvents
+                | Destination::UnqualificationEvents
+                | Destination::DecidedEvents
+        )
+    }
+
+    /// The queue's name (without the stack's `{env}-{brand}-` prefix, and without the `.fifo`
+    /// suffix of a FIFO queue).
     pub fn queue_name(self) -> &'static str {
         match self {
             Destination::EnrichedEvents => "cpp-enriched-events",
@@ -67,6 +83,13 @@ pub struct OutgoingMessage {
     pub correlation_id: String,
     /// The SQS body: the CloudEvent in structured JSON mode.
     pub body: String,
+    /// The message group: messages of one group keep their order on a FIFO queue. Every
+    /// message about one `(accountId, promoCode, attemptId)` has the same group
+    /// ([`group_id`]).
+    pub group: Option<String>,
+    /// What a FIFO queue deduplicates on (within five minutes); the CloudEvent id unless the
+    /// stage sets another ([`OutgoingMessage::deduplicated_by`]).
+    pub deduplication_id: Option<String>,
 }
 
 impl OutgoingMessage {
@@ -81,8 +104,35 @@ impl OutgoingMessage {
             event_type: envelope.event_type,
             correlation_id: envelope.correlation_id.clone(),
             body: envelope.encode()?,
+            group: None,
+            deduplication_id: None,
         })
     }
+
+    /// The same message in the group of `(account_id, promo_code, attempt_id)`.
+    pub fn in_group(mut self, account_id: &str, promo_code: &str, attempt_id: &str) -> Self {
+        self.group = Some(group_id(account_id, promo_code, attempt_id));
+        self
+    }
+
+    /// The same message, deduplicated by a FIFO queue on `id` instead of the CloudEvent id.
+    pub fn deduplicated_by(mut self, id: String) -> Self {
+        self.deduplication_id = Some(id);
+        self
+    }
+
+    /// The id a FIFO queue deduplicates on.
+    pub fn deduplication_id(&self) -> &str {
+        self.deduplication_id.as_deref().unwrap_or(&self.id)
+    }
+}
+
+/// The message group of everything about one `(accountId, promoCode, attemptId)`: a UUID
+/// derived from the three (SQS allows 128 characters of ASCII punctuation and alphanumerics in
+/// a group id, while identifiers may hold any text; the derivation is unambiguous, the
+/// components being length-prefixed).
+pub fn group_id(account_id: &str, promo_code: &str, attempt_id: &str) -> String {
+    crate::ids::derived_id(&["group", account_id, promo_code, attempt_id])
 }
 
 /// One message that could not be published.

@@ -8,6 +8,11 @@
 //! - Entries SQS failed on its side (`SenderFault == false`) are sent again, a bounded number
 //!   of times; what is still not sent is reported as [`FailedMessage`]s: retryable when the
 //!   fault was SQS's (or a time-out, throttling, 5xx), not when the request was wrong.
+//! - To a FIFO queue (its URL ends in `.fifo`), each message goes with its `MessageGroupId`
+//!   ([`OutgoingMessage::group`]) and `MessageDeduplicationId`
+//!   ([`OutgoingMessage::deduplication_id`]); a message without a group fails alone, not
+//!   retryable. The order of a group's messages is the caller's to keep: one message per
+//!   group per call (`outputs::publish_in_group_order`).
 //! - Checked before any call, each failing alone and not retryable: a message over SQS's
 //!   limit (256 KiB, attributes included), a body with characters SQS refuses, a destination
 //!   with no queue URL configured.
@@ -15,7 +20,7 @@
 use std::collections::BTreeMap;
 
 use super::{Destination, FailedMessage, OutgoingMessage, PublishError, Publisher};
-use crate::aws::sqs_batch::{self, Entry, MAX_MESSAGE_BYTES};
+use crate::aws::sqs_batch::{self, is_fifo_queue, Entry, Fifo, MAX_MESSAGE_BYTES};
 
 /// Message attribute carrying the CloudEvent type.
 pub const ATTR_CE_TYPE: &str = "ce-type";
@@ -107,6 +112,26 @@ impl Publisher for SqsPublisher {
                 });
                 continue;
             }
+            let fifo = if is_fifo_queue(url) {
+                let Some(group) = message.group.clone() else {
+                    failed.push(FailedMessage {
+                        id: message.id.clone(),
+                        reason: format!(
+                            "message {} has no message group, which FIFO queue {} needs",
+                            message.id,
+                            message.destination.queue_name()
+                        ),
+                        retryable: false,
+                    });
+                    continue;
+                };
+                Some(Fifo {
+                    group,
+                    deduplication_id: message.deduplication_id().to_owned(),
+                })
+            } else {
+                None
+            };
             by_queue
                 .entry(message.destination)
                 .or_insert_with(|| (url, Vec::new()))
@@ -115,6 +140,7 @@ impl Publisher for SqsPublisher {
                     index,
                     body: message.body.clone(),
                     attributes,
+                    fifo,
                 });
         }
         let sends = by_queue

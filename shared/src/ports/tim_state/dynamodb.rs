@@ -5,28 +5,37 @@
 //!
 //! | attribute | type | holds |
 //! |---|---|---|
-//! | `pk` | S | `{accountId}#{promoCode}#{attemptId}` |
-//! | `sequence`, `eventId`, `progress`, `awarded` | N, S, M of N, BOOL | the current state |
-//! | `prevSequence`, `prevEventId`, `prevProgress`, `prevAwarded` | same, or NULL | the state before |
-//! | `prev2Sequence`, `prev2EventId`, `prev2Progress`, `prev2Awarded` | same, or NULL | the state before that |
+//! | `pk` | S | `{accountId}#{promoCode}#{attemptId}`, each component escaped |
+//! | `sequence`, `eventId`, `awarded` | N, S, BOOL | the latest event's sequence and id; whether an award was emitted |
+//! | `progress:{rewardSchemeId}` | N | `current` of that scheme, from the latest event that named it |
+//! | `touched` | L of S | the schemes the latest event named |
+//! | `before:{rewardSchemeId}` | N or NULL | for each scheme the latest event named: its value before that event (NULL: none) |
+//! | `prevSequence`, `prevEventId`, `prevAwarded` | N, S, BOOL, or NULL | the same three before the latest event |
 //! | `expiresAt` | N | epoch seconds: the reward's expiry (or now) plus the grace period |
-//! | `unpublished:{eventId}` | M (`sequence`, `eventId`, `progress`, `awarded`), or NULL | the state before an event whose messages could not be published (rare) |
+//!
+//! One attribute per scheme lets an event set its own schemes and leave the others as they
+//! are, with no read: `SET` on a top-level attribute always works, where a path into a map
+//! attribute fails on an item that does not exist yet.
 //!
 //! The write is conditional on `attribute_not_exists(pk) OR sequence < :sequence`. Its update
-//! expression shifts the `prev*` attributes into the `prev2*` ones and the current state into
-//! the `prev*` ones — right-hand sides read the item as it was before the update, and
-//! `if_not_exists(…, NULL)` gives NULL where there was nothing — then sets the new state. `awarded` is sticky: an award sets it, any other event keeps
-//! it (`if_not_exists(awarded, false)`). The `prev*` assignments come first in the expression,
-//! so even an implementation applying actions in order (some emulators do) reads the old values.
+//! expression first copies what the event overwrites into the `prev*` and `before:*`
+//! attributes — right-hand sides read the item as it was before the update, and
+//! `if_not_exists(…, NULL)` gives NULL where there was nothing — then sets the new state. The
+//! copies come first in the expression, so even an implementation applying actions in order
+//! (some emulators do) reads the old values. `awarded` is sticky: an award sets it, any other
+//! event keeps it (`if_not_exists(awarded, false)`).
 //!
 //! `ReturnValues=ALL_OLD` gives the previous state when the write happens, and
 //! `ReturnValuesOnConditionCheckFailure=ALL_OLD` gives the stored item when it does not, so the
-//! stale case needs no second call.
+//! stale case needs no second call. The state before the latest event is the latest one with
+//! each `touched` scheme set back to its `before:*` value.
 //!
-//! [`TimStateStore::mark_unpublished`] is one `UpdateItem` (`SET` of the event's
-//! `unpublished:{eventId}` attribute, on condition that the item exists), made only when a
-//! write's messages could not be published. Later writes leave those attributes alone; they go
-//! with the item at its TTL.
+//! Items written before progress was kept per scheme hold it in one map attribute, `progress`
+//! (the latest event's entries), and the state before in `prevProgress`. They read as they
+//! are: the map's schemes are the stored values of the schemes with no attribute of their own,
+//! and while an item has no `touched` list, `prevProgress` is the progress before its latest
+//! event. New writes never change either map (items also keep the `prev2*` and
+//! `unpublished:*` attributes of earlier versions until their TTL; they are not read).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -35,8 +44,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 use chrono::Utc;
 
 use super::{
-    RewardState, StateKey, StateUpdate, StoredState, TimStateError, TimStateStore, Unpublished,
-    WriteResult,
+    RewardState, StateKey, StateUpdate, StoredState, TimStateError, TimStateStore, WriteResult,
 };
 use crate::aws::classify::{classify, AwsFailure};
 
@@ -47,37 +55,21 @@ pub const ATTR_EXPIRES_AT: &str = "expiresAt";
 
 const SEQUENCE: &str = "sequence";
 const EVENT_ID: &str = "eventId";
-const PROGRESS: &str = "progress";
 const AWARDED: &str = "awarded";
+const TOUCHED: &str = "touched";
 const PREV_SEQUENCE: &str = "prevSequence";
 const PREV_EVENT_ID: &str = "prevEventId";
-const PREV_PROGRESS: &str = "prevProgress";
 const PREV_AWARDED: &str = "prevAwarded";
-const PREV2_SEQUENCE: &str = "prev2Sequence";
-const PREV2_EVENT_ID: &str = "prev2EventId";
-const PREV2_PROGRESS: &str = "prev2Progress";
-const PREV2_AWARDED: &str = "prev2Awarded";
+/// Per-scheme progress: `progress:{rewardSchemeId}`.
+const PROGRESS_PREFIX: &str = "progress:";
+/// Per-scheme value before the latest event: `before:{rewardSchemeId}`.
+const BEFORE_PREFIX: &str = "before:";
+/// The progress map of items written before progress was kept per scheme.
+const LEGACY_PROGRESS: &str = "progress";
+/// The progress map before the latest event, in those items.
+const LEGACY_PREV_PROGRESS: &str = "prevProgress";
 
 const CONDITION: &str = "attribute_not_exists(#pk) OR #sequence < :sequence";
-const STATE_ATTRIBUTES: [&str; 4] = [SEQUENCE, EVENT_ID, PROGRESS, AWARDED];
-
-/// The attribute holding the state before an unpublished event.
-fn unpublished_attribute(event_id: &str) -> String {
-    format!("unpublished:{event_id}")
-}
-
-const UPDATE_PREFIX: &str = "SET #prev2Sequence = if_not_exists(#prevSequence, :null), \
-     #prev2EventId = if_not_exists(#prevEventId, :null), \
-     #prev2Progress = if_not_exists(#prevProgress, :null), \
-     #prev2Awarded = if_not_exists(#prevAwarded, :null), \
-     #prevSequence = if_not_exists(#sequence, :null), \
-     #prevEventId = if_not_exists(#eventId, :null), \
-     #prevProgress = if_not_exists(#progress, :null), \
-     #prevAwarded = if_not_exists(#awarded, :null), \
-     #sequence = :sequence, #eventId = :eventId, #progress = :progress, \
-     #expiresAt = :expiresAt, ";
-const SET_AWARDED: &str = "#awarded = :true";
-const KEEP_AWARDED: &str = "#awarded = if_not_exists(#awarded, :false)";
 
 /// [`TimStateStore`] on a DynamoDB table.
 #[derive(Debug, Clone)]
@@ -115,15 +107,6 @@ impl DynamoTimStateStore {
     }
 }
 
-fn progress_value(progress: &BTreeMap<String, u64>) -> AttributeValue {
-    AttributeValue::M(
-        progress
-            .iter()
-            .map(|(scheme, current)| (scheme.clone(), AttributeValue::N(current.to_string())))
-            .collect(),
-    )
-}
-
 type Item = HashMap<String, AttributeValue>;
 
 /// A stored item that does not read as a state.
@@ -134,124 +117,217 @@ fn corrupt(key: &str, what: String) -> TimStateError {
     }
 }
 
-fn number(item: &Item, name: &str, key: &str) -> Result<Option<u64>, TimStateError> {
-    match item.get(name) {
+/// A number attribute: `None` when absent or NULL.
+fn number(
+    value: Option<&AttributeValue>,
+    name: &str,
+    key: &str,
+) -> Result<Option<u64>, TimStateError> {
+    match value {
         None | Some(AttributeValue::Null(_)) => Ok(None),
         Some(AttributeValue::N(text)) => text
             .parse()
             .map(Some)
-            .map_err(|_| corrupt(key, format!("`{name}` is not a sequence: {text}"))),
+            .map_err(|_| corrupt(key, format!("`{name}` is not a count: {text}"))),
         Some(other) => Err(corrupt(key, format!("`{name}` is {other:?}, not a number"))),
     }
 }
 
-/// The state held in the attributes `sequence`, `eventId`, `progress`, `awarded` (or their
-/// `prev*` twins); `None` when the sequence is absent or NULL.
-fn state(item: &Item, names: [&str; 4], key: &str) -> Result<Option<RewardState>, TimStateError> {
-    let [sequence, event_id, progress, awarded] = names;
-    let Some(sequence) = number(item, sequence, key)? else {
-        return Ok(None);
-    };
-    let event_id = match item.get(event_id) {
-        Some(AttributeValue::S(id)) => id.clone(),
-        None | Some(AttributeValue::Null(_)) => String::new(),
-        Some(other) => return Err(corrupt(key, format!("`{event_id}` is {other:?}"))),
-    };
-    let progress = match item.get(progress) {
-        Some(AttributeValue::M(map)) => map
-            .iter()
-            .map(|(scheme, value)| match value {
-                AttributeValue::N(text) => {
-                    text.parse().map(|n| (scheme.clone(), n)).map_err(|_| {
-                        corrupt(
-                            key,
-                            format!("progress of `{scheme}` is not a count: {text}"),
-                        )
-                    })
-                }
-                other => Err(corrupt(key, format!("progress of `{scheme}` is {other:?}"))),
-            })
-            .collect::<Result<BTreeMap<_, _>, _>>()?,
-        None | Some(AttributeValue::Null(_)) => BTreeMap::new(),
-        Some(other) => return Err(corrupt(key, format!("`{progress}` is {other:?}"))),
-    };
-    let award_emitted = match item.get(awarded) {
-        Some(AttributeValue::Bool(flag)) => *flag,
-        None | Some(AttributeValue::Null(_)) => false,
-        Some(other) => return Err(corrupt(key, format!("`{awarded}` is {other:?}"))),
-    };
-    Ok(Some(RewardState {
-        sequence,
-        event_id,
-        progress,
-        award_emitted,
-    }))
-}
-
-fn current(item: &Item, key: &str) -> Result<Option<RewardState>, TimStateError> {
-    state(item, STATE_ATTRIBUTES, key)
-}
-
-/// The state marked before the unpublished event `event_id`: `None` when unmarked,
-/// `Some(None)` when marked as the key's first event.
-fn unpublished(
-    item: &Item,
-    event_id: &str,
-    key: &str,
-) -> Result<Option<Option<RewardState>>, TimStateError> {
-    let name = unpublished_attribute(event_id);
-    match item.get(&name) {
-        None => Ok(None),
-        Some(AttributeValue::Null(_)) => Ok(Some(None)),
-        Some(AttributeValue::M(map)) => state(map, STATE_ATTRIBUTES, key).map(Some),
+fn text(item: &Item, name: &str, key: &str) -> Result<String, TimStateError> {
+    match item.get(name) {
+        Some(AttributeValue::S(text)) => Ok(text.clone()),
+        None | Some(AttributeValue::Null(_)) => Ok(String::new()),
         Some(other) => Err(corrupt(key, format!("`{name}` is {other:?}"))),
     }
 }
 
-/// The four attributes of a state, as a map.
-fn state_value(state: &RewardState) -> AttributeValue {
-    AttributeValue::M(HashMap::from([
-        (
-            SEQUENCE.to_owned(),
-            AttributeValue::N(state.sequence.to_string()),
-        ),
-        (
-            EVENT_ID.to_owned(),
-            AttributeValue::S(state.event_id.clone()),
-        ),
-        (PROGRESS.to_owned(), progress_value(&state.progress)),
-        (
-            AWARDED.to_owned(),
-            AttributeValue::Bool(state.award_emitted),
-        ),
-    ]))
-}
-
-fn previous(item: &Item, key: &str) -> Result<Option<RewardState>, TimStateError> {
-    state(
-        item,
-        [PREV_SEQUENCE, PREV_EVENT_ID, PREV_PROGRESS, PREV_AWARDED],
-        key,
-    )
-}
-
-/// The state before `previous`: `Some(None)` when NULL, `None` when the item predates the
-/// `prev2*` attributes.
-fn earlier(item: &Item, key: &str) -> Result<Option<Option<RewardState>>, TimStateError> {
-    if !item.contains_key(PREV2_SEQUENCE) {
-        return Ok(None);
+fn flag(item: &Item, name: &str, key: &str) -> Result<bool, TimStateError> {
+    match item.get(name) {
+        Some(AttributeValue::Bool(flag)) => Ok(*flag),
+        None | Some(AttributeValue::Null(_)) => Ok(false),
+        Some(other) => Err(corrupt(key, format!("`{name}` is {other:?}"))),
     }
-    state(
-        item,
-        [
-            PREV2_SEQUENCE,
-            PREV2_EVENT_ID,
-            PREV2_PROGRESS,
-            PREV2_AWARDED,
-        ],
-        key,
-    )
-    .map(Some)
+}
+
+/// A progress map attribute (items written before progress was kept per scheme).
+fn progress_map(
+    item: &Item,
+    name: &str,
+    key: &str,
+) -> Result<BTreeMap<String, u64>, TimStateError> {
+    match item.get(name) {
+        Some(AttributeValue::M(map)) => map
+            .iter()
+            .map(|(scheme, value)| {
+                number(Some(value), &format!("{name}.{scheme}"), key)
+                    .map(|current| (scheme.clone(), current.unwrap_or(0)))
+            })
+            .collect(),
+        None | Some(AttributeValue::Null(_)) => Ok(BTreeMap::new()),
+        Some(other) => Err(corrupt(key, format!("`{name}` is {other:?}"))),
+    }
+}
+
+/// The stored progress: the legacy map's schemes, overridden by the per-scheme attributes.
+fn progress(item: &Item, key: &str) -> Result<BTreeMap<String, u64>, TimStateError> {
+    let mut progress = progress_map(item, LEGACY_PROGRESS, key)?;
+    for (name, value) in item {
+        if let Some(scheme) = name.strip_prefix(PROGRESS_PREFIX) {
+            if let Some(current) = number(Some(value), name, key)? {
+                progress.insert(scheme.to_owned(), current);
+            }
+        }
+    }
+    Ok(progress)
+}
+
+/// The latest state; `None` when the item has no sequence (no item).
+fn current(item: &Item, key: &str) -> Result<Option<RewardState>, TimStateError> {
+    let Some(sequence) = number(item.get(SEQUENCE), SEQUENCE, key)? else {
+        return Ok(None);
+    };
+    Ok(Some(RewardState {
+        sequence,
+        event_id: text(item, EVENT_ID, key)?,
+        progress: progress(item, key)?,
+        award_emitted: flag(item, AWARDED, key)?,
+    }))
+}
+
+/// The schemes the latest event named; `None` on an item written before they were listed.
+fn touched(item: &Item, key: &str) -> Result<Option<Vec<String>>, TimStateError> {
+    match item.get(TOUCHED) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(AttributeValue::L(list)) => list
+            .iter()
+            .map(|value| match value {
+                AttributeValue::S(scheme) => Ok(scheme.clone()),
+                other => Err(corrupt(key, format!("`{TOUCHED}` holds {other:?}"))),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(other) => Err(corrupt(key, format!("`{TOUCHED}` is {other:?}"))),
+    }
+}
+
+/// The state before the latest event; `None` when the latest was the key's first.
+fn previous(
+    item: &Item,
+    current: &RewardState,
+    key: &str,
+) -> Result<Option<RewardState>, TimStateError> {
+    let Some(sequence) = number(item.get(PREV_SEQUENCE), PREV_SEQUENCE, key)? else {
+        return Ok(None);
+    };
+    let progress = match touched(item, key)? {
+        Some(schemes) => {
+            let legacy = progress_map(item, LEGACY_PROGRESS, key)?;
+            let mut progress = current.progress.clone();
+            for scheme in schemes {
+                let name = format!("{BEFORE_PREFIX}{scheme}");
+                // NULL: the scheme had no attribute of its own before the event, so its value
+                // was the legacy map's, if any.
+                match number(item.get(&name), &name, key)? {
+                    Some(before) => progress.insert(scheme, before),
+                    None => match legacy.get(&scheme) {
+                        Some(&before) => progress.insert(scheme, before),
+                        None => progress.remove(&scheme),
+                    },
+                };
+            }
+            progress
+        }
+        None => progress_map(item, LEGACY_PREV_PROGRESS, key)?,
+    };
+    Ok(Some(RewardState {
+        sequence,
+        event_id: text(item, PREV_EVENT_ID, key)?,
+        progress,
+        award_emitted: flag(item, PREV_AWARDED, key)?,
+    }))
+}
+
+/// The update expression and its names and values for `update`.
+struct Expression {
+    text: String,
+    names: Vec<(String, String)>,
+    values: Vec<(String, AttributeValue)>,
+}
+
+fn expression(update: &StateUpdate, expires_at: i64) -> Expression {
+    let mut copies = vec![
+        "#prevSequence = if_not_exists(#sequence, :null)".to_owned(),
+        "#prevEventId = if_not_exists(#eventId, :null)".to_owned(),
+        "#prevAwarded = if_not_exists(#awarded, :null)".to_owned(),
+    ];
+    let mut sets = vec![
+        "#sequence = :sequence".to_owned(),
+        "#eventId = :eventId".to_owned(),
+        "#touched = :touched".to_owned(),
+        "#expiresAt = :expiresAt".to_owned(),
+        if update.awards {
+            "#awarded = :true".to_owned()
+        } else {
+            "#awarded = if_not_exists(#awarded, :false)".to_owned()
+        },
+    ];
+    let mut names: Vec<(String, String)> = [
+        ("#pk", ATTR_PK),
+        ("#sequence", SEQUENCE),
+        ("#eventId", EVENT_ID),
+        ("#awarded", AWARDED),
+        ("#touched", TOUCHED),
+        ("#prevSequence", PREV_SEQUENCE),
+        ("#prevEventId", PREV_EVENT_ID),
+        ("#prevAwarded", PREV_AWARDED),
+        ("#expiresAt", ATTR_EXPIRES_AT),
+    ]
+    .map(|(placeholder, name)| (placeholder.to_owned(), name.to_owned()))
+    .into();
+    let mut values: Vec<(String, AttributeValue)> = vec![
+        (
+            ":sequence".into(),
+            AttributeValue::N(update.sequence.to_string()),
+        ),
+        (
+            ":eventId".into(),
+            AttributeValue::S(update.event_id.clone()),
+        ),
+        (
+            ":touched".into(),
+            AttributeValue::L(
+                update
+                    .progress
+                    .keys()
+                    .map(|scheme| AttributeValue::S(scheme.clone()))
+                    .collect(),
+            ),
+        ),
+        (
+            ":expiresAt".into(),
+            AttributeValue::N(expires_at.to_string()),
+        ),
+        (":null".into(), AttributeValue::Null(true)),
+        // DynamoDB refuses unused expression values: only the branch taken gets its value.
+        if update.awards {
+            (":true".into(), AttributeValue::Bool(true))
+        } else {
+            (":false".into(), AttributeValue::Bool(false))
+        },
+    ];
+    for (index, (scheme, current)) in update.progress.iter().enumerate() {
+        copies.push(format!("#b{index} = if_not_exists(#p{index}, :null)"));
+        sets.push(format!("#p{index} = :p{index}"));
+        names.push((format!("#p{index}"), format!("{PROGRESS_PREFIX}{scheme}")));
+        names.push((format!("#b{index}"), format!("{BEFORE_PREFIX}{scheme}")));
+        values.push((format!(":p{index}"), AttributeValue::N(current.to_string())));
+    }
+    copies.extend(sets);
+    Expression {
+        text: format!("SET {}", copies.join(", ")),
+        names,
+        values,
+    }
 }
 
 fn failure(key: &str, failure: AwsFailure) -> TimStateError {
@@ -274,54 +350,22 @@ impl TimStateStore for DynamoTimStateStore {
         update: &StateUpdate,
     ) -> Result<WriteResult, TimStateError> {
         let pk = key.partition_key();
-        let update_expression = format!(
-            "{UPDATE_PREFIX}{}",
-            if update.awards {
-                SET_AWARDED
-            } else {
-                KEEP_AWARDED
-            }
-        );
+        let expression = expression(update, self.expires_at(update));
         let mut request = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(ATTR_PK, AttributeValue::S(pk.clone()))
             .condition_expression(CONDITION)
-            .update_expression(update_expression)
+            .update_expression(expression.text)
             .return_values(ReturnValue::AllOld)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .expression_attribute_names("#pk", ATTR_PK)
-            .expression_attribute_names("#sequence", SEQUENCE)
-            .expression_attribute_names("#eventId", EVENT_ID)
-            .expression_attribute_names("#progress", PROGRESS)
-            .expression_attribute_names("#awarded", AWARDED)
-            .expression_attribute_names("#prevSequence", PREV_SEQUENCE)
-            .expression_attribute_names("#prevEventId", PREV_EVENT_ID)
-            .expression_attribute_names("#prevProgress", PREV_PROGRESS)
-            .expression_attribute_names("#prevAwarded", PREV_AWARDED)
-            .expression_attribute_names("#prev2Sequence", PREV2_SEQUENCE)
-            .expression_attribute_names("#prev2EventId", PREV2_EVENT_ID)
-            .expression_attribute_names("#prev2Progress", PREV2_PROGRESS)
-            .expression_attribute_names("#prev2Awarded", PREV2_AWARDED)
-            .expression_attribute_names("#expiresAt", ATTR_EXPIRES_AT)
-            .expression_attribute_values(
-                ":sequence",
-                AttributeValue::N(update.sequence.to_string()),
-            )
-            .expression_attribute_values(":eventId", AttributeValue::S(update.event_id.clone()))
-            .expression_attribute_values(":progress", progress_value(&update.progress))
-            .expression_attribute_values(
-                ":expiresAt",
-                AttributeValue::N(self.expires_at(update).to_string()),
-            )
-            .expression_attribute_values(":null", AttributeValue::Null(true));
-        // DynamoDB refuses unused expression values: only the branch taken gets its value.
-        request = if update.awards {
-            request.expression_attribute_values(":true", AttributeValue::Bool(true))
-        } else {
-            request.expression_attribute_values(":false", AttributeValue::Bool(false))
-        };
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        for (placeholder, name) in expression.names {
+            request = request.expression_attribute_names(placeholder, name);
+        }
+        for (placeholder, value) in expression.values {
+            request = request.expression_attribute_values(placeholder, value);
+        }
         match request.send().await {
             Ok(output) => {
                 let previous = match output.attributes() {
@@ -340,46 +384,11 @@ impl TimStateStore for DynamoTimStateStore {
                     })?;
                     let current = current(item, &pk)?
                         .ok_or_else(|| corrupt(&pk, "the stored item has no `sequence`".into()))?;
+                    let previous = previous(item, &current, &pk)?;
                     Ok(WriteResult::Stale {
-                        stored: StoredState {
-                            current,
-                            previous: previous(item, &pk)?,
-                            earlier: earlier(item, &pk)?,
-                            unpublished: unpublished(item, &update.event_id, &pk)?,
-                        },
+                        stored: StoredState { current, previous },
                     })
                 }
-                _ => Err(failure(&pk, classify("UpdateItem", &error))),
-            },
-        }
-    }
-
-    async fn mark_unpublished(&self, unpublished: &Unpublished) -> Result<(), TimStateError> {
-        let pk = unpublished.key.partition_key();
-        let before = match &unpublished.before {
-            Some(state) => state_value(state),
-            None => AttributeValue::Null(true),
-        };
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(ATTR_PK, AttributeValue::S(pk.clone()))
-            .condition_expression("attribute_exists(#pk)")
-            .update_expression("SET #unpublished = :before")
-            .expression_attribute_names("#pk", ATTR_PK)
-            .expression_attribute_names(
-                "#unpublished",
-                unpublished_attribute(&unpublished.event_id),
-            )
-            .expression_attribute_values(":before", before)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error) => match error.as_service_error() {
-                // The item is gone (its TTL): the redelivery applies afresh.
-                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(()),
                 _ => Err(failure(&pk, classify("UpdateItem", &error))),
             },
         }

@@ -6,19 +6,19 @@
 //! DynamoDB gives in the same call (`UpdateItem` with `ReturnValues=ALL_OLD` and
 //! `ReturnValuesOnConditionCheckFailure=ALL_OLD`).
 //!
-//! The stored item also keeps the two states *before* its latest event (`previous`, and
-//! `earlier` before that), shifted by the same update expression. That lets TIM recompute,
-//! without another call, what a redelivered event emitted the first time, when a crash or a
-//! failed publish came between the write and the publish — even when one newer event of the
-//! key was written meanwhile.
+//! Progress is kept per reward scheme: an event's entries update their own schemes, and a
+//! scheme the event does not name keeps its stored value.
 //!
-//! When the messages of a write cannot be published, TIM also records the state before the
-//! event under the event's id ([`TimStateStore::mark_unpublished`]: one more write, only on
-//! that failure). The item keeps that record however many newer events of the key are written
-//! before the redelivery, and the stale answer to the redelivered event carries it
-//! ([`StoredState::unpublished`]). Only a crash between the write and the publish still
-//! relies on the two kept states.
+//! The stored item also keeps the state *before* its latest event ([`StoredState::previous`]),
+//! written by the same update. That lets TIM recompute, without another call, what a
+//! redelivered event emitted the first time when a crash or a failed publish came between the
+//! write and the publish. One state back is enough: the queue in front of TIM is a FIFO
+//! queue grouped by this key, and TIM reports a failed event with every later event of its
+//! key, so no newer event of the key is written before the failed one comes back
+//! (docs/decisions.md, "Ordering").
 
+#[cfg(any(test, feature = "testing"))]
+pub mod compliance;
 mod dynamodb;
 mod memory;
 
@@ -44,12 +44,13 @@ pub struct StateKey {
 }
 
 impl StateKey {
-    /// The partition key value: `{accountId}#{promoCode}#{attemptId}`.
+    /// The partition key value: `{accountId}#{promoCode}#{attemptId}`, each component with
+    /// `%` written `%25` and `#` written `%23`, so two different keys never share a value
+    /// (and keys of ordinary ids are the plain join).
     pub fn partition_key(&self) -> String {
-        format!(
-            "{}#{}#{}",
-            self.account_id, self.promo_code, self.attempt_id
-        )
+        [&self.account_id, &self.promo_code, &self.attempt_id]
+            .map(|component| component.replace('%', "%25").replace('#', "%23"))
+            .join("#")
     }
 }
 
@@ -70,7 +71,8 @@ pub struct RewardState {
     pub sequence: u64,
     /// The id of the event that wrote it.
     pub event_id: String,
-    /// `current` per reward scheme, as of that event.
+    /// `current` per reward scheme, as of that event: every scheme seen for the key, each with
+    /// the value of the latest event that named it.
     pub progress: BTreeMap<String, u64>,
     /// Whether an award message was emitted for the key.
     pub award_emitted: bool,
@@ -83,7 +85,7 @@ pub struct StateUpdate {
     pub sequence: u64,
     /// The event's id.
     pub event_id: String,
-    /// `current` per reward scheme.
+    /// `current` of each reward scheme the event names (the others keep their stored value).
     pub progress: BTreeMap<String, u64>,
     /// True for an award: marks the key as awarded (it stays awarded).
     pub awards: bool,
@@ -91,31 +93,13 @@ pub struct StateUpdate {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// The item as stored: the latest state and the two before it.
+/// The item as stored: the latest state and the one before it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredState {
     /// State after the latest event.
     pub current: RewardState,
-    /// State before the latest event (`None` if it was the first).
+    /// State before the latest event (`None` if it was the key's first).
     pub previous: Option<RewardState>,
-    /// State before `previous`: `Some(None)` when there is none (`previous` was the key's
-    /// first event, or there is no `previous`), `None` when the item does not record it (an
-    /// item written before this level was kept).
-    pub earlier: Option<Option<RewardState>>,
-    /// For the event whose write answered stale: the state before it, if its messages could
-    /// not be published and that was marked (`Some(None)`: it was the key's first event).
-    pub unpublished: Option<Option<RewardState>>,
-}
-
-/// An applied write whose messages could not be published: what its redelivery needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unpublished {
-    /// The key written.
-    pub key: StateKey,
-    /// The id of the event that wrote it.
-    pub event_id: String,
-    /// The state before the event (`None` for the key's first event).
-    pub before: Option<RewardState>,
 }
 
 /// The answer to one conditional write.
@@ -169,13 +153,6 @@ pub trait TimStateStore: Send + Sync {
         key: &StateKey,
         update: &StateUpdate,
     ) -> impl Future<Output = Result<WriteResult, TimStateError>> + Send;
-
-    /// Records under the event's id the state before a write whose messages could not be
-    /// published, for the event's redelivery (one write; nothing when the item is gone).
-    fn mark_unpublished(
-        &self,
-        unpublished: &Unpublished,
-    ) -> impl Future<Output = Result<(), TimStateError>> + Send;
 }
 
 impl<S: TimStateStore + ?Sized> TimStateStore for std::sync::Arc<S> {
@@ -185,12 +162,5 @@ impl<S: TimStateStore + ?Sized> TimStateStore for std::sync::Arc<S> {
         update: &StateUpdate,
     ) -> impl Future<Output = Result<WriteResult, TimStateError>> + Send {
         (**self).advance(key, update)
-    }
-
-    fn mark_unpublished(
-        &self,
-        unpublished: &Unpublished,
-    ) -> impl Future<Output = Result<(), TimStateError>> + Send {
-        (**self).mark_unpublished(unpublished)
     }
 }
