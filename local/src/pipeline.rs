@@ -162,6 +162,7 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
             ("CSL_URL", "http://csl.local"),
             ("OSG_URL", "http://osg.local"),
             ("MSQ_QUEUE_URL", "local"),
+            ("MSQ_DELETE_QUEUE_URL", "local"),
             ("DEAD_LETTER_QUEUE_URL", "local"),
             ("DEFAULT_LOCALE", scenario.config.default_locale.as_str()),
             (

@@ -42,7 +42,7 @@ EXPECTED_ENV: dict[str, list[str]] = {
     "Tim": [
         "BRAND", "LOG_LEVEL", "METRICS_NAMESPACE",
         "TIM_FILTER_TAG", "TIM_TABLE", "TIM_TTL_GRACE_DAYS",
-        "RELEVANT_QUEUE_URL", "UNQUALIFICATION_QUEUE_URL", "MSQ_DELETE_QUEUE_URL",
+        "RELEVANT_QUEUE_URL", "UNQUALIFICATION_QUEUE_URL",
         "DEAD_LETTER_QUEUE_URL",
     ],
     "Fred": [
@@ -57,7 +57,7 @@ EXPECTED_ENV: dict[str, list[str]] = {
         "BRAND", "LOG_LEVEL", "METRICS_NAMESPACE",
         "CSL_URL", "CSL_API_KEY", "OSG_URL", "OSG_API_KEY", "DEFAULT_LOCALE",
         "CYCLE_START_WEEKDAY", "CYCLE_START_TIME_ZONE", "MSQ_QUEUE_URL",
-        "DEAD_LETTER_QUEUE_URL",
+        "MSQ_DELETE_QUEUE_URL", "DEAD_LETTER_QUEUE_URL",
     ],
     "Msq": [
         "BRAND", "LOG_LEVEL", "METRICS_NAMESPACE",
@@ -67,16 +67,16 @@ EXPECTED_ENV: dict[str, list[str]] = {
 
 # Queue logical id -> name suffix (after "${Env}-${Brand}-").
 EXPECTED_QUEUES = {
-    "CppEnrichedEventsQueue": "cpp-enriched-events",
-    "RelevantEventsQueue": "relevant-events",
-    "RelevantUnqualificationEventsQueue": "relevant-unqualification-events",
-    "DecidedEventsQueue": "decided-events",
+    "CppEnrichedEventsQueue": "cpp-enriched-events.fifo",
+    "RelevantEventsQueue": "relevant-events.fifo",
+    "RelevantUnqualificationEventsQueue": "relevant-unqualification-events.fifo",
+    "DecidedEventsQueue": "decided-events.fifo",
     "MsqInboundQueue": "msq-inbound-queue",
     "MsqInboundDeleteQueue": "msq-inbound-delete",
     "DecDlq": "dec-dlq",
-    "TimDlq": "tim-dlq",
-    "FredDlq": "fred-dlq",
-    "BcgDlq": "bcg-dlq",
+    "TimDlq": "tim-dlq.fifo",
+    "FredDlq": "fred-dlq.fifo",
+    "BcgDlq": "bcg-dlq.fifo",
     "MsqDlq": "msq-dlq",
 }
 
@@ -159,12 +159,16 @@ def queue_name(q: dict) -> str:
     return name if isinstance(name, str) else ""
 
 
+def is_dlq_name(name: str) -> bool:
+    return name.removesuffix(".fifo").endswith("-dlq")
+
+
 def dlqs(t: dict) -> dict[str, dict]:
-    return {k: v for k, v in queues(t).items() if queue_name(v).endswith("-dlq")}
+    return {k: v for k, v in queues(t).items() if is_dlq_name(queue_name(v))}
 
 
 def input_queues(t: dict) -> dict[str, dict]:
-    return {k: v for k, v in queues(t).items() if not queue_name(v).endswith("-dlq")}
+    return {k: v for k, v in queues(t).items() if not is_dlq_name(queue_name(v))}
 
 
 def deep_merge(base: Any, override: Any) -> Any:
@@ -261,26 +265,70 @@ def dlq_of_function(t: dict, lid: str) -> str | None:
 # ---------------------------------------------------------------------------
 # Rules
 # ---------------------------------------------------------------------------
+def is_fifo(t: dict, queue: str) -> bool:
+    return (t["Resources"].get(queue, {}).get("Properties") or {}).get("FifoQueue") is True
+
+
 def check_sqs_event_sources(t: dict) -> list[str]:
-    """Every SQS event source: partial batch responses, batching window, max concurrency."""
+    """Every SQS event source: partial batch responses, max concurrency; a standard queue's
+    batch size is SqsBatchSize with a batching window, a FIFO queue's is FifoBatchSize (at most
+    10) without one (FIFO event sources have none)."""
     errors = []
+    params = t.get("Parameters") or {}
     for lid, ename, p in sqs_events(t):
         where = f"{lid}.Events.{ename}"
         if p.get("FunctionResponseTypes") != ["ReportBatchItemFailures"]:
             errors.append(f"{where}: FunctionResponseTypes must be exactly ['ReportBatchItemFailures'], "
                           f"got {p.get('FunctionResponseTypes')!r}")
-        if "MaximumBatchingWindowInSeconds" not in p:
-            errors.append(f"{where}: MaximumBatchingWindowInSeconds missing")
-        if ref(p.get("BatchSize")) != "SqsBatchSize":
-            errors.append(f"{where}: BatchSize must be !Ref SqsBatchSize, got {p.get('BatchSize')!r}")
-        default = ((t.get("Parameters") or {}).get("SqsBatchSize") or {}).get("Default")
-        if default is not None and int(default) > 10 and int(p.get("MaximumBatchingWindowInSeconds") or 0) < 1:
-            errors.append(f"{where}: a BatchSize above 10 needs MaximumBatchingWindowInSeconds >= 1")
         if "MaximumConcurrency" not in (p.get("ScalingConfig") or {}):
             errors.append(f"{where}: ScalingConfig.MaximumConcurrency missing")
         g = getatt(p.get("Queue"))
         if not g or g[0] not in queues(t) or g[1] != "Arn":
             errors.append(f"{where}: Queue must be !GetAtt <queue in this template>.Arn, got {p.get('Queue')!r}")
+            continue
+        if is_fifo(t, g[0]):
+            if ref(p.get("BatchSize")) != "FifoBatchSize":
+                errors.append(f"{where}: BatchSize must be !Ref FifoBatchSize, got {p.get('BatchSize')!r}")
+            if "MaximumBatchingWindowInSeconds" in p:
+                errors.append(f"{where}: a FIFO event source takes no batching window")
+            default = (params.get("FifoBatchSize") or {}).get("Default")
+            if default is None or int(default) > 10 or int((params.get("FifoBatchSize") or {}).get("MaxValue", 11)) > 10:
+                errors.append(f"{where}: FifoBatchSize must default to and allow at most 10")
+            continue
+        if "MaximumBatchingWindowInSeconds" not in p:
+            errors.append(f"{where}: MaximumBatchingWindowInSeconds missing")
+        if ref(p.get("BatchSize")) != "SqsBatchSize":
+            errors.append(f"{where}: BatchSize must be !Ref SqsBatchSize, got {p.get('BatchSize')!r}")
+        default = (params.get("SqsBatchSize") or {}).get("Default")
+        if default is not None and int(default) > 10 and int(p.get("MaximumBatchingWindowInSeconds") or 0) < 1:
+            errors.append(f"{where}: a BatchSize above 10 needs MaximumBatchingWindowInSeconds >= 1")
+    return errors
+
+
+# The queues an award and its delete instruction travel, and FRED's second input (whose DLQ
+# FRED shares with the first), are FIFO; so are their dead-letter queues.
+FIFO_QUEUES = [
+    "CppEnrichedEventsQueue", "RelevantEventsQueue", "RelevantUnqualificationEventsQueue",
+    "DecidedEventsQueue", "TimDlq", "FredDlq", "BcgDlq",
+]
+
+
+def check_fifo_queues(t: dict) -> list[str]:
+    """The ordered path is FIFO end to end, with names SQS accepts and a standard queue's
+    dead-letter queue standard, a FIFO queue's FIFO."""
+    errors = []
+    for lid in queues(t):
+        props = t["Resources"][lid].get("Properties") or {}
+        fifo = is_fifo(t, lid)
+        if fifo != (lid in FIFO_QUEUES):
+            errors.append(f"{lid}: FifoQueue must be {lid in FIFO_QUEUES}")
+        name = props.get("QueueName")
+        text = name.get("Fn::Sub") if isinstance(name, dict) else name
+        if isinstance(text, str) and text.endswith(".fifo") != fifo:
+            errors.append(f"{lid}: a FIFO queue's name ends in .fifo, a standard one's does not: {text!r}")
+        target = getatt((props.get("RedrivePolicy") or {}).get("deadLetterTargetArn"))
+        if target and is_fifo(t, target[0]) != fifo:
+            errors.append(f"{lid}: redrives to {target[0]}, which must be {'FIFO' if fifo else 'standard'} too")
     return errors
 
 
@@ -702,6 +750,7 @@ def check_outputs(t: dict) -> list[str]:
 
 CHECKS: dict[str, Callable[[dict], list[str]]] = {
     "sqs_event_sources": check_sqs_event_sources,
+    "fifo_queues": check_fifo_queues,
     "event_sources_match_architecture": check_event_sources_match_architecture,
     "queues": check_queues,
     "dlq_routing": check_dlq_routing,
@@ -825,9 +874,24 @@ def test_misspelt_report_batch_item_failures_is_caught(tmp_path: Path) -> None:
 def test_runner_batch_size_is_the_template_default(template: dict) -> None:
     """The local runner and the benchmark deliver SQS batches of the size the stack deploys."""
     source = (ROOT / "local" / "src" / "transport.rs").read_text()
-    match = re.search(r"pub const BATCH_SIZE: usize = (\d+);", source)
-    assert match, "BATCH_SIZE not found in local/src/transport.rs"
-    assert int(match.group(1)) == int(template["Parameters"]["SqsBatchSize"]["Default"])
+    for constant, parameter in [("BATCH_SIZE", "SqsBatchSize"), ("FIFO_BATCH_SIZE", "FifoBatchSize")]:
+        match = re.search(rf"pub const {constant}: usize = (\d+);", source)
+        assert match, f"{constant} not found in local/src/transport.rs"
+        assert int(match.group(1)) == int(template["Parameters"][parameter]["Default"])
+
+
+def test_runner_fifo_queues_are_the_template_fifo_queues(template: dict) -> None:
+    """The queues the runner and the functions treat as FIFO are the stack's FIFO queues."""
+    source = (ROOT / "shared" / "src" / "ports" / "publisher" / "mod.rs").read_text()
+    body = source[source.index("pub fn is_fifo"):]
+    body = body[:body.index("\n    }\n")]
+    fifo = set(re.findall(r"Destination::(\w+)", body))
+    names = {"EnrichedEvents": "CppEnrichedEventsQueue", "RelevantEvents": "RelevantEventsQueue",
+             "UnqualificationEvents": "RelevantUnqualificationEventsQueue",
+             "DecidedEvents": "DecidedEventsQueue", "MsqInbound": "MsqInboundQueue",
+             "MsqDelete": "MsqInboundDeleteQueue"}
+    for destination, queue in names.items():
+        assert is_fifo(template, queue) == (destination in fifo), destination
 
 
 def test_cycle_time_zone_pattern_is_the_zones_bcg_is_built_with(template: dict) -> None:
@@ -856,10 +920,15 @@ def _add_statement(t: dict, role: str, statement: dict) -> None:
 MUTATIONS: dict[str, tuple[str, Callable[[dict], None]]] = {
     "extra response type": ("sqs_event_sources", lambda t: _first_sqs_event(t, "Tim").update(
         FunctionResponseTypes=["ReportBatchItemFailures", "Other"])),
-    "no batching window": ("sqs_event_sources", lambda t: _first_sqs_event(t, "Bcg").pop("MaximumBatchingWindowInSeconds")),
+    "no batching window": ("sqs_event_sources", lambda t: _first_sqs_event(t, "Msq").pop("MaximumBatchingWindowInSeconds")),
+    "batching window on a FIFO source": ("sqs_event_sources", lambda t: _first_sqs_event(t, "Bcg").update(
+        MaximumBatchingWindowInSeconds=1)),
+    "FIFO batch above 10": ("sqs_event_sources", lambda t: t["Parameters"]["FifoBatchSize"].update(Default=20)),
+    "ordered queue made standard": ("fifo_queues", lambda t: _res(t, "DecidedEventsQueue").pop("FifoQueue")),
+    "FIFO queue redriving to a standard DLQ": ("fifo_queues", lambda t: _res(t, "TimDlq").pop("FifoQueue")),
     "no max concurrency": ("sqs_event_sources", lambda t: _first_sqs_event(t, "Fred").pop("ScalingConfig")),
     "literal batch size": ("sqs_event_sources", lambda t: _first_sqs_event(t, "Msq").update(BatchSize=10)),
-    "big batches without a window": ("sqs_event_sources", lambda t: _first_sqs_event(t, "Tim").update(
+    "big batches without a window": ("sqs_event_sources", lambda t: _first_sqs_event(t, "Msq").update(
         MaximumBatchingWindowInSeconds=0)),
     "queue without SSE": ("queues", lambda t: _res(t, "DecidedEventsQueue").pop("SqsManagedSseEnabled")),
     "DLQ without SSE": ("queues", lambda t: _res(t, "MsqDlq").update(SqsManagedSseEnabled=False)),
@@ -868,7 +937,7 @@ MUTATIONS: dict[str, tuple[str, Callable[[dict], None]]] = {
         deadLetterTargetArn={"Fn::GetAtt": ["NoSuchDlq", "Arn"]})),
     "redrive to wrong stage DLQ": ("dlq_routing", lambda t: _res(t, "DecidedEventsQueue")["RedrivePolicy"].update(
         deadLetterTargetArn={"Fn::GetAtt": ["TimDlq", "Arn"]})),
-    "short visibility timeout": ("visibility_timeouts", lambda t: _res(t, "DecidedEventsQueue").update(VisibilityTimeout=360)),
+    "short visibility timeout": ("visibility_timeouts", lambda t: _res(t, "DecidedEventsQueue").update(VisibilityTimeout=359)),
     "longer function timeout": ("visibility_timeouts", lambda t: _res(t, "Tim").update(Timeout=30)),
     "global timeout applies": ("visibility_timeouts", lambda t: (_res(t, "Tim").pop("Timeout"),
                                                                  t["Globals"]["Function"].update(Timeout=120))),

@@ -21,6 +21,7 @@ pub const VARIABLES: &[&str] = &[
     "CYCLE_START_WEEKDAY",
     "CYCLE_START_TIME_ZONE",
     "MSQ_QUEUE_URL",
+    "MSQ_DELETE_QUEUE_URL",
     "DEAD_LETTER_QUEUE_URL",
 ];
 
@@ -45,6 +46,9 @@ pub struct Config {
     pub cycle: CycleStart,
     /// `msq-inbound-queue` (`MSQ_QUEUE_URL`).
     pub msq_queue_url: String,
+    /// `msq-inbound-delete` (`MSQ_DELETE_QUEUE_URL`): delete instructions, forwarded once the
+    /// award before them was handled.
+    pub msq_delete_queue_url: String,
     /// BCG's dead-letter queue (`DEAD_LETTER_QUEUE_URL`).
     pub dead_letter_queue_url: String,
     /// How long CSL templates (and "no template for this locale") are cached: five minutes,
@@ -82,6 +86,7 @@ impl Config {
                 .unwrap_or_else(|| "en-GB".to_owned()),
             cycle: CycleStart { weekday, time_zone },
             msq_queue_url: vars.required("MSQ_QUEUE_URL")?,
+            msq_delete_queue_url: vars.required("MSQ_DELETE_QUEUE_URL")?,
             dead_letter_queue_url: vars.required("DEAD_LETTER_QUEUE_URL")?,
             template_cache_ttl: Duration::from_secs(300),
         })
@@ -89,7 +94,10 @@ impl Config {
 
     /// The queues BCG publishes to, by destination.
     pub fn queues(&self) -> Vec<(Destination, String)> {
-        vec![(Destination::MsqInbound, self.msq_queue_url.clone())]
+        vec![
+            (Destination::MsqInbound, self.msq_queue_url.clone()),
+            (Destination::MsqDelete, self.msq_delete_queue_url.clone()),
+        ]
     }
 
     /// The handler's settings.
@@ -115,6 +123,7 @@ mod tests {
             ("CSL_URL", "https://csl.test"),
             ("OSG_URL", "https://osg.test/"),
             ("MSQ_QUEUE_URL", "https://sqs/msq"),
+            ("MSQ_DELETE_QUEUE_URL", "https://sqs/delete"),
             ("DEAD_LETTER_QUEUE_URL", "https://sqs/dlq"),
         ]
         .into_iter()

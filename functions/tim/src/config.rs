@@ -13,7 +13,6 @@ pub const VARIABLES: &[&str] = &[
     "TIM_TTL_GRACE_DAYS",
     "RELEVANT_QUEUE_URL",
     "UNQUALIFICATION_QUEUE_URL",
-    "MSQ_DELETE_QUEUE_URL",
     "DEAD_LETTER_QUEUE_URL",
 ];
 
@@ -32,8 +31,6 @@ pub struct Config {
     pub relevant_queue_url: String,
     /// `relevant-unqualification-events` (`UNQUALIFICATION_QUEUE_URL`).
     pub unqualification_queue_url: String,
-    /// `msq-inbound-delete` (`MSQ_DELETE_QUEUE_URL`).
-    pub msq_delete_queue_url: String,
     /// TIM's dead-letter queue (`DEAD_LETTER_QUEUE_URL`).
     pub dead_letter_queue_url: String,
 }
@@ -50,12 +47,12 @@ impl Config {
             ttl_grace_days: vars.parsed_or("TIM_TTL_GRACE_DAYS", 7)?,
             relevant_queue_url: vars.required("RELEVANT_QUEUE_URL")?,
             unqualification_queue_url: vars.required("UNQUALIFICATION_QUEUE_URL")?,
-            msq_delete_queue_url: vars.required("MSQ_DELETE_QUEUE_URL")?,
             dead_letter_queue_url: vars.required("DEAD_LETTER_QUEUE_URL")?,
         })
     }
 
-    /// The queues TIM publishes to, by destination.
+    /// The queues TIM publishes to, by destination (delete instructions go to
+    /// relevant-events, behind the award they delete).
     pub fn queues(&self) -> Vec<(Destination, String)> {
         vec![
             (Destination::RelevantEvents, self.relevant_queue_url.clone()),
@@ -63,7 +60,6 @@ impl Config {
                 Destination::UnqualificationEvents,
                 self.unqualification_queue_url.clone(),
             ),
-            (Destination::MsqDelete, self.msq_delete_queue_url.clone()),
         ]
     }
 }
@@ -79,7 +75,6 @@ mod tests {
             ("TIM_TABLE", "tim-state"),
             ("RELEVANT_QUEUE_URL", "https://sqs/relevant"),
             ("UNQUALIFICATION_QUEUE_URL", "https://sqs/unq"),
-            ("MSQ_DELETE_QUEUE_URL", "https://sqs/delete"),
             ("DEAD_LETTER_QUEUE_URL", "https://sqs/dlq"),
         ]
         .into_iter()
@@ -100,7 +95,6 @@ mod tests {
             "TIM_TABLE",
             "RELEVANT_QUEUE_URL",
             "UNQUALIFICATION_QUEUE_URL",
-            "MSQ_DELETE_QUEUE_URL",
             "DEAD_LETTER_QUEUE_URL",
         ] {
             let mut source = vars();

@@ -467,10 +467,6 @@ fn environment(
                 "UNQUALIFICATION_QUEUE_URL",
                 resources.queue("relevant-unqualification-events"),
             );
-            add(
-                "MSQ_DELETE_QUEUE_URL",
-                resources.queue("msq-inbound-delete"),
-            );
         }
         Stage::Fred => {
             add("DES_URL", url);
@@ -486,6 +482,10 @@ fn environment(
             add("CYCLE_START_WEEKDAY", "MONDAY".to_owned());
             add("CYCLE_START_TIME_ZONE", "Europe/London".to_owned());
             add("MSQ_QUEUE_URL", resources.queue("msq-inbound-queue"));
+            add(
+                "MSQ_DELETE_QUEUE_URL",
+                resources.queue("msq-inbound-delete"),
+            );
         }
         Stage::Msq => {
             add("MSQ_TABLE", resources.msq_table.clone());
