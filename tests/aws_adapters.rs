@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_sqs::types::MessageSystemAttributeName;
 use chrono::{DateTime, Utc};
 use rewards_shared::envelope::EventType;
 use rewards_shared::model::{
@@ -525,6 +526,12 @@ fn delete(sequence: u64) -> DeleteInstruction {
 }
 
 const PK: &str = "skybet#10048213";
+
+#[tokio::test]
+async fn msq_meets_the_message_store_contract() {
+    let msq = msq().await;
+    rewards_shared::ports::message_store::compliance::check_all(&msq.store, "").await;
+}
 
 #[tokio::test]
 async fn msq_put_replace_repeat_and_older() {
@@ -1183,4 +1190,103 @@ async fn a_message_received_max_receive_count_times_moves_to_the_dlq() {
     assert_eq!(dead.len(), 1);
     assert_eq!(body_id(&dead[0]), "poison");
     assert_eq!(attribute(&dead[0], "ce-type"), Some("rewards.relevant"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The publisher's and the dead-letter sink's contracts, as the in-memory ones meet them
+
+/// What arrived in the queues of an [`SqsPublisher`], read back from SQS.
+struct SqsInbox {
+    client: aws_sdk_sqs::Client,
+    urls: BTreeMap<Destination, String>,
+}
+
+impl rewards_shared::ports::publisher::compliance::Inbox for SqsInbox {
+    async fn arrived(
+        &self,
+        destination: Destination,
+    ) -> Vec<rewards_shared::ports::publisher::compliance::Arrived> {
+        let Some(url) = self.urls.get(&destination) else {
+            return Vec::new();
+        };
+        let system = |message: &aws_sdk_sqs::types::Message, name| {
+            message
+                .attributes()
+                .and_then(|attributes| attributes.get(&name).cloned())
+        };
+        rewards_tests::drain_queue(&self.client, url)
+            .await
+            .iter()
+            .map(
+                |message| rewards_shared::ports::publisher::compliance::Arrived {
+                    body: message.body().unwrap_or_default().to_owned(),
+                    event_type: attribute(message, "ce-type").unwrap_or_default().to_owned(),
+                    group: system(message, MessageSystemAttributeName::MessageGroupId),
+                    deduplication_id: system(
+                        message,
+                        MessageSystemAttributeName::MessageDeduplicationId,
+                    ),
+                },
+            )
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn publisher_meets_the_publisher_contract() {
+    let config = moto_config().await;
+    let client = aws_sdk_sqs::Client::new(&config);
+    let standard = create_queue(&client, &unique("msq-inbound-queue")).await;
+    let fifo = rewards_tests::create_fifo_queue(&client, &unique("decided-events")).await;
+    let urls = BTreeMap::from([
+        (Destination::MsqInbound, standard.url),
+        (Destination::DecidedEvents, fifo.url),
+    ]);
+    let publisher = SqsPublisher::new(client.clone(), urls.clone());
+    let inbox = SqsInbox { client, urls };
+    rewards_shared::ports::publisher::compliance::check_all(&publisher, &inbox, "").await;
+}
+
+/// What arrived in a dead-letter queue, read back from SQS.
+struct SqsLetterbox {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl rewards_shared::ports::dead_letter::compliance::Letterbox for SqsLetterbox {
+    async fn arrived(&self) -> Vec<DeadLetter> {
+        rewards_tests::drain_queue(&self.client, &self.url)
+            .await
+            .iter()
+            .map(|message| DeadLetter {
+                stage: match attribute(message, "stage") {
+                    Some("dec") => Stage::Dec,
+                    Some("tim") => Stage::Tim,
+                    Some("fred") => Stage::Fred,
+                    Some("des") => Stage::Des,
+                    Some("bcg") => Stage::Bcg,
+                    _ => Stage::Msq,
+                },
+                reason: attribute(message, "reason").unwrap_or_default().to_owned(),
+                source: attribute(message, "source").unwrap_or_default().to_owned(),
+                payload: message.body().unwrap_or_default().to_owned(),
+            })
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn dead_letters_meet_the_dead_letter_sink_contract_on_standard_and_fifo_queues() {
+    let config = moto_config().await;
+    let client = aws_sdk_sqs::Client::new(&config);
+    let standard = create_queue(&client, &unique("bcg")).await;
+    let fifo = rewards_tests::create_fifo_queue(&client, &unique("bcg")).await;
+    for url in [standard.dlq_url, fifo.dlq_url] {
+        let sink = SqsDeadLetters::new(client.clone(), url.clone());
+        let letterbox = SqsLetterbox {
+            client: client.clone(),
+            url,
+        };
+        rewards_shared::ports::dead_letter::compliance::check_all(&sink, &letterbox, "").await;
+    }
 }

@@ -311,3 +311,28 @@ async fn bad_records_go_alone_to_their_stage_dead_letter_queue_with_the_reason()
         .any(|letter| letter.body() == Some("this is not JSON")));
     run.delete().await.expect("clean-up");
 }
+
+/// `rewards chaos --aws` at a small size: the same ledger over the DynamoDB and SQS adapters
+/// on moto (SQS's own FIFO order, deduplication and redelivery), faults at the ports; nothing
+/// lost, nothing shown twice. `scripts/chaos-aws.sh` runs 2,000 events.
+#[tokio::test]
+async fn the_chaos_run_over_moto_loses_nothing_and_shows_nothing_twice() {
+    let options = rewards_local::chaos::Options {
+        events: 150,
+        seed: 11,
+        duplicate_share: 0.05,
+        json: None,
+        aws: true,
+    };
+    let report = rewards_local::chaos::run(&options)
+        .await
+        .expect("the chaos run over moto runs");
+    let summary = report.readable();
+    assert!(report.figures.expected > 20, "{summary}");
+    assert!(report.passed(), "{summary}");
+    let faults = report.faults;
+    assert!(
+        faults.pph_5xx + faults.osg_5xx + faults.tim_throttles > 0,
+        "no fault fired: {summary}"
+    );
+}

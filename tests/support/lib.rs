@@ -370,3 +370,79 @@ pub fn sqs_client_with(
         .build();
     aws_sdk_sqs::Client::from_conf(conf)
 }
+
+/// Creates a FIFO queue `{name}.fifo` with its FIFO dead-letter queue `{name}-dlq.fifo`,
+/// redriven after [`MAX_RECEIVE_COUNT`] receives, as the stack's ordered queues.
+pub async fn create_fifo_queue(client: &aws_sdk_sqs::Client, name: &str) -> TestQueue {
+    let dlq_url = client
+        .create_queue()
+        .queue_name(format!("{name}-dlq.fifo"))
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .expect("create FIFO dead-letter queue")
+        .queue_url
+        .expect("dead-letter queue URL");
+    let dlq_arn = client
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("dead-letter queue attributes")
+        .attributes
+        .and_then(|attributes| attributes.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("dead-letter queue ARN");
+    let redrive = serde_json::json!({
+        "deadLetterTargetArn": dlq_arn,
+        "maxReceiveCount": MAX_RECEIVE_COUNT.to_string(),
+    });
+    let url = client
+        .create_queue()
+        .queue_name(format!("{name}.fifo"))
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+        .attributes(QueueAttributeName::VisibilityTimeout, "30")
+        .send()
+        .await
+        .expect("create FIFO queue")
+        .queue_url
+        .expect("queue URL");
+    TestQueue { url, dlq_url }
+}
+
+/// Every message waiting in `queue_url` now (received and deleted), in order, with every
+/// system and message attribute.
+pub async fn drain_queue(
+    client: &aws_sdk_sqs::Client,
+    queue_url: &str,
+) -> Vec<aws_sdk_sqs::types::Message> {
+    let mut drained = Vec::new();
+    loop {
+        let messages = client
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(0)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .expect("receive")
+            .messages
+            .unwrap_or_default();
+        if messages.is_empty() {
+            return drained;
+        }
+        for message in &messages {
+            client
+                .delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete");
+        }
+        drained.extend(messages);
+    }
+}

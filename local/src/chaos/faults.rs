@@ -529,7 +529,7 @@ mod tests {
             event_type: EventType::Relevant,
             correlation_id: "c".into(),
             body: "{}".into(),
-            group: None,
+            group: Some(format!("group-{id}")),
             deduplication_id: None,
         }
     }

@@ -17,6 +17,7 @@
 //! held is delivered then, or was lost. Exit status: 0 when nothing was lost or shown twice,
 //! 1 otherwise, 2 for bad usage.
 
+pub mod aws;
 pub mod faults;
 pub mod generator;
 pub mod ledger;
@@ -36,7 +37,7 @@ use rewards_shared::ports::{
 };
 use serde_json::json;
 
-use crate::backend::{Backend, Ports};
+use crate::backend::{Backend, Ports, Transport};
 use crate::pipeline::{Pipeline, StandIns, CPP_TOPIC, EPPM_TOPIC, ONLINE_TOPIC};
 use crate::scenario::{Scenario, ScenarioConfig, ScenarioError, Step};
 use faults::{FaultShares, Faults, Faulty};
@@ -57,7 +58,7 @@ pub const CRASH_SHARE: f64 = 0.01;
 pub const MSK_ATTEMPTS: u32 = 50;
 
 const USAGE: &str =
-    "usage: rewards chaos [--events N] [--seed S] [--duplicate-share F] [--json FILE]";
+    "usage: rewards chaos [--events N] [--seed S] [--duplicate-share F] [--json FILE] [--aws]";
 
 /// Why the chaos run could not run (not what it found).
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +69,9 @@ pub enum ChaosError {
     /// The pipeline could not be built.
     #[error("cannot build the pipeline: {0}")]
     Pipeline(#[from] ScenarioError),
+    /// The run over AWS could not set up or clean up its tables and queues.
+    #[error("{0}")]
+    Aws(String),
     /// The JSON report could not be written.
     #[error("cannot write {file}: {reason}")]
     Write {
@@ -89,6 +93,9 @@ pub struct Options {
     pub duplicate_share: f64,
     /// Where to write the JSON report.
     pub json: Option<PathBuf>,
+    /// Run over DynamoDB and SQS at the SDK's endpoint (a local one: moto) instead of in
+    /// memory.
+    pub aws: bool,
 }
 
 impl Default for Options {
@@ -98,6 +105,7 @@ impl Default for Options {
             seed: DEFAULT_SEED,
             duplicate_share: DEFAULT_DUPLICATE_SHARE,
             json: None,
+            aws: false,
         }
     }
 }
@@ -131,6 +139,7 @@ impl Options {
                         .ok_or_else(|| bad(text))?;
                 }
                 "--json" => options.json = Some(PathBuf::from(value()?)),
+                "--aws" => options.aws = true,
                 other => return Err(ChaosError::Usage(format!("unknown argument `{other}`"))),
             }
         }
@@ -155,14 +164,6 @@ impl Backend for ChaosBackend {
     type Store = Faulty<Observed<Arc<MemoryMessageStore>>>;
 }
 
-/// One run's settings.
-struct RunSettings {
-    shares: FaultShares,
-    duplicate_share: f64,
-    crash_share: f64,
-    seed: u64,
-}
-
 /// What one run gives back.
 struct Run {
     record: RunRecord,
@@ -182,10 +183,83 @@ fn online_value(account_id: &str, brand: &str, at: DateTime<Utc>) -> serde_json:
     json!({"accountId": account_id, "brand": brand, "onlineAt": format_timestamp(at)})
 }
 
-/// Runs the generated steps through one pipeline.
-async fn run_once(generated: &Generated, settings: RunSettings) -> Result<Run, ChaosError> {
-    let started = Instant::now();
-    let scenario = Scenario {
+/// The queues a chaos run drains: the chaotic in-memory ones, or real SQS queues.
+pub trait ChaosQueues: Transport {
+    /// Turns the transport's own chaos on or off.
+    fn set_chaos(&mut self, enabled: bool);
+    /// What the transport did.
+    fn counts(&self) -> transport::TransportCounts;
+}
+
+impl ChaosQueues for ChaosTransport {
+    fn set_chaos(&mut self, enabled: bool) {
+        self.set_enabled(enabled);
+    }
+
+    fn counts(&self) -> transport::TransportCounts {
+        ChaosTransport::counts(self)
+    }
+}
+
+/// What a run's pipeline is built on, given its stand-ins, its faults and its journal.
+pub trait RunParts<B: Backend, Q: ChaosQueues> {
+    /// The ports and the queues.
+    fn build(
+        self,
+        stand_ins: &StandIns,
+        faults: &Arc<Faults>,
+        journal: &Arc<Journal>,
+    ) -> (Ports<B>, Q);
+}
+
+/// The in-memory parts: every port in memory, the chaotic queues.
+struct InMemory {
+    duplicate_share: f64,
+    crash_share: f64,
+    seed: u64,
+}
+
+impl RunParts<ChaosBackend, ChaosTransport> for InMemory {
+    fn build(
+        self,
+        stand_ins: &StandIns,
+        faults: &Arc<Faults>,
+        journal: &Arc<Journal>,
+    ) -> (Ports<ChaosBackend>, ChaosTransport) {
+        let publisher = Arc::new(MemoryPublisher::new());
+        let faulty = |port| Faulty::new(port, Arc::clone(faults));
+        let ports = Ports::<ChaosBackend> {
+            promotions: faulty(Arc::clone(&stand_ins.promotions)),
+            tim_store: Faulty::new(
+                Observed::new(Arc::new(MemoryTimStateStore::new()), Arc::clone(journal)),
+                Arc::clone(faults),
+            ),
+            publisher: Faulty::new(Arc::clone(&publisher), Arc::clone(faults)),
+            dead_letters: Faulty::new(Arc::new(MemoryDeadLetters::new()), Arc::clone(faults)),
+            templates: Faulty::new(Arc::clone(&stand_ins.templates), Arc::clone(faults)),
+            onsite: Faulty::new(
+                Observed::new(Arc::clone(&stand_ins.onsite), Arc::clone(journal)),
+                Arc::clone(faults),
+            ),
+            store: Faulty::new(
+                Observed::new(Arc::new(MemoryMessageStore::new()), Arc::clone(journal)),
+                Arc::clone(faults),
+            ),
+        };
+        let transport = ChaosTransport::new(
+            publisher,
+            Arc::clone(faults),
+            self.duplicate_share,
+            self.crash_share,
+            self.seed.wrapping_add(1),
+        );
+        (ports, transport)
+    }
+}
+
+/// The scenario a chaos run's stand-ins serve.
+fn scenario(generated: &Generated) -> Scenario {
+    Scenario {
         file: PathBuf::from("chaos"),
         now: generated.start,
         config: ScenarioConfig::default(),
@@ -193,37 +267,27 @@ async fn run_once(generated: &Generated, settings: RunSettings) -> Result<Run, C
         templates: generated.templates.clone(),
         onsite: generated.online.clone(),
         steps: Vec::new(),
-    };
+    }
+}
+
+/// Runs the generated steps through one pipeline built of `parts`, with faults at `shares`.
+async fn run_once<B, Q, P>(
+    generated: &Generated,
+    shares: FaultShares,
+    seed: u64,
+    parts: P,
+) -> Result<Run, ChaosError>
+where
+    B: Backend,
+    Q: ChaosQueues,
+    P: RunParts<B, Q>,
+{
+    let started = Instant::now();
+    let scenario = scenario(generated);
     let stand_ins = StandIns::new(&scenario);
-    let faults = Faults::new(settings.shares, settings.seed);
+    let faults = Faults::new(shares, seed);
     let journal = Journal::new();
-    let publisher = Arc::new(MemoryPublisher::new());
-    let faulty = |port| Faulty::new(port, Arc::clone(&faults));
-    let ports = Ports::<ChaosBackend> {
-        promotions: faulty(stand_ins.promotions),
-        tim_store: Faulty::new(
-            Observed::new(Arc::new(MemoryTimStateStore::new()), Arc::clone(&journal)),
-            Arc::clone(&faults),
-        ),
-        publisher: Faulty::new(Arc::clone(&publisher), Arc::clone(&faults)),
-        dead_letters: Faulty::new(Arc::new(MemoryDeadLetters::new()), Arc::clone(&faults)),
-        templates: Faulty::new(stand_ins.templates, Arc::clone(&faults)),
-        onsite: Faulty::new(
-            Observed::new(Arc::clone(&stand_ins.onsite), Arc::clone(&journal)),
-            Arc::clone(&faults),
-        ),
-        store: Faulty::new(
-            Observed::new(Arc::new(MemoryMessageStore::new()), Arc::clone(&journal)),
-            Arc::clone(&faults),
-        ),
-    };
-    let transport = ChaosTransport::new(
-        publisher,
-        Arc::clone(&faults),
-        settings.duplicate_share,
-        settings.crash_share,
-        settings.seed.wrapping_add(1),
-    );
+    let (ports, transport) = parts.build(&stand_ins, &faults, &journal);
     let mut pipeline = Pipeline::new(
         &scenario,
         ports,
@@ -265,7 +329,7 @@ async fn run_once(generated: &Generated, settings: RunSettings) -> Result<Run, C
     }
     // The outage is over: every customer comes online and gets what was kept for them.
     faults.set_enabled(false);
-    pipeline.transport_mut().set_enabled(false);
+    pipeline.transport_mut().set_chaos(false);
     pipeline.clock().set(generated.end);
     for customer in &generated.customers {
         pipeline
@@ -294,36 +358,20 @@ async fn run_once(generated: &Generated, settings: RunSettings) -> Result<Run, C
     })
 }
 
-/// Runs the chaos comparison.
-pub async fn run(options: &Options) -> Result<ChaosReport, ChaosError> {
-    let started = Instant::now();
-    let generated = generator::generate(options.events, options.seed);
-    let clean = run_once(
-        &generated,
-        RunSettings {
-            shares: FaultShares::NONE,
-            duplicate_share: 0.0,
-            crash_share: 0.0,
-            seed: options.seed,
-        },
-    )
-    .await?;
-    let faulty = run_once(
-        &generated,
-        RunSettings {
-            shares: FaultShares::DEFAULT,
-            duplicate_share: options.duplicate_share,
-            crash_share: CRASH_SHARE,
-            seed: options.seed,
-        },
-    )
-    .await?;
+/// The report of a clean and a faulty run of the same events.
+fn compare_runs(
+    options: &Options,
+    generated: &Generated,
+    clean: Run,
+    faulty: Run,
+    started: Instant,
+) -> ChaosReport {
     let figures = ledger::compare(&clean.record, &faulty.record, &generated.catalog);
-    Ok(ChaosReport {
+    ChaosReport {
         events: generated.events,
         seed: options.seed,
         duplicate_share: options.duplicate_share,
-        crash_share: CRASH_SHARE,
+        crash_share: if options.aws { 0.0 } else { CRASH_SHARE },
         fault_shares: FaultShares::DEFAULT,
         mix: generated.mix,
         shown_clean: clean.record.shown(),
@@ -336,7 +384,39 @@ pub async fn run(options: &Options) -> Result<ChaosReport, ChaosError> {
         clean_seconds: clean.seconds,
         faulty_seconds: faulty.seconds,
         total_seconds: started.elapsed().as_secs_f64(),
-    })
+    }
+}
+
+/// Runs the chaos comparison (over AWS with [`Options::aws`]: see [`aws`]).
+pub async fn run(options: &Options) -> Result<ChaosReport, ChaosError> {
+    if options.aws {
+        return aws::run(options).await;
+    }
+    let started = Instant::now();
+    let generated = generator::generate(options.events, options.seed);
+    let clean = run_once(
+        &generated,
+        FaultShares::NONE,
+        options.seed,
+        InMemory {
+            duplicate_share: 0.0,
+            crash_share: 0.0,
+            seed: options.seed,
+        },
+    )
+    .await?;
+    let faulty = run_once(
+        &generated,
+        FaultShares::DEFAULT,
+        options.seed,
+        InMemory {
+            duplicate_share: options.duplicate_share,
+            crash_share: CRASH_SHARE,
+            seed: options.seed,
+        },
+    )
+    .await?;
+    Ok(compare_runs(options, &generated, clean, faulty, started))
 }
 
 /// `rewards chaos …`: runs, prints the report (and writes it as JSON with `--json`); exit 0

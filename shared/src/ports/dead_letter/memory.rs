@@ -35,3 +35,21 @@ impl DeadLetterSink for MemoryDeadLetters {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::compliance::{self, Letterbox};
+    use super::*;
+
+    impl Letterbox for MemoryDeadLetters {
+        async fn arrived(&self) -> Vec<DeadLetter> {
+            self.take()
+        }
+    }
+
+    #[tokio::test]
+    async fn meets_the_dead_letter_sink_contract() {
+        let sink = MemoryDeadLetters::new();
+        compliance::check_all(&sink, &sink, "").await;
+    }
+}

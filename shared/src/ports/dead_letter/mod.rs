@@ -1,6 +1,8 @@
 //! The dead-letter sink port: a bad record goes alone to its stage's dead-letter queue, with
 //! the stage and the reason beside it.
 
+#[cfg(any(test, feature = "testing"))]
+pub mod compliance;
 mod memory;
 mod sqs;
 

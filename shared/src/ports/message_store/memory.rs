@@ -144,3 +144,13 @@ impl MessageStore for MemoryMessageStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn meets_the_message_store_contract() {
+        super::super::compliance::check_all(&MemoryMessageStore::new(), "").await;
+    }
+}

@@ -14,6 +14,8 @@
 //! Items expire with the reward (`expiresAt`, the table's TTL attribute); since DynamoDB
 //! deletes expired items late, readers skip them themselves.
 
+#[cfg(any(test, feature = "testing"))]
+pub mod compliance;
 mod dynamodb;
 mod memory;
 

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
-use super::{Destination, OutgoingMessage, PublishError, Publisher};
+use super::{Destination, FailedMessage, OutgoingMessage, PublishError, Publisher};
 
 /// Messages kept per destination, in publish order; counts publish calls.
 #[derive(Debug, Default)]
@@ -54,12 +54,59 @@ impl Publisher for MemoryPublisher {
             .queues
             .lock()
             .map_err(|_| PublishError::all(&messages, "publisher lock poisoned", true))?;
+        let mut failed = Vec::new();
         for message in messages {
+            // As SQS refuses it: a FIFO queue takes no message without a group.
+            if message.destination.is_fifo() && message.group.is_none() {
+                failed.push(FailedMessage {
+                    reason: format!(
+                        "message {} has no message group, which FIFO queue {} needs",
+                        message.id,
+                        message.destination.queue_name()
+                    ),
+                    id: message.id,
+                    retryable: false,
+                });
+                continue;
+            }
             queues
                 .entry(message.destination)
                 .or_default()
                 .push_back(message);
         }
-        Ok(())
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(PublishError { failed })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::compliance::{self, Arrived, Inbox};
+    use super::*;
+
+    impl Inbox for MemoryPublisher {
+        async fn arrived(&self, destination: Destination) -> Vec<Arrived> {
+            self.take(destination)
+                .into_iter()
+                .map(|message| Arrived {
+                    deduplication_id: message
+                        .group
+                        .is_some()
+                        .then(|| message.deduplication_id().to_owned()),
+                    body: message.body,
+                    event_type: message.event_type.as_str().to_owned(),
+                    group: message.group,
+                })
+                .collect()
+        }
+    }
+
+    #[tokio::test]
+    async fn meets_the_publisher_contract() {
+        let publisher = MemoryPublisher::new();
+        compliance::check_all(&publisher, &publisher, "").await;
     }
 }

@@ -1,5 +1,7 @@
 //! The publisher port: sends CloudEvents to the next stage's queue.
 
+#[cfg(any(test, feature = "testing"))]
+pub mod compliance;
 mod memory;
 mod sqs;
 
