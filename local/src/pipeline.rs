@@ -17,7 +17,7 @@ use rewards_shared::config::Vars;
 use rewards_shared::decision::DeliveryPreferences;
 use rewards_shared::kafka::{encode_event, encode_record};
 use rewards_shared::ports::{
-    Destination, ManualClock, MemoryDeadLetters, MemoryMessageStore, MemoryOnsiteGateway,
+    Clock, Destination, ManualClock, MemoryDeadLetters, MemoryMessageStore, MemoryOnsiteGateway,
     MemoryOutcomes, MemoryPromotions, MemoryPublisher, MemoryTemplates, MemoryTimStateStore,
     Outcome, Template,
 };
@@ -225,7 +225,8 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
                 clock.clone(),
                 telemetry(Stage::Msq, &outcomes),
             )
-            .with_online_topic(ONLINE_TOPIC),
+            .with_online_topic(ONLINE_TOPIC)
+            .with_brand("local"),
             clock,
             onsite,
             outcomes,
@@ -327,7 +328,9 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
                     .iter()
                     .map(|(name, value)| (name.as_str(), value.as_str()))
                     .collect();
-                encode_record(topic, 0, self.offset, value, &headers)
+                let mut record = encode_record(topic, 0, self.offset, value, &headers);
+                record.timestamp.0 = self.clock.now();
+                record
             })
             .collect();
         let count = records.len();

@@ -218,6 +218,13 @@ where
         match enrich(activity, promotion, record.header("correlationid"), now) {
             Ok(emission) => {
                 recorder.latency(emission.latency);
+                if !emission.unknown_schemes.is_empty() {
+                    recorder.count("UnknownRewardScheme", emission.unknown_schemes.len() as f64);
+                    tracing::warn!(
+                        reward_scheme_ids = ?emission.unknown_schemes,
+                        "progress entries name schemes the promotion lacks; kept, not enriched"
+                    );
+                }
                 let span = tracing::Span::current();
                 span.record("correlation_id", emission.message.correlation_id.as_str());
                 span.record("event_id", emission.message.id.as_str());
@@ -289,7 +296,7 @@ mod tests {
     use super::*;
     use rewards_shared::envelope::{Envelope, EventType};
     use rewards_shared::kafka::{encode_event, encode_record};
-    use rewards_shared::model::{EnrichedActivity, RewardScheme, Tier, TierDefinition};
+    use rewards_shared::model::{EnrichedActivity, RewardScheme, TierDefinition};
     use rewards_shared::ports::Outcome;
     use rewards_shared::ports::{
         CachedPromotions, Destination, ManualClock, MemoryDeadLetters, MemoryOutcomes,
@@ -311,13 +318,10 @@ mod tests {
                 products: vec!["casino".into()],
                 reward_type: "FREE_SPINS".into(),
                 product_reward_type: "CASINO_FREE_SPINS".into(),
-                tier_definition: TierDefinition {
-                    tiers: vec![Tier {
-                        threshold: 5,
-                        reward: "10 free spins".into(),
-                    }],
-                },
-                expiration_date: "2026-11-23T23:59:59Z".parse().expect("date"),
+                tier_definition: TierDefinition(serde_json::json!(
+                    {"tiers": [{"threshold": 5, "reward": "10 free spins"}]}
+                )),
+                expiration_date: Some("2026-11-23T23:59:59Z".parse().expect("date")),
             }],
         }
     }

@@ -6,7 +6,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use rewards_shared::envelope::{Envelope, EnvelopeError, EventType};
 use rewards_shared::kafka::{self, Record};
 use rewards_shared::model::{
-    CustomerOnline, DeleteInstruction, InvalidInput, MessageType, QueuedMessage, Validate,
+    self, CustomerOnline, DeleteInstruction, InvalidInput, MessageType, QueuedMessage, Validate,
 };
 use rewards_shared::ports::dead_letter::send_recorded;
 use rewards_shared::ports::{
@@ -27,6 +27,7 @@ pub const INPUT_TYPES: [EventType; 2] = [EventType::MessageQueue, EventType::Mes
 /// MSQ's handler, generic over its ports.
 pub struct Handler<S, O, L, C> {
     online_topic: Option<String>,
+    brand: Option<String>,
     store: S,
     onsite: O,
     dead_letters: L,
@@ -47,6 +48,7 @@ where
     pub fn new(store: S, onsite: O, dead_letters: L, clock: C, telemetry: Telemetry) -> Self {
         Handler {
             online_topic: None,
+            brand: None,
             store,
             onsite,
             dead_letters,
@@ -58,6 +60,12 @@ where
     /// Dead-letters customer-online records from any topic but `topic` (`ONLINE_TOPIC`).
     pub fn with_online_topic(mut self, topic: impl Into<String>) -> Self {
         self.online_topic = Some(topic.into());
+        self
+    }
+
+    /// Resends to customers of `brand` (`BRAND`) when a customer-online record names none.
+    pub fn with_brand(mut self, brand: impl Into<String>) -> Self {
+        self.brand = Some(brand.into());
         self
     }
 
@@ -225,14 +233,13 @@ where
             }
         }
         let value = record.value().map_err(RecordFailure::invalid)?;
-        let online: CustomerOnline = serde_json::from_str(&value)
-            .map_err(|e| RecordFailure::invalid(InvalidInput::json(&e)))?;
+        let mut online: CustomerOnline = model::parse(&value).map_err(RecordFailure::invalid)?;
+        if online.brand.trim().is_empty() {
+            online.brand = self.brand.clone().unwrap_or_default();
+        }
+        online.online_at = online.online_at.or_else(|| record.timestamp());
         online.validate().map_err(RecordFailure::invalid)?;
         let now = self.clock.now();
-        recorder.latency(rewards_shared::envelope::Latency {
-            from_origin_ms: Some((now - online.online_at).num_milliseconds()),
-            from_previous_ms: None,
-        });
         let report = resend::resend(
             &self.store,
             &self.onsite,
@@ -242,6 +249,11 @@ where
         )
         .await;
         for queued in report.delivered {
+            // Latency since the activity's origin (its `occurredAt`, the chain's `tsorigin`).
+            recorder.latency(rewards_shared::envelope::Latency {
+                from_origin_ms: Some((now - queued.occurred_at).num_milliseconds()),
+                from_previous_ms: None,
+            });
             let message = queued.message;
             recorder.outcome(Outcome::Delivered {
                 account_id: message.account_id,

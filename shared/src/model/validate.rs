@@ -88,14 +88,14 @@ pub(crate) fn text(field: &'static str, value: &str) -> Result<(), InvalidInput>
     bounded(field, value, MAX_TEXT_CHARS)
 }
 
-/// Checks what every activity carries: its five identifiers, its locale, and its reward
+/// Checks what every activity carries: its identifiers, its locale, and its reward
 /// progress entries (`(rewardSchemeId, activityType)` each).
 pub(crate) fn activity<'a>(
-    ids: [(&'static str, &str); 5],
+    ids: &[(&'static str, &str)],
     locale: Option<&str>,
     progress: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
 ) -> Result<(), InvalidInput> {
-    for (field, value) in ids {
+    for &(field, value) in ids {
         id(field, value)?;
     }
     if let Some(locale) = locale {
