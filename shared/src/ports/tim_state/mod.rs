@@ -44,12 +44,10 @@ pub struct StateKey {
 }
 
 impl StateKey {
-    /// The partition key value: `{accountId}#{promoCode}#{attemptId}`.
+    /// The partition key value: `{accountId}#{promoCode}#{attemptId}`, components escaped
+    /// ([`crate::keys::join`]) so that no two keys share it.
     pub fn partition_key(&self) -> String {
-        format!(
-            "{}#{}#{}",
-            self.account_id, self.promo_code, self.attempt_id
-        )
+        crate::keys::join(&[&self.account_id, &self.promo_code, &self.attempt_id])
     }
 }
 
