@@ -577,4 +577,56 @@ mod tests {
             Err(DecError::Publish { .. })
         ));
     }
+
+    #[tokio::test]
+    async fn an_unknown_reward_scheme_is_kept_counted_and_published() {
+        let fixture = fixture().0;
+        let kept = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let handler = Handler::new(
+            CPP_TOPIC,
+            EPPM_TOPIC,
+            Arc::clone(&fixture.source),
+            Arc::clone(&fixture.publisher),
+            Arc::clone(&fixture.dead_letters),
+            ManualClock::new("2026-11-16T09:30:01Z".parse().expect("date")),
+            Telemetry::new(
+                Stage::Dec,
+                "skybet",
+                "RewardMessaging",
+                fixture.outcomes.clone(),
+                rewards_shared::telemetry::MetricsOut::Memory(Arc::clone(&kept)),
+            ),
+        );
+        let value = cpp("a-1", "WEEKLY-SPINS").replace(
+            "\"status\": \"IN_PROGRESS\"}]",
+            "\"status\": \"COMPLETED\"}, {\"rewardSchemeId\": \"rs-404\", \"current\": 1}]",
+        );
+        assert!(value.contains("rs-404"), "{value}");
+        let event = encode_event(vec![encode_record(CPP_TOPIC, 0, 1, value.as_bytes(), &[])]);
+        handler.handle(&event).await.expect("handled");
+
+        assert!(fixture.dead_letters.take().is_empty(), "not invalid input");
+        let enriched = fixture.publisher.take(Destination::EnrichedEvents);
+        let envelope =
+            Envelope::<EnrichedActivity>::decode(&enriched[0].body, &[EventType::ActivityEnriched])
+                .expect("CloudEvent");
+        let schemes: Vec<(&str, &str, &str)> = envelope
+            .data
+            .reward_progress
+            .iter()
+            .map(|p| {
+                (
+                    p.reward_scheme_id.as_str(),
+                    p.reward_type.as_str(),
+                    p.status.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            schemes,
+            vec![("rs-100", "FREE_SPINS", "COMPLETED"), ("rs-404", "", "")]
+        );
+        let metrics = kept.lock().expect("metrics").join("\n");
+        assert!(metrics.contains("\"UnknownRewardScheme\":1"), "{metrics}");
+    }
 }

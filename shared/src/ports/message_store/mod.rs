@@ -12,8 +12,9 @@
 //! - `tombstone`: left by a delete instruction (the reward was spent), so an award that
 //!   arrives later with an older sequence is not queued.
 //!
-//! Items expire with the reward (`expiresAt`, the table's TTL attribute); since DynamoDB
-//! deletes expired items late, readers skip them themselves.
+//! Items expire with the reward (`expiresAt`, the table's TTL attribute; MSQ gives a message
+//! whose reward never expires its maximum TTL before storing it); since DynamoDB deletes
+//! expired items late, readers skip them themselves.
 
 mod dynamodb;
 mod memory;
