@@ -263,6 +263,7 @@ where
         online.online_at = online.online_at.or_else(|| record.timestamp());
         online.validate().map_err(RecordFailure::invalid)?;
         let now = self.clock.now();
+        tracing::debug!(online_at = ?online.online_at, "customer online; resending");
         let report = resend::resend(
             &self.store,
             &self.onsite,

@@ -158,9 +158,13 @@ impl Validate for CppActivity {
                 ("attemptId", &self.attempt_id),
             ],
             self.locale.as_deref(),
-            self.reward_progress
-                .iter()
-                .map(|p| (p.reward_scheme_id.as_str(), p.activity_type.as_str())),
+            self.reward_progress.iter().map(|p| {
+                (
+                    p.reward_scheme_id.as_str(),
+                    p.activity_type.as_str(),
+                    p.status.as_str(),
+                )
+            }),
         )?;
         validate::bounded_id("brand", &self.brand)
     }
@@ -279,6 +283,27 @@ mod tests {
             activity.validate(),
             Err(InvalidInput::EmptyField { field: "accountId" })
         );
+    }
+
+    #[test]
+    fn a_progress_status_is_free_text_within_the_text_limit() {
+        let mut activity: CppActivity = serde_json::from_str(
+            &CPP.replace("\"status\": \"IN_PROGRESS\"}", "\"status\": \"COMPLETED\"}"),
+        )
+        .expect("parses");
+        assert_eq!(activity.reward_progress[0].status.as_str(), "COMPLETED");
+        assert!(activity.validate().is_ok());
+        activity.reward_progress[0].status = "x"
+            .repeat(crate::limits::MAX_TEXT_CHARS + 1)
+            .as_str()
+            .into();
+        assert!(matches!(
+            activity.validate(),
+            Err(InvalidInput::TooLong {
+                field: "rewardProgress.status",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -236,9 +236,13 @@ impl Validate for EnrichedActivity {
                 ("attemptId", &self.attempt_id),
             ],
             self.locale.as_deref(),
-            self.reward_progress
-                .iter()
-                .map(|p| (p.reward_scheme_id.as_str(), p.activity_type.as_str())),
+            self.reward_progress.iter().map(|p| {
+                (
+                    p.reward_scheme_id.as_str(),
+                    p.activity_type.as_str(),
+                    p.status.as_str(),
+                )
+            }),
         )
     }
 }
