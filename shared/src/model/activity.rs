@@ -78,6 +78,7 @@ impl From<&str> for ProgressStatus {
 #[serde(rename_all = "camelCase")]
 pub struct RewardProgress {
     /// The reward scheme this progress is for.
+    #[serde(deserialize_with = "tolerant::id")]
     pub reward_scheme_id: String,
     /// Free text; DES knows `FREE_SPINS`, `FREE_BET` and `GAMING_BONUS`.
     #[serde(default, deserialize_with = "tolerant::null_as_default")]
@@ -105,16 +106,19 @@ pub struct RewardProgress {
 #[serde(rename_all = "camelCase")]
 pub struct CppActivity {
     /// Unique id of this activity; empty when absent (see [`CppActivity::derive_missing_id`]).
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
+    #[serde(default, deserialize_with = "tolerant::optional_id")]
     pub activity_id: String,
     /// The customer.
+    #[serde(deserialize_with = "tolerant::id")]
     pub account_id: String,
     /// The brand the customer plays on; empty when absent (the promotion's brand is used).
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
+    #[serde(default, deserialize_with = "tolerant::optional_id")]
     pub brand: String,
     /// The promotion.
+    #[serde(deserialize_with = "tolerant::id")]
     pub promo_code: String,
     /// The customer's attempt at the promotion (for example the week).
+    #[serde(deserialize_with = "tolerant::id")]
     pub attempt_id: String,
     /// Grows by at least one with each activity of the same (account, promo, attempt).
     #[serde(deserialize_with = "tolerant::count")]
@@ -178,16 +182,19 @@ impl Validate for CppActivity {
 #[serde(rename_all = "camelCase")]
 pub struct EppmActivity {
     /// Unique id of this event; empty when absent (see [`EppmActivity::derive_missing_id`]).
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
+    #[serde(default, deserialize_with = "tolerant::optional_id")]
     pub event_id: String,
     /// The customer.
+    #[serde(deserialize_with = "tolerant::id")]
     pub account_id: String,
     /// The brand; empty when absent (the promotion's brand is used).
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
+    #[serde(default, deserialize_with = "tolerant::optional_id")]
     pub brand: String,
     /// The promotion.
+    #[serde(deserialize_with = "tolerant::id")]
     pub promo_code: String,
     /// The attempt.
+    #[serde(deserialize_with = "tolerant::id")]
     pub attempt_id: String,
     /// The promotion week (1 for EPPM): a number or a numeric string.
     #[serde(

@@ -14,9 +14,10 @@ use super::validate::{self, InvalidInput, Validate};
 #[serde(rename_all = "camelCase")]
 pub struct CustomerOnline {
     /// The customer.
+    #[serde(deserialize_with = "tolerant::id")]
     pub account_id: String,
     /// The brand; empty when absent.
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
+    #[serde(default, deserialize_with = "tolerant::optional_id")]
     pub brand: String,
     /// When the customer came online, if the record says so readably.
     #[serde(

@@ -14,6 +14,7 @@ use super::tolerant;
 #[serde(rename_all = "camelCase")]
 pub struct Promotion {
     /// The promotion's code.
+    #[serde(deserialize_with = "tolerant::id")]
     pub promo_code: String,
     /// Its display name (empty when PPH has none).
     #[serde(default, deserialize_with = "tolerant::null_as_default")]
@@ -46,6 +47,7 @@ impl Promotion {
 #[serde(rename_all = "camelCase")]
 pub struct RewardScheme {
     /// The scheme's id, as reward progress entries name it.
+    #[serde(deserialize_with = "tolerant::id")]
     pub reward_scheme_id: String,
     /// Products the reward applies to.
     #[serde(default, deserialize_with = "tolerant::null_as_default")]

@@ -39,6 +39,33 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, InvalidInput> {
     })
 }
 
+/// A required identifier: text, or a whole number written as JSON number (`10048213` reads as
+/// `"10048213"`, as some upstream services send account ids).
+pub fn id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::String(text) => Ok(text),
+        Value::Number(number) if number.is_u64() || number.is_i64() => Ok(number.to_string()),
+        Value::Null => Err(D::Error::custom(
+            "invalid type: null, expected an identifier",
+        )),
+        other => Err(D::Error::custom(format!(
+            "invalid type: {other}, expected an identifier (text)"
+        ))),
+    }
+}
+
+/// An optional identifier: as [`id`]; absent or `null` is empty.
+pub fn optional_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::Null => Ok(String::new()),
+        Value::String(text) => Ok(text),
+        Value::Number(number) if number.is_u64() || number.is_i64() => Ok(number.to_string()),
+        other => Err(D::Error::custom(format!(
+            "invalid type: {other}, expected an identifier (text)"
+        ))),
+    }
+}
+
 /// An optional field: absent or `null` is `T::default()`.
 pub fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
@@ -194,6 +221,30 @@ mod tests {
         let odd: Sample =
             parse(r#"{"sequence": 1, "name": "n", "week": "first"}"#).expect("parses");
         assert_eq!(odd.week, None);
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Ids {
+        #[serde(deserialize_with = "id")]
+        account_id: String,
+        #[serde(default, deserialize_with = "optional_id")]
+        activity_id: String,
+    }
+
+    #[test]
+    fn identifiers_may_be_written_as_whole_numbers() {
+        let ids: Ids = parse(r#"{"accountId": 10048213, "activityId": null}"#).expect("reads");
+        assert_eq!(
+            (ids.account_id.as_str(), ids.activity_id.as_str()),
+            ("10048213", "")
+        );
+        for bad in ["1.5", "true", "{}", "null"] {
+            let error = parse::<Ids>(&format!(r#"{{"accountId": {bad}}}"#))
+                .expect_err("not an id")
+                .to_string();
+            assert!(error.contains("accountId"), "{bad}: {error}");
+        }
     }
 
     #[test]
