@@ -2,8 +2,9 @@
 //! in-process pipeline:
 //!
 //! - for any valid activity or promotion of the scenarios in `events/scenarios/`, adding
-//!   unknown fields, turning optional fields to `null` (or dropping them), and changing
-//!   progress-entry statuses never changes the outcome lines;
+//!   unknown fields, turning optional fields to `null` (or dropping them), changing
+//!   progress-entry statuses, and writing counts and numeric ids the other ways the contract
+//!   allows (`5.0`, `"5"`, `10048213`) never changes the outcome lines;
 //! - a record missing a required field (absent or `null`) is dead-lettered with a reason
 //!   naming the field.
 
@@ -63,6 +64,10 @@ enum Site {
     Optional(String),
     /// A progress entry's status: free text, never interpreted.
     ProgressStatus(String),
+    /// A count (`sequence`, `current`, `target`) that may be written as a float or a string.
+    Count(String),
+    /// An all-digit identifier that may be written as a JSON number.
+    NumericId(String),
 }
 
 /// Every site of `scenario` (JSON pointers).
@@ -89,6 +94,8 @@ fn sites(scenario: &Value) -> Vec<Site> {
             let at = format!("/steps/{i}/cppActivity");
             sites.push(Site::Object(at.clone()));
             optional(&mut sites, activity, &at, &["activityId", "brand"]);
+            sites.push(Site::Count(format!("{at}/sequence")));
+            numeric_id(&mut sites, activity, &at);
             if activity["locale"].as_str().map(str::to_ascii_lowercase)
                 == Some(default_locale.clone())
             {
@@ -103,6 +110,8 @@ fn sites(scenario: &Value) -> Vec<Site> {
                 let entry = format!("{at}/rewardProgress/{j}");
                 sites.push(Site::Object(entry.clone()));
                 sites.push(Site::ProgressStatus(format!("{entry}/status")));
+                sites.push(Site::Count(format!("{entry}/current")));
+                sites.push(Site::Count(format!("{entry}/target")));
             }
         }
         if let Some(activity) = step.get("eppmActivity") {
@@ -124,6 +133,7 @@ fn sites(scenario: &Value) -> Vec<Site> {
             let at = format!("/steps/{i}/customerOnline");
             sites.push(Site::Object(at.clone()));
             optional(&mut sites, online, &at, &["onlineAt"]);
+            numeric_id(&mut sites, online, &at);
         }
     }
     for (k, promotion) in scenario["promotions"]
@@ -164,6 +174,19 @@ fn sites(scenario: &Value) -> Vec<Site> {
     sites
 }
 
+/// The record's `accountId`, when it is all digits, as a site for a JSON number.
+fn numeric_id(sites: &mut Vec<Site>, record: &Value, at: &str) {
+    let digits = record["accountId"].as_str().is_some_and(|id| {
+        !id.is_empty()
+            && id.len() < 16
+            && id.bytes().all(|b| b.is_ascii_digit())
+            && !id.starts_with('0')
+    });
+    if digits {
+        sites.push(Site::NumericId(format!("{at}/accountId")));
+    }
+}
+
 /// Unknown values another team's service might add.
 fn unknown_value(choice: u8) -> Value {
     match choice % 5 {
@@ -198,6 +221,24 @@ fn varied(scenario: &Value, choices: &[(u8, u8)]) -> Value {
             Site::Object(at) => {
                 if let Some(Value::Object(object)) = varied.pointer_mut(at) {
                     object.insert(format!("x-extra-{detail}"), unknown_value(detail));
+                }
+            }
+            Site::Count(at) => {
+                if let Some(slot) = varied.pointer_mut(at) {
+                    if let Some(count) = slot.as_u64() {
+                        *slot = if detail % 2 == 0 {
+                            json!(count.to_string())
+                        } else {
+                            json!(count as f64)
+                        };
+                    }
+                }
+            }
+            Site::NumericId(at) => {
+                if let Some(slot) = varied.pointer_mut(at) {
+                    if let Some(id) = slot.as_str().and_then(|id| id.parse::<u64>().ok()) {
+                        *slot = json!(id);
+                    }
                 }
             }
             Site::Optional(at) | Site::ProgressStatus(at) => {
@@ -316,6 +357,8 @@ fn every_base_scenario_has_sites_of_each_kind() {
     assert!(all.iter().any(|s| matches!(s, Site::Object(_))));
     assert!(all.iter().any(|s| matches!(s, Site::Optional(_))));
     assert!(all.iter().any(|s| matches!(s, Site::ProgressStatus(_))));
+    assert!(all.iter().any(|s| matches!(s, Site::Count(_))));
+    assert!(all.iter().any(|s| matches!(s, Site::NumericId(_))));
     for name in BASES {
         assert!(!required_sites(&base(name)).is_empty(), "{name}");
     }

@@ -258,7 +258,15 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
                     .await
             }
             Step::CustomerOnline(value) => {
-                if let Some(account) = value.get("accountId").and_then(|a| a.as_str()) {
+                // Read as MSQ reads it: text, or a whole number written as a JSON number.
+                let account = match value.get("accountId") {
+                    Some(serde_json::Value::String(text)) => Some(text.clone()),
+                    Some(serde_json::Value::Number(number)) if number.is_u64() => {
+                        Some(number.to_string())
+                    }
+                    _ => None,
+                };
+                if let Some(account) = account {
                     self.onsite.set_online(account, true);
                 }
                 self.feed_kafka(ONLINE_TOPIC, vec![value.to_string().into_bytes()])
