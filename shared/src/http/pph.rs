@@ -190,7 +190,7 @@ mod tests {
     #[tokio::test]
     async fn malformed_body_is_not_retried() {
         let server =
-            ScriptedServer::start(vec![ScriptedResponse::json(200, r#"{"promoCode": 1}"#)])
+            ScriptedServer::start(vec![ScriptedResponse::json(200, r#"{"promoCode": [1]}"#)])
                 .await
                 .expect("server");
         let error = client(server.url())
