@@ -169,7 +169,7 @@ async fn tim_first_write_has_no_previous_state_and_sets_the_ttl() {
 }
 
 #[tokio::test]
-async fn tim_ttl_without_expiry_is_now_plus_grace() {
+async fn tim_ttl_without_expiry_outlasts_msq_s_longest_ttl() {
     let tim = tim(chrono::Duration::hours(48)).await;
     let before = Utc::now();
     let mut no_expiry = update(1, 1, false);
@@ -183,10 +183,11 @@ async fn tim_ttl_without_expiry_is_now_plus_grace() {
         panic!("expiresAt is not a number");
     };
     let expires: i64 = text.parse().expect("epoch seconds");
-    let grace = chrono::Duration::hours(48);
+    let kept = chrono::Duration::hours(48)
+        + chrono::Duration::days(rewards_shared::limits::DEFAULT_MAX_MESSAGE_TTL_DAYS);
     assert!(
-        (before + grace).timestamp() <= expires && expires <= (after + grace).timestamp(),
-        "expiresAt {expires} not within now + 48 h"
+        (before + kept).timestamp() <= expires && expires <= (after + kept).timestamp(),
+        "expiresAt {expires} not within now + MSQ's longest TTL + 48 h"
     );
 }
 
@@ -418,6 +419,51 @@ async fn tim_missing_table_is_rejected_naming_the_error() {
     };
     assert_eq!(key, "10048213#WEEKLY-SPINS#2026-W47");
     assert!(reason.contains("ResourceNotFoundException"), "{reason}");
+}
+
+/// Identifiers holding the key separator, the escape character and other odd characters.
+const ODD_IDS: [&str; 7] = ["WEEK#1", "a/b", "100%", "%23", "what?", "two words", "Ü-😀"];
+
+#[tokio::test]
+async fn tim_keys_of_different_tuples_never_collide_whatever_the_ids_hold() {
+    let tim = tim(chrono::Duration::days(7)).await;
+    let key = |account: &str, promo: &str, attempt: &str| StateKey {
+        account_id: account.into(),
+        promo_code: promo.into(),
+        attempt_id: attempt.into(),
+    };
+    // These shared one partition key when components were joined with a bare `#`.
+    let colliding = [
+        key("1", "P#X", "A"),
+        key("1#P", "X", "A"),
+        key("1", "P", "X#A"),
+    ];
+    let odd: Vec<StateKey> = ODD_IDS
+        .iter()
+        .map(|id| key(id, &format!("{id}#P"), id))
+        .collect();
+    for (index, key) in colliding.iter().chain(&odd).enumerate() {
+        let sequence = index as u64 + 1;
+        let result = tim
+            .store
+            .advance(key, &update(sequence, 1, false))
+            .await
+            .expect("write");
+        assert_eq!(
+            result,
+            WriteResult::Applied { previous: None },
+            "{key:?} is a key of its own"
+        );
+        assert_eq!(
+            tim.item(key).await["sequence"],
+            AttributeValue::N(sequence.to_string())
+        );
+    }
+    assert_eq!(
+        colliding[0].partition_key(),
+        "1#P%23X#A",
+        "a `#` inside an id is escaped"
+    );
 }
 
 #[tokio::test]
@@ -831,6 +877,85 @@ async fn msq_mark_delivered_only_when_the_item_still_holds_the_message() {
         "2026-11-16T09:30:00Z",
     );
     assert!(!msq.store.mark_delivered(&never).await.expect("absent"));
+}
+
+#[tokio::test]
+async fn msq_keeps_messages_of_ids_holding_separators_apart() {
+    let msq = msq().await;
+    let with_attempt = |promo: &str, attempt: &str, sequence: u64| {
+        let mut message = queued(
+            "10048213",
+            promo,
+            MessageType::RewardAwarded,
+            sequence,
+            "2026-11-16T09:30:00Z",
+        );
+        message.attempt_id = attempt.into();
+        message.message.message_id = format!("msg-{promo}-{attempt}");
+        message
+    };
+    // Promo `WEEK#1` + attempt `A` and promo `WEEK` + attempt `1#A`: two messages.
+    let first = with_attempt("WEEK#1", "A", 5);
+    let second = with_attempt("WEEK", "1#A", 3);
+    for message in [&first, &second] {
+        assert_eq!(
+            msq.store.put(message).await.expect("put"),
+            PutResult::Stored { replaced: false }
+        );
+    }
+    assert!(msq.item(PK, "WEEK%231#A#REWARD_AWARDED").await.is_some());
+    assert!(msq.item(PK, "WEEK#1%23A#REWARD_AWARDED").await.is_some());
+    let pending = msq
+        .store
+        .pending("skybet", "10048213", at(NOW))
+        .await
+        .expect("pending");
+    assert_eq!(pending.len(), 2, "both kept");
+    // A delete instruction for one attempt leaves the other alone.
+    let mut instruction = delete(9);
+    instruction.promo_code = "WEEK".into();
+    instruction.attempt_id = "1#A".into();
+    assert_eq!(
+        msq.store.tombstone(&instruction).await.expect("tombstone"),
+        TombstoneResult::Deleted
+    );
+    let pending = msq
+        .store
+        .pending("skybet", "10048213", at(NOW))
+        .await
+        .expect("pending");
+    assert_eq!(pending, vec![first]);
+}
+
+#[tokio::test]
+async fn msq_stores_resends_and_deletes_for_odd_ids() {
+    let msq = msq().await;
+    for id in ODD_IDS {
+        let mut message = queued(id, id, MessageType::Progress, 1, "2026-11-16T09:30:00Z");
+        message.message.brand = format!("{id}-brand");
+        message.attempt_id = id.into();
+        assert_eq!(
+            msq.store.put(&message).await.expect("put"),
+            PutResult::Stored { replaced: false },
+            "{id}"
+        );
+        let pending = msq
+            .store
+            .pending(&message.message.brand, id, at(NOW))
+            .await
+            .expect("pending");
+        assert_eq!(pending, vec![message.clone()], "{id}");
+        assert!(
+            msq.store.mark_delivered(&message).await.expect("mark"),
+            "{id}"
+        );
+        assert!(msq
+            .store
+            .pending(&message.message.brand, id, at(NOW))
+            .await
+            .expect("pending")
+            .is_empty());
+    }
 }
 
 #[tokio::test]

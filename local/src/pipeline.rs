@@ -226,7 +226,8 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
                 clock.clone(),
                 telemetry(Stage::Msq, &outcomes),
             )
-            .with_online_topic(ONLINE_TOPIC),
+            .with_online_topic(ONLINE_TOPIC)
+            .with_brand("local"),
             clock,
             onsite,
             outcomes,
@@ -258,7 +259,15 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
                     .await
             }
             Step::CustomerOnline(value) => {
-                if let Some(account) = value.get("accountId").and_then(|a| a.as_str()) {
+                // Read as MSQ reads it: text, or a whole number written as a JSON number.
+                let account = match value.get("accountId") {
+                    Some(serde_json::Value::String(text)) => Some(text.clone()),
+                    Some(serde_json::Value::Number(number)) if number.is_u64() => {
+                        Some(number.to_string())
+                    }
+                    _ => None,
+                };
+                if let Some(account) = account {
                     self.onsite.set_online(account, true);
                 }
                 self.feed_kafka(ONLINE_TOPIC, vec![value.to_string().into_bytes()])
@@ -328,7 +337,9 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
                     .iter()
                     .map(|(name, value)| (name.as_str(), value.as_str()))
                     .collect();
-                encode_record(topic, 0, self.offset, value, &headers)
+                let mut record = encode_record(topic, 0, self.offset, value, &headers);
+                record.timestamp.0 = self.clock.now();
+                record
             })
             .collect();
         let count = records.len();

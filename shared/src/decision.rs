@@ -132,12 +132,12 @@ pub(crate) mod tests {
             activity_type: activity_type.into(),
             current: 3,
             target: 5,
-            status: ActivityStatus::InProgress,
+            status: ActivityStatus::InProgress.into(),
             products: vec!["casino".into()],
             reward_type: activity_type.into(),
             product_reward_type: "CASINO_FREE_SPINS".into(),
             tier_definition: TierDefinition::default(),
-            expiration_date: "2026-11-23T23:59:59Z".parse().expect("date"),
+            expiration_date: Some("2026-11-23T23:59:59Z".parse().expect("date")),
         }
     }
 

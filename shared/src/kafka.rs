@@ -65,6 +65,12 @@ impl Record<'_> {
         })
     }
 
+    /// When the producer wrote the record (Kafka's record timestamp), if the record has one.
+    pub fn timestamp(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let at = self.record.timestamp.0;
+        (at.timestamp_millis() > 0).then_some(at)
+    }
+
     /// The value as it arrived (base64), for dead letters of records that are not text.
     pub fn raw_value(&self) -> &str {
         self.record.value.as_deref().unwrap_or_default()

@@ -9,3 +9,6 @@ pub const MAX_REWARD_PROGRESS: usize = 64;
 pub const MAX_ID_CHARS: usize = 128;
 /// Longest free-text field (activity type, locale, reason), in characters.
 pub const MAX_TEXT_CHARS: usize = 256;
+/// Longest MSQ keeps a queued message or a tombstone whose reward never expires (its scheme
+/// has no `expirationDate`), in days: the default of MSQ's maximum TTL.
+pub const DEFAULT_MAX_MESSAGE_TTL_DAYS: i64 = 30;

@@ -20,6 +20,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use rewards_shared::envelope::{Envelope, EventType, OneOf};
 use rewards_shared::ids::derived_id;
+use rewards_shared::locale;
 use rewards_shared::model::{
     DecidedMessage, DeleteInstruction, MessageType, OnsiteMessage, QueuedMessage, Validate as _,
 };
@@ -221,14 +222,15 @@ where
         message_type: MessageType,
         locale: Option<&str>,
     ) -> Result<Arc<Template>, RecordFailure> {
-        let default = self.settings.default_locale.as_str();
+        // Locales compare case-insensitively: `pt-br` is `pt-BR`.
+        let default = locale::canonical(&self.settings.default_locale);
         let locale = locale
-            .map(str::trim)
+            .map(locale::canonical)
             .filter(|locale| !locale.is_empty())
-            .unwrap_or(default);
-        let mut tried = vec![locale];
+            .unwrap_or_else(|| default.clone());
+        let mut tried = vec![locale.as_str()];
         if locale != default {
-            tried.push(default);
+            tried.push(default.as_str());
         }
         for candidate in &tried {
             match self
@@ -239,7 +241,7 @@ where
                 Ok(Some(template)) => {
                     if *candidate != locale {
                         tracing::info!(
-                            locale,
+                            locale = locale.as_str(),
                             fallback = *candidate,
                             "template fell back to the default locale"
                         );
@@ -382,12 +384,12 @@ mod tests {
                         activity_type: "FREE_SPINS".into(),
                         current: 3,
                         target: 5,
-                        status: ActivityStatus::InProgress,
+                        status: ActivityStatus::InProgress.into(),
                         products: vec![],
                         reward_type: "FREE_SPINS".into(),
                         product_reward_type: "CASINO_FREE_SPINS".into(),
                         tier_definition: TierDefinition::default(),
-                        expiration_date: at("2026-11-23T23:59:59Z"),
+                        expiration_date: Some(at("2026-11-23T23:59:59Z")),
                     }],
                 },
                 decision: Decision {
@@ -718,6 +720,7 @@ mod tests {
         assert_eq!(f.onsite.calls(), 0);
     }
 
+    /// `de-de` finds the `de-DE` template: locales compare case-insensitively.
     #[tokio::test]
     async fn locale_falls_back_to_the_default() {
         let (f, _) = fixture(true);
@@ -725,7 +728,7 @@ mod tests {
             "e1",
             MessageType::Progress,
             Some(DeliveryFormat::Toast),
-            Some("de-DE"),
+            Some("de-de"),
         );
         let mut french = decided(
             "e2",

@@ -49,7 +49,9 @@ impl Placeholders {
             values.insert("current", progress.current.to_string());
             values.insert("target", progress.target.to_string());
             values.insert("rewardType", progress.reward_type.clone());
-            values.insert("expirationDate", format_timestamp(progress.expiration_date));
+            if let Some(expiry) = progress.expiration_date {
+                values.insert("expirationDate", format_timestamp(expiry));
+            }
         }
         Placeholders { values }
     }
@@ -116,24 +118,24 @@ mod tests {
                         activity_type: "FREE_SPINS".into(),
                         current: 3,
                         target: 5,
-                        status: ActivityStatus::InProgress,
+                        status: ActivityStatus::InProgress.into(),
                         products: vec![],
                         reward_type: "FREE_SPINS".into(),
                         product_reward_type: "CASINO_FREE_SPINS".into(),
                         tier_definition: TierDefinition::default(),
-                        expiration_date: "2026-11-23T23:59:59Z".parse().expect("date"),
+                        expiration_date: Some("2026-11-23T23:59:59Z".parse().expect("date")),
                     },
                     EnrichedProgress {
                         reward_scheme_id: "rs-200".into(),
                         activity_type: "FREE_BET".into(),
                         current: 9,
                         target: 10,
-                        status: ActivityStatus::InProgress,
+                        status: ActivityStatus::InProgress.into(),
                         products: vec![],
                         reward_type: "FREE_BET".into(),
                         product_reward_type: "SPORTS_FREE_BET".into(),
                         tier_definition: TierDefinition::default(),
-                        expiration_date: "2026-12-01T00:00:00Z".parse().expect("date"),
+                        expiration_date: Some("2026-12-01T00:00:00Z".parse().expect("date")),
                     },
                 ]
             } else {

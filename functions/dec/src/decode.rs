@@ -1,7 +1,7 @@
 //! A Kafka record to a validated activity, or the reason it is bad input.
 
 use rewards_shared::kafka::Record;
-use rewards_shared::model::{CppActivity, EppmActivity, InvalidInput, Validate};
+use rewards_shared::model::{self, CppActivity, EppmActivity, InvalidInput, Validate};
 
 /// An activity read from one of DEC's topics.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,18 +39,19 @@ pub struct Topics {
     pub eppm: String,
 }
 
-/// Decodes, parses and validates a record by its topic.
+/// Decodes, parses (by the model's reading policy, [`model::tolerant`]) and validates a record
+/// by its topic. An activity without its id gets one derived from its content.
 pub fn decode(record: &Record<'_>, topics: &Topics) -> Result<Activity, InvalidInput> {
     let topic = record.topic();
     let value = record.value()?;
     if topic == topics.cpp {
-        let activity: CppActivity =
-            serde_json::from_str(&value).map_err(|e| InvalidInput::json(&e))?;
+        let mut activity: CppActivity = model::parse(&value)?;
+        activity.derive_missing_id();
         activity.validate()?;
         Ok(Activity::Cpp(activity))
     } else if topic == topics.eppm {
-        let activity: EppmActivity =
-            serde_json::from_str(&value).map_err(|e| InvalidInput::json(&e))?;
+        let mut activity: EppmActivity = model::parse(&value)?;
+        activity.derive_missing_id();
         activity.validate()?;
         Ok(Activity::Eppm(activity))
     } else {
@@ -84,6 +85,49 @@ mod tests {
         "attemptId": "W", "week": 1, "reason": "NO_QUALIFYING_BET", "occurredAt": "2026-11-16T09:30:00.000Z"}"#;
 
     #[test]
+    fn optional_fields_may_be_absent_or_null() {
+        let lean = r#"{"accountId": "1", "promoCode": "P", "attemptId": "W", "sequence": 1,
+            "status": "IN_PROGRESS", "occurredAt": "2026-11-16T09:30:00.000Z",
+            "activityId": null, "brand": null, "locale": null, "rewardProgress": null}"#;
+        let Ok(Activity::Cpp(activity)) = decode_value("cpp", lean) else {
+            panic!("a lean CPP activity reads");
+        };
+        assert!(activity.reward_progress.is_empty());
+        let Ok(Activity::Cpp(again)) = decode_value("cpp", lean) else {
+            panic!("reads again");
+        };
+        assert!(!activity.activity_id.is_empty());
+        assert_eq!(
+            activity.activity_id, again.activity_id,
+            "derived the same way"
+        );
+
+        let eppm = r#"{"accountId": "1", "promoCode": "P", "attemptId": "W", "week": "1",
+            "occurredAt": "2026-11-16T09:30:00.000Z"}"#;
+        let Ok(Activity::Eppm(eppm)) = decode_value("eppm", eppm) else {
+            panic!("a lean EPPM activity reads");
+        };
+        assert_eq!((eppm.week, eppm.reason), (Some(1), None));
+        assert!(!eppm.event_id.is_empty());
+    }
+
+    #[test]
+    fn progress_statuses_are_free_text() {
+        for status in ["\"COMPLETED\"", "\"ACTIVE\"", "null"] {
+            let text = CPP.replace(
+                "\"sequence\": 1,",
+                &format!(
+                    "\"sequence\": 1, \"rewardProgress\": [{{\"rewardSchemeId\": \"rs\", \"status\": {status}}}],"
+                ),
+            );
+            assert!(
+                matches!(decode_value("cpp", &text), Ok(Activity::Cpp(_))),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
     fn topic_decides_the_kind() {
         assert!(matches!(decode_value("cpp", CPP), Ok(Activity::Cpp(_))));
         assert!(matches!(decode_value("eppm", EPPM), Ok(Activity::Eppm(_))));
@@ -107,10 +151,14 @@ mod tests {
             "cpp",
             &CPP.replace("\"sequence\": 1", "\"sequence\": \"one\""),
         );
-        assert!(wrong_type
-            .expect_err("wrong type")
-            .to_string()
-            .contains("invalid type"));
+        let wrong_type = wrong_type.expect_err("wrong type").to_string();
+        assert!(wrong_type.contains("field `sequence`"), "{wrong_type}");
+
+        let null = decode_value("cpp", &CPP.replace("\"P\"", "null")).expect_err("null");
+        assert!(
+            null.to_string().contains("missing field `promoCode`"),
+            "{null}"
+        );
 
         let unknown = decode_value("cpp", &CPP.replace("OPTED_IN", "WON")).expect_err("status");
         assert!(
@@ -123,6 +171,16 @@ mod tests {
             &CPP.replace("\"accountId\": \"1\"", "\"accountId\": \"\""),
         );
         assert_eq!(empty, Err(InvalidInput::EmptyField { field: "accountId" }));
+
+        let progress = CPP.replace(
+            "\"sequence\": 1,",
+            "\"sequence\": 1, \"rewardProgress\": [{\"current\": 1}],",
+        );
+        let no_scheme = decode_value("cpp", &progress).expect_err("no scheme id");
+        assert!(
+            no_scheme.to_string().contains("rewardSchemeId"),
+            "{no_scheme}"
+        );
 
         let elsewhere = decode_value("other", CPP).expect_err("topic");
         assert!(elsewhere.to_string().contains("`other`"));

@@ -19,11 +19,16 @@ pub struct Emission {
     pub message: OutgoingMessage,
     /// Latency of the activity at DEC.
     pub latency: Latency,
+    /// Progress entries kept without enrichment: their scheme is not in the promotion.
+    pub unknown_schemes: Vec<String>,
 }
 
 /// Enriches `activity` with `promotion` and wraps it in the CloudEvent for its destination:
 /// CPP → `rewards.activity.enriched` to `cpp-enriched-events`; EPPM → `rewards.unqualification`
 /// (message type `UNQUALIFICATION`) to `relevant-unqualification-events`.
+///
+/// A progress entry whose scheme the promotion lacks is kept, not enriched, and listed in
+/// [`Emission::unknown_schemes`] (the caller counts it); it never makes the activity invalid.
 ///
 /// The event id is derived from the activity id, so a redelivered record yields the same
 /// event; the correlation id is the record's `correlationid` header, or derived the same way
@@ -47,8 +52,8 @@ pub fn enrich(
     });
     match activity {
         Activity::Cpp(cpp) => {
-            let enriched = EnrichedActivity::from_cpp(cpp, promotion)
-                .map_err(|e| InvalidInput::Mismatch(e.to_string()))?;
+            let enrichment = EnrichedActivity::from_cpp(cpp, promotion);
+            let enriched = enrichment.activity;
             let envelope = envelope(
                 &enriched,
                 EventType::ActivityEnriched,
@@ -56,7 +61,9 @@ pub fn enrich(
                 now,
                 enriched.clone(),
             );
-            emission(Destination::EnrichedEvents, &envelope, &enriched, now)
+            let mut emission = emission(Destination::EnrichedEvents, &envelope, &enriched, now)?;
+            emission.unknown_schemes = enrichment.unknown_schemes;
+            Ok(emission)
         }
         Activity::Eppm(eppm) => {
             let enriched = EnrichedActivity::from_eppm(eppm, promotion);
@@ -127,6 +134,7 @@ fn emission<T: serde::Serialize>(
             from_origin_ms,
             from_previous_ms: from_origin_ms,
         },
+        unknown_schemes: Vec::new(),
     })
 }
 
@@ -134,8 +142,7 @@ fn emission<T: serde::Serialize>(
 mod tests {
     use super::*;
     use rewards_shared::model::{
-        ActivityStatus, CppActivity, EppmActivity, RewardProgress, RewardScheme, Tier,
-        TierDefinition,
+        ActivityStatus, CppActivity, EppmActivity, RewardProgress, RewardScheme, TierDefinition,
     };
 
     fn promotion() -> Promotion {
@@ -150,13 +157,10 @@ mod tests {
                 products: vec!["casino".into()],
                 reward_type: "FREE_SPINS".into(),
                 product_reward_type: "CASINO_FREE_SPINS".into(),
-                tier_definition: TierDefinition {
-                    tiers: vec![Tier {
-                        threshold: 5,
-                        reward: "10 free spins".into(),
-                    }],
-                },
-                expiration_date: "2026-11-23T23:59:59Z".parse().expect("date"),
+                tier_definition: TierDefinition(serde_json::json!(
+                    {"tiers": [{"threshold": 5, "reward": "10 free spins"}]}
+                )),
+                expiration_date: Some("2026-11-23T23:59:59Z".parse().expect("date")),
             }],
         }
     }
@@ -181,7 +185,7 @@ mod tests {
                 activity_type: "FREE_SPINS".into(),
                 current: 3,
                 target: 5,
-                status: ActivityStatus::InProgress,
+                status: "IN_PROGRESS".into(),
             }],
         }
     }
@@ -243,8 +247,8 @@ mod tests {
             brand: "skybet".into(),
             promo_code: "WEEKLY-SPINS".into(),
             attempt_id: "2026-W47".into(),
-            week: 1,
-            reason: "NO_QUALIFYING_BET".into(),
+            week: Some(1),
+            reason: Some("NO_QUALIFYING_BET".into()),
             occurred_at: "2026-11-16T09:30:00.000Z".parse().expect("date"),
             locale: None,
         };
@@ -271,11 +275,23 @@ mod tests {
     }
 
     #[test]
-    fn unknown_reward_scheme_is_invalid_input() {
+    fn an_unknown_reward_scheme_is_kept_and_reported() {
         let mut activity = cpp();
-        activity.reward_progress[0].reward_scheme_id = "rs-404".into();
-        let error =
-            enrich(Activity::Cpp(activity), &promotion(), None, now()).expect_err("unknown scheme");
-        assert!(error.to_string().contains("rs-404"));
+        activity.reward_progress.push(RewardProgress {
+            reward_scheme_id: "rs-404".into(),
+            ..activity.reward_progress[0].clone()
+        });
+        let emission =
+            enrich(Activity::Cpp(activity), &promotion(), None, now()).expect("not invalid");
+        assert_eq!(emission.unknown_schemes, vec!["rs-404"]);
+        let envelope = Envelope::<EnrichedActivity>::decode(
+            &emission.message.body,
+            &[EventType::ActivityEnriched],
+        )
+        .expect("a CloudEvent");
+        let entries = &envelope.data.reward_progress;
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].reward_type, "FREE_SPINS");
+        assert_eq!(entries[1].reward_type, "", "not enriched");
     }
 }

@@ -220,6 +220,13 @@ where
         match enrich(activity, promotion, record.header("correlationid"), now) {
             Ok(emission) => {
                 recorder.latency(emission.latency);
+                if !emission.unknown_schemes.is_empty() {
+                    recorder.count("UnknownRewardScheme", emission.unknown_schemes.len() as f64);
+                    tracing::warn!(
+                        reward_scheme_ids = ?emission.unknown_schemes,
+                        "progress entries name schemes the promotion lacks; kept, not enriched"
+                    );
+                }
                 let span = tracing::Span::current();
                 span.record("correlation_id", emission.message.correlation_id.as_str());
                 span.record("event_id", emission.message.id.as_str());
@@ -298,7 +305,7 @@ mod tests {
     use super::*;
     use rewards_shared::envelope::{Envelope, EventType};
     use rewards_shared::kafka::{encode_event, encode_record};
-    use rewards_shared::model::{EnrichedActivity, RewardScheme, Tier, TierDefinition};
+    use rewards_shared::model::{EnrichedActivity, RewardScheme, TierDefinition};
     use rewards_shared::ports::{
         CachedPromotions, Destination, ManualClock, MemoryDeadLetters, MemoryOutcomes,
         MemoryPromotions, MemoryPublisher,
@@ -320,13 +327,10 @@ mod tests {
                 products: vec!["casino".into()],
                 reward_type: "FREE_SPINS".into(),
                 product_reward_type: "CASINO_FREE_SPINS".into(),
-                tier_definition: TierDefinition {
-                    tiers: vec![Tier {
-                        threshold: 5,
-                        reward: "10 free spins".into(),
-                    }],
-                },
-                expiration_date: "2026-11-23T23:59:59Z".parse().expect("date"),
+                tier_definition: TierDefinition(serde_json::json!(
+                    {"tiers": [{"threshold": 5, "reward": "10 free spins"}]}
+                )),
+                expiration_date: Some("2026-11-23T23:59:59Z".parse().expect("date")),
             }],
         }
     }
@@ -586,5 +590,57 @@ mod tests {
             handler.handle(&event).await,
             Err(DecError::Publish { .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_reward_scheme_is_kept_counted_and_published() {
+        let fixture = fixture().0;
+        let kept = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let handler = Handler::new(
+            CPP_TOPIC,
+            EPPM_TOPIC,
+            Arc::clone(&fixture.source),
+            Arc::clone(&fixture.publisher),
+            Arc::clone(&fixture.dead_letters),
+            ManualClock::new("2026-11-16T09:30:01Z".parse().expect("date")),
+            Telemetry::new(
+                Stage::Dec,
+                "skybet",
+                "RewardMessaging",
+                fixture.outcomes.clone(),
+                rewards_shared::telemetry::MetricsOut::Memory(Arc::clone(&kept)),
+            ),
+        );
+        let value = cpp("a-1", "WEEKLY-SPINS").replace(
+            "\"status\": \"IN_PROGRESS\"}]",
+            "\"status\": \"COMPLETED\"}, {\"rewardSchemeId\": \"rs-404\", \"current\": 1}]",
+        );
+        assert!(value.contains("rs-404"), "{value}");
+        let event = encode_event(vec![encode_record(CPP_TOPIC, 0, 1, value.as_bytes(), &[])]);
+        handler.handle(&event).await.expect("handled");
+
+        assert!(fixture.dead_letters.take().is_empty(), "not invalid input");
+        let enriched = fixture.publisher.take(Destination::EnrichedEvents);
+        let envelope =
+            Envelope::<EnrichedActivity>::decode(&enriched[0].body, &[EventType::ActivityEnriched])
+                .expect("CloudEvent");
+        let schemes: Vec<(&str, &str, &str)> = envelope
+            .data
+            .reward_progress
+            .iter()
+            .map(|p| {
+                (
+                    p.reward_scheme_id.as_str(),
+                    p.reward_type.as_str(),
+                    p.status.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            schemes,
+            vec![("rs-100", "FREE_SPINS", "COMPLETED"), ("rs-404", "", "")]
+        );
+        let metrics = kept.lock().expect("metrics").join("\n");
+        assert!(metrics.contains("\"UnknownRewardScheme\":1"), "{metrics}");
     }
 }

@@ -5,8 +5,9 @@ use aws_lambda_events::event::kafka::KafkaEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use rewards_shared::envelope::{Envelope, EnvelopeError, EventType};
 use rewards_shared::kafka::{self, Record};
+use rewards_shared::limits::DEFAULT_MAX_MESSAGE_TTL_DAYS;
 use rewards_shared::model::{
-    CustomerOnline, DeleteInstruction, InvalidInput, MessageType, QueuedMessage, Validate,
+    self, CustomerOnline, DeleteInstruction, InvalidInput, MessageType, QueuedMessage, Validate,
 };
 use rewards_shared::ports::dead_letter::send_recorded;
 use rewards_shared::ports::{
@@ -27,6 +28,8 @@ pub const INPUT_TYPES: [EventType; 2] = [EventType::MessageQueue, EventType::Mes
 /// MSQ's handler, generic over its ports.
 pub struct Handler<S, O, L, C> {
     online_topic: Option<String>,
+    brand: Option<String>,
+    max_ttl: chrono::Duration,
     store: S,
     onsite: O,
     dead_letters: L,
@@ -47,6 +50,8 @@ where
     pub fn new(store: S, onsite: O, dead_letters: L, clock: C, telemetry: Telemetry) -> Self {
         Handler {
             online_topic: None,
+            brand: None,
+            max_ttl: chrono::Duration::days(DEFAULT_MAX_MESSAGE_TTL_DAYS),
             store,
             onsite,
             dead_letters,
@@ -59,6 +64,28 @@ where
     pub fn with_online_topic(mut self, topic: impl Into<String>) -> Self {
         self.online_topic = Some(topic.into());
         self
+    }
+
+    /// Resends to customers of `brand` (`BRAND`) when a customer-online record names none.
+    pub fn with_brand(mut self, brand: impl Into<String>) -> Self {
+        self.brand = Some(brand.into());
+        self
+    }
+
+    /// Keeps messages and tombstones whose reward never expires for `max_ttl` (default
+    /// [`DEFAULT_MAX_MESSAGE_TTL_DAYS`] days).
+    pub fn with_max_ttl(mut self, max_ttl: chrono::Duration) -> Self {
+        self.max_ttl = max_ttl;
+        self
+    }
+
+    /// The expiry of something without one of its own: now plus the maximum TTL.
+    fn bounded_expiry(
+        &self,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        expires_at.or_else(|| now.checked_add_signed(self.max_ttl))
     }
 
     /// Handles one invocation: an SQS batch (never fails as a whole) or an MSK batch (fails,
@@ -90,11 +117,15 @@ where
                 async move {
                     match envelope.event_type {
                         EventType::MessageDelete => {
-                            let instruction: DeleteInstruction = data(&envelope)?;
+                            let mut instruction: DeleteInstruction = data(&envelope)?;
+                            instruction.expires_at =
+                                self.bounded_expiry(instruction.expires_at, now);
                             self.delete(&instruction, recorder).await
                         }
                         _ => {
-                            let queued: QueuedMessage = data(&envelope)?;
+                            let mut queued: QueuedMessage = data(&envelope)?;
+                            queued.message.expires_at =
+                                self.bounded_expiry(queued.message.expires_at, now);
                             self.store(&queued, recorder).await
                         }
                     }
@@ -225,14 +256,14 @@ where
             }
         }
         let value = record.value().map_err(RecordFailure::invalid)?;
-        let online: CustomerOnline = serde_json::from_str(&value)
-            .map_err(|e| RecordFailure::invalid(InvalidInput::json(&e)))?;
+        let mut online: CustomerOnline = model::parse(&value).map_err(RecordFailure::invalid)?;
+        if online.brand.trim().is_empty() {
+            online.brand = self.brand.clone().unwrap_or_default();
+        }
+        online.online_at = online.online_at.or_else(|| record.timestamp());
         online.validate().map_err(RecordFailure::invalid)?;
         let now = self.clock.now();
-        recorder.latency(rewards_shared::envelope::Latency {
-            from_origin_ms: Some((now - online.online_at).num_milliseconds()),
-            from_previous_ms: None,
-        });
+        tracing::debug!(online_at = ?online.online_at, "customer online; resending");
         let report = resend::resend(
             &self.store,
             &self.onsite,
@@ -242,6 +273,11 @@ where
         )
         .await;
         for queued in report.delivered {
+            // Latency since the activity's origin (its `occurredAt`, the chain's `tsorigin`).
+            recorder.latency(rewards_shared::envelope::Latency {
+                from_origin_ms: Some((now - queued.occurred_at).num_milliseconds()),
+                from_previous_ms: None,
+            });
             let message = queued.message;
             recorder.outcome(Outcome::Delivered {
                 account_id: message.account_id,
@@ -415,6 +451,56 @@ mod tests {
             sequence,
             "2026-11-16T10:00:00Z",
         )
+    }
+
+    #[tokio::test]
+    async fn a_message_that_never_expires_is_kept_for_the_maximum_ttl() {
+        let f = fixture();
+        let mut forever = award(12);
+        forever.message.expires_at = None;
+        f.handler
+            .handle(sqs(vec![queue_message("m1", forever)]))
+            .await
+            .expect("sqs");
+        let max = at(NOW) + chrono::Duration::days(DEFAULT_MAX_MESSAGE_TTL_DAYS);
+        let pending = f
+            .store
+            .pending("skybet", ACCOUNT, max - chrono::Duration::seconds(1))
+            .await
+            .expect("pending");
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].message.expires_at, Some(max));
+        let later = f
+            .store
+            .pending("skybet", ACCOUNT, max)
+            .await
+            .expect("pending");
+        assert!(later.is_empty(), "gone after the maximum TTL");
+    }
+
+    #[tokio::test]
+    async fn a_customer_online_record_needs_only_the_account() {
+        let f = fixture();
+        let f = Fixture {
+            handler: f.handler.with_brand("skybet"),
+            ..f
+        };
+        f.handler
+            .handle(sqs(vec![queue_message("m1", award(12))]))
+            .await
+            .expect("sqs");
+        f.onsite.set_online(ACCOUNT, true);
+        let record = online_record(
+            1,
+            &format!(r#"{{"accountId": "{ACCOUNT}", "brand": null}}"#),
+        );
+        f.handler.handle(kafka(vec![record])).await.expect("kafka");
+        assert!(f.dead_letters.take().is_empty());
+        assert_eq!(
+            f.onsite.delivered().len(),
+            1,
+            "resent under the stack's brand"
+        );
     }
 
     #[tokio::test]

@@ -33,7 +33,11 @@ async fn main() -> Result<(), Error> {
         SystemClock,
         telemetry,
     );
-    let handler = Arc::new(handler.with_online_topic(config.online_topic));
+    let handler = Arc::new(
+        handler
+            .with_online_topic(config.online_topic)
+            .with_brand(config.common.brand),
+    );
     lambda_runtime::run(service_fn(move |event: LambdaEvent<MsqEvent>| {
         let handler = Arc::clone(&handler);
         // Boxed: the handler's future is deep enough to overflow the compiler's layout query.

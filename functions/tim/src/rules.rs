@@ -98,12 +98,12 @@ mod tests {
                 activity_type: "FREE_SPINS".into(),
                 current,
                 target: 5,
-                status,
+                status: status.into(),
                 products: vec![],
                 reward_type: "FREE_SPINS".into(),
                 product_reward_type: "X".into(),
                 tier_definition: TierDefinition::default(),
-                expiration_date: "2026-11-23T23:59:59Z".parse().expect("date"),
+                expiration_date: Some("2026-11-23T23:59:59Z".parse().expect("date")),
             }],
         }
     }

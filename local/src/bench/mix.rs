@@ -16,7 +16,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
-use rewards_shared::model::{MessageType, Promotion, RewardScheme, Tier, TierDefinition};
+use rewards_shared::model::{MessageType, Promotion, RewardScheme, TierDefinition};
 use serde_json::json;
 
 use crate::scenario::{Scenario, ScenarioConfig, ScenarioTemplate};
@@ -183,13 +183,8 @@ fn promotions(rng: &mut Rng, now: DateTime<Utc>, count: usize) -> Vec<Promotion>
                             products: vec!["casino".to_owned()],
                             reward_type: reward_type.to_owned(),
                             product_reward_type: format!("CASINO_{reward_type}"),
-                            tier_definition: TierDefinition {
-                                tiers: vec![Tier {
-                                    threshold: 3 + rng.below(6) as u64,
-                                    reward: "10 free spins".to_owned(),
-                                }],
-                            },
-                            expiration_date: expiry,
+                            tier_definition: TierDefinition(json!({"tiers": [{"threshold": 3 + rng.below(6) as u64, "reward": "10 free spins"}]})),
+                            expiration_date: Some(expiry),
                         }
                     })
                     .collect(),
@@ -291,8 +286,8 @@ pub fn generate(events: usize, seed: u64) -> Mix {
             let target = promotions[promotion]
                 .reward_schemes
                 .first()
-                .and_then(|scheme| scheme.tier_definition.tiers.first())
-                .map_or(5, |tier| tier.threshold);
+                .and_then(|scheme| scheme.tier_definition.first_threshold())
+                .unwrap_or(5);
             journeys.push(Journey {
                 account: rng.below(customers),
                 promotion,
@@ -395,9 +390,8 @@ pub fn generate(events: usize, seed: u64) -> Mix {
             .map(|scheme| {
                 let target = scheme
                     .tier_definition
-                    .tiers
-                    .first()
-                    .map_or(journey.target, |tier| tier.threshold);
+                    .first_threshold()
+                    .unwrap_or(journey.target);
                 json!({"rewardSchemeId": scheme.reward_scheme_id,
                     "activityType": scheme.reward_type,
                     "current": journey.current.min(target), "target": target, "status": status})

@@ -21,7 +21,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use rewards_shared::envelope::format_timestamp;
-use rewards_shared::model::{MessageType, Promotion, RewardScheme, Tier, TierDefinition};
+use rewards_shared::model::{MessageType, Promotion, RewardScheme, TierDefinition};
 use serde::Serialize;
 use serde_json::json;
 
@@ -312,13 +312,8 @@ fn promotions(rng: &mut ChaCha8Rng, start: DateTime<Utc>, end: DateTime<Utc>) ->
                             products: vec!["casino".to_owned()],
                             reward_type: kind.to_owned(),
                             product_reward_type: format!("CASINO_{kind}"),
-                            tier_definition: TierDefinition {
-                                tiers: vec![Tier {
-                                    threshold: rng.random_range(3..=8),
-                                    reward: "a reward".to_owned(),
-                                }],
-                            },
-                            expiration_date: expires,
+                            tier_definition: TierDefinition(json!({"tiers": [{"threshold": rng.random_range(3..=8_u64), "reward": "a reward"}]})),
+                            expiration_date: Some(expires),
                         }
                     })
                     .collect(),
@@ -472,7 +467,7 @@ impl Generator {
         let targets: Vec<u64> = promotion
             .reward_schemes
             .iter()
-            .map(|s| s.tier_definition.tiers.first().map_or(5, |t| t.threshold))
+            .map(|s| s.tier_definition.first_threshold().unwrap_or(5))
             .collect();
         let roll = self.rng.random_range(0..100);
         let (status, ends) = match journey.phase {

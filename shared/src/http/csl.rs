@@ -1,6 +1,7 @@
 //! The CSL client: `GET {CSL_URL}/templates/{brand}/{messageType}?locale={locale}`.
 //!
-//! 404 means CSL has no template for that locale (the caller falls back to the brand's
+//! The locale is sent in BCP 47's canonical case (`pt-br` asks for `pt-BR`: locales compare
+//! case-insensitively). 404 means CSL has no template for that locale (the caller falls back to the brand's
 //! default locale); 5xx, 429, time-outs and connection failures are retried with bounded
 //! backoff; a 200 whose body is not a template is malformed. Wrap it in
 //! [`crate::ports::CachedTemplates`]: templates change rarely.
@@ -50,7 +51,7 @@ impl TemplateSource for CslClient {
             "/templates/{}/{}?locale={}",
             path_segment(brand),
             message_type.as_str(),
-            path_segment(locale)
+            path_segment(&crate::locale::canonical(locale))
         ));
         let result = self.service.call(|| self.service.get_json(&url)).await;
         match result {
@@ -82,6 +83,16 @@ mod tests {
     const TEMPLATE: &str =
         r#"{"title": "Keep going!", "body": "{{current}} of {{target}} done in {{promoName}}"}"#;
 
+    /// Identifiers with every character that could break a URL path, and their encodings.
+    const ODD_IDS: [(&str, &str); 6] = [
+        ("WEEK#1", "WEEK%231"),
+        ("a/b", "a%2Fb"),
+        ("100%", "100%25"),
+        ("what?", "what%3F"),
+        ("two words", "two%20words"),
+        ("Ü-😀", "%C3%9C-%F0%9F%98%80"),
+    ];
+
     fn client(url: &str) -> CslClient {
         let (client, retry) = crate::http::service::quick();
         CslClient::new(client, url, Some("key".into()), retry)
@@ -101,6 +112,24 @@ mod tests {
         let requests = server.requests();
         assert_eq!(requests[0].path, "/templates/skybet/PROGRESS?locale=en-GB");
         assert_eq!(requests[0].header("x-api-key"), Some("key"));
+    }
+
+    #[tokio::test]
+    async fn odd_brands_travel_percent_encoded_and_locales_in_canonical_case() {
+        for (brand, encoded) in ODD_IDS {
+            let server = ScriptedServer::start(vec![ScriptedResponse::json(200, TEMPLATE)])
+                .await
+                .expect("server");
+            client(server.url())
+                .template(brand, MessageType::Progress, "pt-br")
+                .await
+                .expect("ok")
+                .expect("some");
+            assert_eq!(
+                server.requests()[0].path,
+                format!("/templates/{encoded}/PROGRESS?locale=pt-BR")
+            );
+        }
     }
 
     #[tokio::test]

@@ -107,6 +107,16 @@ mod tests {
     use crate::model::{DeliveryFormat, MessageType};
     use crate::testing::{ScriptedResponse, ScriptedServer};
 
+    /// Identifiers with every character that could break a URL path, and their encodings.
+    const ODD_IDS: [(&str, &str); 6] = [
+        ("WEEK#1", "WEEK%231"),
+        ("a/b", "a%2Fb"),
+        ("100%", "100%25"),
+        ("what?", "what%3F"),
+        ("two words", "two%20words"),
+        ("Ü-😀", "%C3%9C-%F0%9F%98%80"),
+    ];
+
     fn client(url: &str) -> OsgClient {
         let (client, retry) = crate::http::service::quick();
         OsgClient::new(client, url, Some("key".into()), retry)
@@ -125,6 +135,25 @@ mod tests {
             promo_url: "https://example.test/promo".into(),
             correlation_id: "corr-1".into(),
             expires_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn odd_account_ids_travel_percent_encoded_in_one_path_segment() {
+        for (account, encoded) in ODD_IDS {
+            let server = ScriptedServer::start(vec![ScriptedResponse::status(200)])
+                .await
+                .expect("server");
+            let mut odd = message();
+            odd.account_id = account.into();
+            assert_eq!(
+                client(server.url()).deliver(&odd).await,
+                Ok(Delivery::Delivered)
+            );
+            assert_eq!(
+                server.requests()[0].path,
+                format!("/customers/{encoded}/messages")
+            );
         }
     }
 

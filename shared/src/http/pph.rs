@@ -78,6 +78,16 @@ mod tests {
         "tierDefinition": {"tiers": [{"threshold": 5, "reward": "10 free spins"}]},
         "expirationDate": "2026-11-23T23:59:59.000Z"}]}"#;
 
+    /// Identifiers with every character that could break a URL path, and their encodings.
+    const ODD_IDS: [(&str, &str); 6] = [
+        ("WEEK#1", "WEEK%231"),
+        ("a/b", "a%2Fb"),
+        ("100%", "100%25"),
+        ("what?", "what%3F"),
+        ("two words", "two%20words"),
+        ("Ü-😀", "%C3%9C-%F0%9F%98%80"),
+    ];
+
     fn client(url: &str) -> PphClient {
         let (client, retry) = crate::http::service::quick();
         PphClient::new(client, url, Some("key".into()), retry)
@@ -96,6 +106,42 @@ mod tests {
         let requests = server.requests();
         assert_eq!(requests[0].path, "/promotions/WEEKLY-SPINS");
         assert_eq!(requests[0].header("x-api-key"), Some("key"));
+    }
+
+    #[tokio::test]
+    async fn odd_promo_codes_travel_percent_encoded_in_one_path_segment() {
+        for (code, encoded) in ODD_IDS {
+            let body = PROMOTION.replace("WEEKLY-SPINS", &code.replace('"', ""));
+            let server = ScriptedServer::start(vec![ScriptedResponse::json(200, body)])
+                .await
+                .expect("server");
+            let promotion = client(server.url())
+                .promotion(code)
+                .await
+                .expect("promotion");
+            assert_eq!(promotion.promo_code, code);
+            assert_eq!(server.requests()[0].path, format!("/promotions/{encoded}"));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_promotion_with_nulls_and_odd_tiers_reads() {
+        let body = r#"{"promoCode": "P", "promoName": null, "promoUrl": null, "tags": null,
+            "brand": "skybet", "rewardSchemes": [{"rewardSchemeId": "rs-1",
+            "productRewardType": null, "tierDefinition": {"tiers": [{"threshold": 5.0,
+            "reward": {"kind": "spins", "count": 10}}]}, "newField": [1]}]}"#;
+        let server = ScriptedServer::start(vec![ScriptedResponse::json(200, body)])
+            .await
+            .expect("server");
+        let promotion = client(server.url()).promotion("P").await.expect("reads");
+        assert_eq!(promotion.promo_url, "");
+        assert_eq!(promotion.reward_schemes[0].expiration_date, None);
+        assert_eq!(
+            promotion.reward_schemes[0]
+                .tier_definition
+                .first_threshold(),
+            Some(5)
+        );
     }
 
     #[tokio::test]
@@ -144,7 +190,7 @@ mod tests {
     #[tokio::test]
     async fn malformed_body_is_not_retried() {
         let server =
-            ScriptedServer::start(vec![ScriptedResponse::json(200, r#"{"promoCode": 1}"#)])
+            ScriptedServer::start(vec![ScriptedResponse::json(200, r#"{"promoCode": [1]}"#)])
                 .await
                 .expect("server");
         let error = client(server.url())

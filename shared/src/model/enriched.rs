@@ -3,34 +3,77 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::activity::{ActivityStatus, CppActivity, EppmActivity};
-use super::promotion::{Promotion, TierDefinition};
+use super::activity::{ActivityStatus, CppActivity, EppmActivity, ProgressStatus};
+use super::promotion::{Promotion, RewardScheme, TierDefinition};
+use super::tolerant;
 use super::validate::{self, InvalidInput, Validate};
 
-/// One reward's progress, enriched with its reward scheme.
+/// One reward's progress, enriched with its reward scheme. An entry whose scheme the promotion
+/// lacks is carried without the scheme's data (empty lists and texts, no tiers, no expiry).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EnrichedProgress {
     /// The reward scheme.
     pub reward_scheme_id: String,
     /// Free text; DES decides on it.
+    #[serde(default, deserialize_with = "tolerant::null_as_default")]
     pub activity_type: String,
     /// Progress so far.
+    #[serde(default, deserialize_with = "tolerant::count_or_zero")]
     pub current: u64,
     /// Progress needed.
+    #[serde(default, deserialize_with = "tolerant::count_or_zero")]
     pub target: u64,
-    /// Status of this reward.
-    pub status: ActivityStatus,
+    /// Status of this reward: free text, carried as it is.
+    #[serde(
+        default,
+        skip_serializing_if = "ProgressStatus::is_absent",
+        deserialize_with = "tolerant::null_as_default"
+    )]
+    pub status: ProgressStatus,
     /// From the scheme: products the reward applies to.
+    #[serde(default, deserialize_with = "tolerant::null_as_default")]
     pub products: Vec<String>,
     /// From the scheme: kind of reward.
+    #[serde(default, deserialize_with = "tolerant::null_as_default")]
     pub reward_type: String,
     /// From the scheme: product-specific kind of reward.
+    #[serde(default, deserialize_with = "tolerant::null_as_default")]
     pub product_reward_type: String,
-    /// From the scheme: its tiers.
+    /// From the scheme: its tiers, as PPH wrote them.
+    #[serde(default)]
     pub tier_definition: TierDefinition,
-    /// From the scheme: when the reward expires.
-    pub expiration_date: DateTime<Utc>,
+    /// From the scheme: when the reward expires; `None`: never (or the scheme is unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_date: Option<DateTime<Utc>>,
+}
+
+impl EnrichedProgress {
+    /// An entry with its scheme's data, or without when the scheme is unknown.
+    fn new(
+        reward_scheme_id: String,
+        activity_type: String,
+        (current, target): (u64, u64),
+        status: ProgressStatus,
+        scheme: Option<&RewardScheme>,
+    ) -> Self {
+        EnrichedProgress {
+            reward_scheme_id,
+            activity_type,
+            current,
+            target,
+            status,
+            products: scheme.map(|s| s.products.clone()).unwrap_or_default(),
+            reward_type: scheme.map(|s| s.reward_type.clone()).unwrap_or_default(),
+            product_reward_type: scheme
+                .map(|s| s.product_reward_type.clone())
+                .unwrap_or_default(),
+            tier_definition: scheme
+                .map(|s| s.tier_definition.clone())
+                .unwrap_or_default(),
+            expiration_date: scheme.and_then(|s| s.expiration_date),
+        }
+    }
 }
 
 /// An activity with its promotion's data: what DEC emits and every later stage carries.
@@ -41,7 +84,7 @@ pub struct EnrichedActivity {
     pub activity_id: String,
     /// The customer.
     pub account_id: String,
-    /// The brand, from the promotion.
+    /// The brand: the promotion's, else the activity's.
     pub brand: String,
     /// The promotion.
     pub promo_code: String,
@@ -57,60 +100,55 @@ pub struct EnrichedActivity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
     /// From the promotion: its name.
+    #[serde(default, deserialize_with = "tolerant::null_as_default")]
     pub promo_name: String,
     /// From the promotion: its page.
+    #[serde(default, deserialize_with = "tolerant::null_as_default")]
     pub promo_url: String,
     /// From the promotion: its tags.
+    #[serde(default, deserialize_with = "tolerant::null_as_default")]
     pub tags: Vec<String>,
     /// Progress per reward, enriched.
+    #[serde(default, deserialize_with = "tolerant::null_as_default")]
     pub reward_progress: Vec<EnrichedProgress>,
 }
 
-/// Why an activity could not be enriched with its promotion.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EnrichmentError {
-    /// The activity names a reward scheme the promotion does not have.
-    #[error("reward scheme `{reward_scheme_id}` is not in promotion `{promo_code}`")]
-    UnknownRewardScheme {
-        /// The promotion.
-        promo_code: String,
-        /// The scheme the activity named.
-        reward_scheme_id: String,
-    },
+/// A CPP activity enriched, with the progress entries whose scheme the promotion lacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrichment {
+    /// The enriched activity (unknown-scheme entries kept, not enriched).
+    pub activity: EnrichedActivity,
+    /// The scheme ids of the entries the promotion has no scheme for, in entry order.
+    pub unknown_schemes: Vec<String>,
 }
 
 impl EnrichedActivity {
     /// Enriches a CPP activity: each progress entry gets its scheme's data, the activity the
-    /// promotion's name, page, tags and brand.
-    pub fn from_cpp(activity: CppActivity, promotion: &Promotion) -> Result<Self, EnrichmentError> {
+    /// promotion's name, page, tags and brand. An entry whose scheme the promotion lacks is
+    /// kept as it is and reported in [`Enrichment::unknown_schemes`].
+    pub fn from_cpp(activity: CppActivity, promotion: &Promotion) -> Enrichment {
+        let mut unknown_schemes = Vec::new();
         let reward_progress = activity
             .reward_progress
             .into_iter()
             .map(|progress| {
-                let scheme = promotion
-                    .scheme(&progress.reward_scheme_id)
-                    .ok_or_else(|| EnrichmentError::UnknownRewardScheme {
-                        promo_code: promotion.promo_code.clone(),
-                        reward_scheme_id: progress.reward_scheme_id.clone(),
-                    })?;
-                Ok(EnrichedProgress {
-                    reward_scheme_id: progress.reward_scheme_id,
-                    activity_type: progress.activity_type,
-                    current: progress.current,
-                    target: progress.target,
-                    status: progress.status,
-                    products: scheme.products.clone(),
-                    reward_type: scheme.reward_type.clone(),
-                    product_reward_type: scheme.product_reward_type.clone(),
-                    tier_definition: scheme.tier_definition.clone(),
-                    expiration_date: scheme.expiration_date,
-                })
+                let scheme = promotion.scheme(&progress.reward_scheme_id);
+                if scheme.is_none() {
+                    unknown_schemes.push(progress.reward_scheme_id.clone());
+                }
+                EnrichedProgress::new(
+                    progress.reward_scheme_id,
+                    progress.activity_type,
+                    (progress.current, progress.target),
+                    progress.status,
+                    scheme,
+                )
             })
-            .collect::<Result<Vec<_>, EnrichmentError>>()?;
-        Ok(EnrichedActivity {
+            .collect();
+        let activity = EnrichedActivity {
             activity_id: activity.activity_id,
             account_id: activity.account_id,
-            brand: promotion.brand.clone(),
+            brand: brand(promotion, activity.brand),
             promo_code: activity.promo_code,
             attempt_id: activity.attempt_id,
             sequence: activity.sequence,
@@ -121,7 +159,11 @@ impl EnrichedActivity {
             promo_url: promotion.promo_url.clone(),
             tags: promotion.tags.clone(),
             reward_progress,
-        })
+        };
+        Enrichment {
+            activity,
+            unknown_schemes,
+        }
     }
 
     /// Builds the unqualification of an EPPM activity: one progress entry per reward scheme of
@@ -131,27 +173,20 @@ impl EnrichedActivity {
         let reward_progress = promotion
             .reward_schemes
             .iter()
-            .map(|scheme| EnrichedProgress {
-                reward_scheme_id: scheme.reward_scheme_id.clone(),
-                activity_type: scheme.reward_type.clone(),
-                current: 0,
-                target: scheme
-                    .tier_definition
-                    .tiers
-                    .first()
-                    .map_or(0, |tier| tier.threshold),
-                status: ActivityStatus::Unqualified,
-                products: scheme.products.clone(),
-                reward_type: scheme.reward_type.clone(),
-                product_reward_type: scheme.product_reward_type.clone(),
-                tier_definition: scheme.tier_definition.clone(),
-                expiration_date: scheme.expiration_date,
+            .map(|scheme| {
+                EnrichedProgress::new(
+                    scheme.reward_scheme_id.clone(),
+                    scheme.reward_type.clone(),
+                    (0, scheme.tier_definition.first_threshold().unwrap_or(0)),
+                    ActivityStatus::Unqualified.into(),
+                    Some(scheme),
+                )
             })
             .collect();
         EnrichedActivity {
             activity_id: activity.event_id,
             account_id: activity.account_id,
-            brand: promotion.brand.clone(),
+            brand: brand(promotion, activity.brand),
             promo_code: activity.promo_code,
             attempt_id: activity.attempt_id,
             sequence: 0,
@@ -165,12 +200,27 @@ impl EnrichedActivity {
         }
     }
 
-    /// The latest expiry among the rewards, if the activity has any.
+    /// When the message about this activity stops being worth showing: the latest expiry among
+    /// its rewards. `None` when it never does: no rewards, or one that never expires (its
+    /// scheme has no `expirationDate`, or is unknown to the promotion). Stores keep such
+    /// messages for their configured maximum time.
     pub fn expires_at(&self) -> Option<DateTime<Utc>> {
         self.reward_progress
             .iter()
             .map(|progress| progress.expiration_date)
-            .max()
+            .try_fold(None, |latest: Option<DateTime<Utc>>, expiry| {
+                expiry.map(|at| Some(latest.map_or(at, |latest| latest.max(at))))
+            })
+            .flatten()
+    }
+}
+
+/// The promotion's brand, else the activity's.
+fn brand(promotion: &Promotion, activity_brand: String) -> String {
+    if promotion.brand.trim().is_empty() {
+        activity_brand
+    } else {
+        promotion.brand.clone()
     }
 }
 
@@ -178,7 +228,7 @@ impl Validate for EnrichedActivity {
     /// The bounds DEC checked on the raw activity: an envelope may come from elsewhere.
     fn validate(&self) -> Result<(), InvalidInput> {
         validate::activity(
-            [
+            &[
                 ("activityId", &self.activity_id),
                 ("accountId", &self.account_id),
                 ("brand", &self.brand),
@@ -186,9 +236,13 @@ impl Validate for EnrichedActivity {
                 ("attemptId", &self.attempt_id),
             ],
             self.locale.as_deref(),
-            self.reward_progress
-                .iter()
-                .map(|p| (p.reward_scheme_id.as_str(), p.activity_type.as_str())),
+            self.reward_progress.iter().map(|p| {
+                (
+                    p.reward_scheme_id.as_str(),
+                    p.activity_type.as_str(),
+                    p.status.as_str(),
+                )
+            }),
         )
     }
 }
@@ -196,7 +250,7 @@ impl Validate for EnrichedActivity {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{RewardProgress, RewardScheme, Tier};
+    use crate::model::RewardProgress;
 
     fn promotion() -> Promotion {
         Promotion {
@@ -210,13 +264,10 @@ mod tests {
                 products: vec!["casino".into()],
                 reward_type: "FREE_SPINS".into(),
                 product_reward_type: "CASINO_FREE_SPINS".into(),
-                tier_definition: TierDefinition {
-                    tiers: vec![Tier {
-                        threshold: 5,
-                        reward: "10 free spins".into(),
-                    }],
-                },
-                expiration_date: "2026-11-23T23:59:59Z".parse().expect("date"),
+                tier_definition: TierDefinition(serde_json::json!(
+                    {"tiers": [{"threshold": 5, "reward": "10 free spins"}]}
+                )),
+                expiration_date: Some("2026-11-23T23:59:59Z".parse().expect("date")),
             }],
         }
     }
@@ -237,15 +288,16 @@ mod tests {
                 activity_type: "FREE_SPINS".into(),
                 current: 3,
                 target: 5,
-                status: ActivityStatus::InProgress,
+                status: "COMPLETED".into(),
             }],
         }
     }
 
     #[test]
     fn cpp_progress_gets_its_scheme_and_the_activity_its_promotion() {
-        let enriched =
-            EnrichedActivity::from_cpp(activity("rs-100"), &promotion()).expect("enriches");
+        let enrichment = EnrichedActivity::from_cpp(activity("rs-100"), &promotion());
+        assert!(enrichment.unknown_schemes.is_empty());
+        let enriched = enrichment.activity;
         assert_eq!(enriched.promo_name, "Weekly Spins");
         assert_eq!(enriched.brand, "skybet");
         assert_eq!(enriched.tags, vec!["tim", "weekly"]);
@@ -253,13 +305,21 @@ mod tests {
         assert_eq!(progress.product_reward_type, "CASINO_FREE_SPINS");
         assert_eq!(progress.products, vec!["casino"]);
         assert_eq!(progress.current, 3);
-        assert_eq!(enriched.expires_at(), Some(progress.expiration_date));
+        assert_eq!(progress.status.as_str(), "COMPLETED", "carried as it is");
+        assert_eq!(enriched.expires_at(), progress.expiration_date);
+    }
+
+    #[test]
+    fn the_activity_brand_stands_in_for_a_promotion_without_one() {
+        let mut promotion = promotion();
+        promotion.brand = String::new();
+        let enriched = EnrichedActivity::from_cpp(activity("rs-100"), &promotion).activity;
+        assert_eq!(enriched.brand, "other");
     }
 
     #[test]
     fn enriched_activities_are_validated_like_raw_ones() {
-        let mut enriched =
-            EnrichedActivity::from_cpp(activity("rs-100"), &promotion()).expect("enriches");
+        let mut enriched = EnrichedActivity::from_cpp(activity("rs-100"), &promotion()).activity;
         assert!(enriched.validate().is_ok());
         enriched.promo_code = String::new();
         assert_eq!(
@@ -269,10 +329,35 @@ mod tests {
     }
 
     #[test]
-    fn unknown_scheme_is_an_enrichment_error() {
-        let error =
-            EnrichedActivity::from_cpp(activity("rs-999"), &promotion()).expect_err("unknown");
-        assert!(error.to_string().contains("rs-999"));
+    fn an_unknown_scheme_is_kept_not_enriched_and_reported() {
+        let enrichment = EnrichedActivity::from_cpp(activity("rs-999"), &promotion());
+        assert_eq!(enrichment.unknown_schemes, vec!["rs-999"]);
+        let progress = &enrichment.activity.reward_progress[0];
+        assert_eq!(
+            (
+                progress.reward_scheme_id.as_str(),
+                progress.current,
+                progress.target
+            ),
+            ("rs-999", 3, 5)
+        );
+        assert!(progress.products.is_empty() && progress.reward_type.is_empty());
+        assert_eq!(progress.expiration_date, None);
+        assert_eq!(enrichment.activity.expires_at(), None, "never expires");
+    }
+
+    #[test]
+    fn the_latest_expiry_counts_and_a_reward_without_one_never_expires() {
+        let mut enriched = EnrichedActivity::from_cpp(activity("rs-100"), &promotion()).activity;
+        let mut later = enriched.reward_progress[0].clone();
+        later.expiration_date = Some("2026-12-01T00:00:00Z".parse().expect("date"));
+        enriched.reward_progress.push(later.clone());
+        assert_eq!(enriched.expires_at(), later.expiration_date);
+        later.expiration_date = None;
+        enriched.reward_progress.push(later);
+        assert_eq!(enriched.expires_at(), None);
+        enriched.reward_progress.clear();
+        assert_eq!(enriched.expires_at(), None);
     }
 
     #[test]
@@ -283,8 +368,8 @@ mod tests {
             brand: "skybet".into(),
             promo_code: "WEEKLY-SPINS".into(),
             attempt_id: "2026-W47".into(),
-            week: 1,
-            reason: "NO_QUALIFYING_BET".into(),
+            week: Some(1),
+            reason: Some("NO_QUALIFYING_BET".into()),
             occurred_at: "2026-11-16T09:30:00Z".parse().expect("date"),
             locale: None,
         };
@@ -292,7 +377,7 @@ mod tests {
         let mut second = promotion.reward_schemes[0].clone();
         second.reward_scheme_id = "rs-200".into();
         second.reward_type = "FREE_BET".into();
-        second.tier_definition.tiers.clear();
+        second.tier_definition = TierDefinition::default();
         promotion.reward_schemes.push(second);
 
         let enriched = EnrichedActivity::from_eppm(eppm, &promotion);
@@ -301,13 +386,20 @@ mod tests {
         let entries: Vec<_> = enriched
             .reward_progress
             .iter()
-            .map(|p| (p.activity_type.as_str(), p.current, p.target, p.status))
+            .map(|p| {
+                (
+                    p.activity_type.as_str(),
+                    p.current,
+                    p.target,
+                    p.status.as_str(),
+                )
+            })
             .collect();
         assert_eq!(
             entries,
             vec![
-                ("FREE_SPINS", 0, 5, ActivityStatus::Unqualified),
-                ("FREE_BET", 0, 0, ActivityStatus::Unqualified)
+                ("FREE_SPINS", 0, 5, "UNQUALIFIED"),
+                ("FREE_BET", 0, 0, "UNQUALIFIED")
             ]
         );
     }

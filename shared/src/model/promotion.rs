@@ -1,25 +1,35 @@
 //! Promotion data as PPH serves it (spec section 3).
+//!
+//! Required: `promoCode` and each scheme's `rewardSchemeId`. Every other field may be absent or
+//! `null` (text reads as empty, lists as empty, a scheme without `expirationDate` never
+//! expires); unknown fields are ignored; `tierDefinition` is opaque JSON carried as it is.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use super::tolerant;
 
 /// A promotion, as `GET {PPH_URL}/promotions/{promoCode}` returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Promotion {
     /// The promotion's code.
+    #[serde(deserialize_with = "tolerant::id")]
     pub promo_code: String,
-    /// Its display name.
+    /// Its display name (empty when PPH has none).
+    #[serde(default, deserialize_with = "tolerant::null_as_default")]
     pub promo_name: String,
-    /// Where the customer reads about it.
+    /// Where the customer reads about it (empty when PPH has none).
+    #[serde(default, deserialize_with = "tolerant::null_as_default")]
     pub promo_url: String,
     /// Tags; TIM keeps only promotions tagged with its filter tag.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tolerant::null_as_default")]
     pub tags: Vec<String>,
-    /// The brand it belongs to.
+    /// The brand it belongs to (empty when PPH has none: the activity's brand is used).
+    #[serde(default, deserialize_with = "tolerant::null_as_default")]
     pub brand: String,
     /// Its reward schemes.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tolerant::null_as_default")]
     pub reward_schemes: Vec<RewardScheme>,
 }
 
@@ -37,33 +47,94 @@ impl Promotion {
 #[serde(rename_all = "camelCase")]
 pub struct RewardScheme {
     /// The scheme's id, as reward progress entries name it.
+    #[serde(deserialize_with = "tolerant::id")]
     pub reward_scheme_id: String,
     /// Products the reward applies to.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tolerant::null_as_default")]
     pub products: Vec<String>,
-    /// Kind of reward (for example `FREE_SPINS`).
+    /// Kind of reward (for example `FREE_SPINS`; empty when PPH has none).
+    #[serde(default, deserialize_with = "tolerant::null_as_default")]
     pub reward_type: String,
-    /// Product-specific kind of reward.
+    /// Product-specific kind of reward (empty when PPH has none).
+    #[serde(default, deserialize_with = "tolerant::null_as_default")]
     pub product_reward_type: String,
-    /// The tiers of the reward.
-    pub tier_definition: TierDefinition,
-    /// When the reward expires.
-    pub expiration_date: DateTime<Utc>,
-}
-
-/// The tiers of a reward scheme.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct TierDefinition {
-    /// Tiers, lowest first.
+    /// The tiers of the reward, as PPH wrote them.
     #[serde(default)]
-    pub tiers: Vec<Tier>,
+    pub tier_definition: TierDefinition,
+    /// When the reward expires; `None`: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_date: Option<DateTime<Utc>>,
 }
 
-/// One tier: reach `threshold`, get `reward`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tier {
-    /// Progress needed.
-    pub threshold: u64,
-    /// What the customer gets.
-    pub reward: String,
+/// The tiers of a reward scheme: opaque JSON carried as PPH wrote it (a tier's `reward` may be
+/// text or an object, its `threshold` any JSON number). `null` when PPH sent none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(transparent)]
+pub struct TierDefinition(pub serde_json::Value);
+
+impl TierDefinition {
+    /// The first tier's `threshold` as a whole count, if there is one: a fraction rounds up
+    /// (reaching 4.5 takes 5); a negative or non-numeric threshold is none.
+    pub fn first_threshold(&self) -> Option<u64> {
+        let threshold = self.0.get("tiers")?.as_array()?.first()?.get("threshold")?;
+        tolerant::count_of(threshold).or_else(|| {
+            threshold
+                .as_f64()
+                .filter(|float| float.is_finite() && *float >= 0.0 && *float <= u64::MAX as f64)
+                .map(|float| float.ceil() as u64)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_promotion_with_nulls_odd_tiers_and_no_expiry_reads() {
+        let promotion: Promotion = tolerant::parse(
+            r#"{"promoCode": "P", "promoName": null, "promoUrl": null, "tags": null,
+                "brand": "skybet", "owner": "team-x",
+                "rewardSchemes": [
+                  {"rewardSchemeId": "rs-1", "productRewardType": null, "products": null,
+                   "rewardType": "FREE_SPINS",
+                   "tierDefinition": {"tiers": [{"threshold": 5.0, "reward": {"spins": 10}}]}},
+                  {"rewardSchemeId": "rs-2"}]}"#,
+        )
+        .expect("reads");
+        assert_eq!(promotion.promo_name, "");
+        assert!(promotion.tags.is_empty());
+        let first = &promotion.reward_schemes[0];
+        assert_eq!(first.tier_definition.first_threshold(), Some(5));
+        assert_eq!(first.expiration_date, None);
+        assert_eq!(
+            first.tier_definition.0["tiers"][0]["reward"],
+            serde_json::json!({"spins": 10}),
+            "carried as it is"
+        );
+        let second = &promotion.reward_schemes[1];
+        assert_eq!(second.tier_definition, TierDefinition::default());
+        assert_eq!(second.tier_definition.first_threshold(), None);
+    }
+
+    #[test]
+    fn required_fields_are_named() {
+        let error = tolerant::parse::<Promotion>(r#"{"promoName": "x"}"#).expect_err("no code");
+        assert!(error.to_string().contains("promoCode"), "{error}");
+        let error = tolerant::parse::<Promotion>(
+            r#"{"promoCode": "P", "rewardSchemes": [{"rewardType": "X"}]}"#,
+        )
+        .expect_err("no scheme id");
+        assert!(error.to_string().contains("rewardSchemeId"), "{error}");
+    }
+
+    #[test]
+    fn thresholds_round_up() {
+        let tiers = |threshold: serde_json::Value| {
+            TierDefinition(serde_json::json!({"tiers": [{"threshold": threshold}]}))
+        };
+        assert_eq!(tiers(serde_json::json!(4.5)).first_threshold(), Some(5));
+        assert_eq!(tiers(serde_json::json!(3)).first_threshold(), Some(3));
+        assert_eq!(tiers(serde_json::json!(-1)).first_threshold(), None);
+    }
 }

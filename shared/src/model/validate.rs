@@ -88,23 +88,24 @@ pub(crate) fn text(field: &'static str, value: &str) -> Result<(), InvalidInput>
     bounded(field, value, MAX_TEXT_CHARS)
 }
 
-/// Checks what every activity carries: its five identifiers, its locale, and its reward
-/// progress entries (`(rewardSchemeId, activityType)` each).
+/// Checks what every activity carries: its identifiers, its locale, and its reward
+/// progress entries (`(rewardSchemeId, activityType, status)` each).
 pub(crate) fn activity<'a>(
-    ids: [(&'static str, &str); 5],
+    ids: &[(&'static str, &str)],
     locale: Option<&str>,
-    progress: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
+    progress: impl ExactSizeIterator<Item = (&'a str, &'a str, &'a str)>,
 ) -> Result<(), InvalidInput> {
-    for (field, value) in ids {
+    for &(field, value) in ids {
         id(field, value)?;
     }
     if let Some(locale) = locale {
         text("locale", locale)?;
     }
     progress_count(progress.len())?;
-    for (scheme, activity_type) in progress {
+    for (scheme, activity_type, status) in progress {
         id("rewardProgress.rewardSchemeId", scheme)?;
         text("rewardProgress.activityType", activity_type)?;
+        text("rewardProgress.status", status)?;
     }
     Ok(())
 }

@@ -158,7 +158,7 @@ mod tests {
                 reward_type: "FREE_SPINS".into(),
                 product_reward_type: "CASINO_FREE_SPINS".into(),
                 tier_definition: TierDefinition::default(),
-                expiration_date: "2026-11-23T23:59:59Z".parse().expect("date"),
+                expiration_date: Some("2026-11-23T23:59:59Z".parse().expect("date")),
             }],
         }
     }

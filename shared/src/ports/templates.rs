@@ -80,11 +80,17 @@ impl<S: TemplateSource + ?Sized> TemplateSource for Arc<S> {
 
 type TemplateKey = (String, MessageType, String);
 
+/// Locales compare case-insensitively: the key holds the canonical case.
 fn key(brand: &str, message_type: MessageType, locale: &str) -> TemplateKey {
-    (brand.to_owned(), message_type, locale.to_owned())
+    (
+        brand.to_owned(),
+        message_type,
+        crate::locale::canonical(locale),
+    )
 }
 
-/// Templates held in memory (the local runner's CSL, and tests').
+/// Templates held in memory (the local runner's CSL, and tests'). Locales match whatever
+/// their case (`pt-br` finds a `pt-BR` template).
 #[derive(Debug, Default)]
 pub struct MemoryTemplates {
     templates: Mutex<HashMap<TemplateKey, Arc<Template>>>,
@@ -195,6 +201,13 @@ mod tests {
             ("other", MessageType::Progress, "en-GB"),
         ] {
             assert_eq!(source.template(brand, kind, locale).await, Ok(None));
+        }
+        for locale in ["en-gb", "EN-GB", "en_GB"] {
+            let found = source
+                .template("skybet", MessageType::Progress, locale)
+                .await
+                .expect("ok");
+            assert_eq!(found.as_deref(), Some(&template()), "{locale}");
         }
     }
 

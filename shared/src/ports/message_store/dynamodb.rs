@@ -5,7 +5,7 @@
 //!
 //! | attribute | type | holds |
 //! |---|---|---|
-//! | `pk`, `sk` | S | `{brand}#{accountId}`, `{promoCode}#{attemptId}#{messageType}` |
+//! | `pk`, `sk` | S | `{brand}#{accountId}`, `{promoCode}#{attemptId}#{messageType}`, each component escaped ([`crate::keys`]) |
 //! | `state` | S | `queued`, `delivered` or `tombstone` |
 //! | `sequence` | N | the activity's (or delete instruction's) sequence |
 //! | `message` | S | the [`QueuedMessage`] as JSON (queued items only) |

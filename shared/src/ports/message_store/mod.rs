@@ -1,8 +1,9 @@
 //! MSQ's message store port: messages kept for customers who are offline (spec section 5).
 //!
 //! Items are keyed by customer (`pk = {brand}#{accountId}`) and by kind of message
-//! (`sk = {promoCode}#{attemptId}#{messageType}`), so a newer message of a kind replaces the
-//! older one. Every write is conditional on `sequence`: it happens only when the item is absent
+//! (`sk = {promoCode}#{attemptId}#{messageType}`), each component escaped by [`crate::keys`]
+//! so that a `#` inside an identifier cannot split it, so a newer message of a kind replaces
+//! the older one. Every write is conditional on `sequence`: it happens only when the item is absent
 //! or holds a lower sequence, so a repeat is a no-op. An item is in one of three states:
 //!
 //! - `queued`: a message waiting for the customer;
@@ -11,8 +12,9 @@
 //! - `tombstone`: left by a delete instruction (the reward was spent), so an award that
 //!   arrives later with an older sequence is not queued.
 //!
-//! Items expire with the reward (`expiresAt`, the table's TTL attribute); since DynamoDB
-//! deletes expired items late, readers skip them themselves.
+//! Items expire with the reward (`expiresAt`, the table's TTL attribute; MSQ gives a message
+//! whose reward never expires its maximum TTL before storing it); since DynamoDB deletes
+//! expired items late, readers skip them themselves.
 
 #[cfg(any(test, feature = "testing"))]
 pub mod compliance;
@@ -24,19 +26,22 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 
 use crate::error::Retryable;
+use crate::keys;
 use crate::model::{DeleteInstruction, MessageType, QueuedMessage};
 
 pub use dynamodb::DynamoMessageStore;
 pub use memory::MemoryMessageStore;
 
-/// The partition key of a customer: `{brand}#{accountId}`.
+/// The partition key of a customer: `{brand}#{accountId}`, components escaped
+/// ([`keys::join`]).
 pub fn partition_key(brand: &str, account_id: &str) -> String {
-    format!("{brand}#{account_id}")
+    keys::join(&[brand, account_id])
 }
 
-/// The sort key of a kind of message: `{promoCode}#{attemptId}#{messageType}`.
+/// The sort key of a kind of message: `{promoCode}#{attemptId}#{messageType}`, components
+/// escaped ([`keys::join`]).
 pub fn sort_key(promo_code: &str, attempt_id: &str, message_type: MessageType) -> String {
-    format!("{promo_code}#{attempt_id}#{}", message_type.as_str())
+    keys::join(&[promo_code, attempt_id, message_type.as_str()])
 }
 
 /// The state of a stored item.

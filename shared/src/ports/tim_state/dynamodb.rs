@@ -81,7 +81,8 @@ pub struct DynamoTimStateStore {
 
 impl DynamoTimStateStore {
     /// A store on `table`, keeping each state until the reward's expiry plus `ttl_grace` (or,
-    /// for a reward without expiry, until `ttl_grace` after its latest event).
+    /// for a reward without expiry, as long as MSQ keeps its messages — the default maximum
+    /// TTL — plus `ttl_grace` after its latest event, so a spend always finds its award).
     pub fn new(
         client: aws_sdk_dynamodb::Client,
         table: String,
@@ -100,7 +101,9 @@ impl DynamoTimStateStore {
     }
 
     fn expires_at(&self, update: &StateUpdate) -> i64 {
-        let base = update.expires_at.unwrap_or_else(Utc::now);
+        let base = update.expires_at.unwrap_or_else(|| {
+            Utc::now() + chrono::Duration::days(crate::limits::DEFAULT_MAX_MESSAGE_TTL_DAYS)
+        });
         base.checked_add_signed(self.ttl_grace)
             .unwrap_or(base)
             .timestamp()

@@ -44,13 +44,10 @@ pub struct StateKey {
 }
 
 impl StateKey {
-    /// The partition key value: `{accountId}#{promoCode}#{attemptId}`, each component with
-    /// `%` written `%25` and `#` written `%23`, so two different keys never share a value
-    /// (and keys of ordinary ids are the plain join).
+    /// The partition key value: `{accountId}#{promoCode}#{attemptId}`, components escaped
+    /// ([`crate::keys::join`]) so that no two keys share it.
     pub fn partition_key(&self) -> String {
-        [&self.account_id, &self.promo_code, &self.attempt_id]
-            .map(|component| component.replace('%', "%25").replace('#', "%23"))
-            .join("#")
+        crate::keys::join(&[&self.account_id, &self.promo_code, &self.attempt_id])
     }
 }
 
