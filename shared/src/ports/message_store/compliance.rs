@@ -13,12 +13,15 @@ use chrono::{DateTime, Utc};
 use super::{ItemState, MessageStore, PutResult, TombstoneResult};
 use crate::model::{DeleteInstruction, DeliveryFormat, MessageType, OnsiteMessage, QueuedMessage};
 
+/// What running a case on a store gives: a future borrowing the store and the prefix.
+pub type CaseRun<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
+
 /// One case of the contract.
 pub struct Case<S> {
     /// What it checks.
     pub name: &'static str,
     /// Runs it on a store, for customers under a prefix; panics (naming the case) on a breach.
-    pub run: for<'a> fn(&'a S, &'a str) -> Pin<Box<dyn Future<Output = ()> + 'a>>,
+    pub run: for<'a> fn(&'a S, &'a str) -> CaseRun<'a>,
 }
 
 const BRAND: &str = "skybet";
@@ -104,7 +107,7 @@ async fn mark<S: MessageStore>(store: &S, message: &QueuedMessage) -> bool {
 fn a_newer_message_replaces_an_older_one_and_repeats_change_nothing<'a, S: MessageStore>(
     store: &'a S,
     prefix: &'a str,
-) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+) -> CaseRun<'a> {
     Box::pin(async move {
         let account = format!("{prefix}10048213");
         let first = queued(
@@ -141,7 +144,7 @@ fn a_newer_message_replaces_an_older_one_and_repeats_change_nothing<'a, S: Messa
 fn a_tombstone_before_the_award_blocks_it<'a, S: MessageStore>(
     store: &'a S,
     prefix: &'a str,
-) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+) -> CaseRun<'a> {
     Box::pin(async move {
         let account = format!("{prefix}10048213");
         let instruction = delete(&account, "P", 9);
@@ -173,7 +176,7 @@ fn a_tombstone_before_the_award_blocks_it<'a, S: MessageStore>(
 fn a_tombstone_after_the_award_deletes_only_the_award<'a, S: MessageStore>(
     store: &'a S,
     prefix: &'a str,
-) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+) -> CaseRun<'a> {
     Box::pin(async move {
         let account = format!("{prefix}10048213");
         let award = queued(
@@ -208,7 +211,7 @@ fn a_tombstone_after_the_award_deletes_only_the_award<'a, S: MessageStore>(
 fn pending_is_oldest_first_without_expired_delivered_or_others<'a, S: MessageStore>(
     store: &'a S,
     prefix: &'a str,
-) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+) -> CaseRun<'a> {
     Box::pin(async move {
         let account = format!("{prefix}10048213");
         let late = queued(
@@ -266,7 +269,7 @@ fn pending_is_oldest_first_without_expired_delivered_or_others<'a, S: MessageSto
 fn a_delivered_marker_is_left_only_over_the_message_sent<'a, S: MessageStore>(
     store: &'a S,
     prefix: &'a str,
-) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+) -> CaseRun<'a> {
     Box::pin(async move {
         let account = format!("{prefix}10048213");
         let sent = queued(
@@ -310,7 +313,7 @@ fn a_delivered_marker_is_left_only_over_the_message_sent<'a, S: MessageStore>(
 fn identifiers_of_any_text_never_share_an_item<'a, S: MessageStore>(
     store: &'a S,
     prefix: &'a str,
-) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+) -> CaseRun<'a> {
     Box::pin(async move {
         let account = format!("{prefix}a#b/ ?é%");
         let mut first = queued(

@@ -10,12 +10,15 @@ use std::pin::Pin;
 
 use super::{RewardState, StateKey, StateUpdate, StoredState, TimStateStore, WriteResult};
 
+/// What running a case on a store gives: a future borrowing the store and the prefix.
+pub type CaseRun<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
+
 /// One case of the contract.
 pub struct Case<S> {
     /// What it checks.
     pub name: &'static str,
     /// Runs it on a store, with keys under a prefix; panics (naming the case) on a breach.
-    pub run: for<'a> fn(&'a S, &'a str) -> Pin<Box<dyn Future<Output = ()> + 'a>>,
+    pub run: for<'a> fn(&'a S, &'a str) -> CaseRun<'a>,
 }
 
 /// The key `{prefix}account` / `promo` / `attempt`.
@@ -96,7 +99,7 @@ async fn stored<S: TimStateStore>(store: &S, key: &StateKey) -> StoredState {
 fn first_write_has_no_previous_state<'a, S: TimStateStore>(
     store: &'a S,
     prefix: &'a str,
-) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+) -> CaseRun<'a> {
     Box::pin(async move {
         let key = key(prefix);
         let result = advance(store, &key, update(1, &[("rs", 1)], false)).await;
@@ -112,7 +115,7 @@ fn first_write_has_no_previous_state<'a, S: TimStateStore>(
 fn a_newer_write_answers_the_state_before_it<'a, S: TimStateStore>(
     store: &'a S,
     prefix: &'a str,
-) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+) -> CaseRun<'a> {
     Box::pin(async move {
         let key = key(prefix);
         advance(store, &key, update(1, &[("rs", 1)], true)).await;
@@ -132,7 +135,7 @@ fn a_newer_write_answers_the_state_before_it<'a, S: TimStateStore>(
 fn an_equal_or_older_sequence_is_stale_and_changes_nothing<'a, S: TimStateStore>(
     store: &'a S,
     prefix: &'a str,
-) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+) -> CaseRun<'a> {
     Box::pin(async move {
         let key = key(prefix);
         advance(store, &key, update(5, &[("rs", 5)], false)).await;
@@ -149,7 +152,7 @@ fn an_equal_or_older_sequence_is_stale_and_changes_nothing<'a, S: TimStateStore>
 fn progress_is_kept_per_reward_scheme<'a, S: TimStateStore>(
     store: &'a S,
     prefix: &'a str,
-) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+) -> CaseRun<'a> {
     Box::pin(async move {
         let key = key(prefix);
         advance(store, &key, update(1, &[("a", 3), ("b", 1)], false)).await;
@@ -182,7 +185,7 @@ fn progress_is_kept_per_reward_scheme<'a, S: TimStateStore>(
 fn the_stale_answer_carries_the_state_before_the_latest_event<'a, S: TimStateStore>(
     store: &'a S,
     prefix: &'a str,
-) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+) -> CaseRun<'a> {
     Box::pin(async move {
         let key = key(prefix);
         advance(store, &key, update(1, &[("a", 1), ("b", 4)], false)).await;
@@ -205,7 +208,7 @@ fn the_stale_answer_carries_the_state_before_the_latest_event<'a, S: TimStateSto
 fn keys_of_any_text_never_share_an_item<'a, S: TimStateStore>(
     store: &'a S,
     prefix: &'a str,
-) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+) -> CaseRun<'a> {
     Box::pin(async move {
         let keys = [
             (format!("{prefix}a#b"), "c", "d"),
