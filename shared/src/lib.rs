@@ -27,6 +27,7 @@ pub mod limits;
 pub mod model;
 pub mod outputs;
 pub mod ports;
+pub mod secrets;
 pub mod sqs;
 pub mod stage;
 pub mod telemetry;

@@ -36,7 +36,7 @@ SAMCONFIG = ROOT / "samconfig.toml"
 EXPECTED_ENV: dict[str, list[str]] = {
     "Dec": [
         "BRAND", "LOG_LEVEL", "METRICS_NAMESPACE",
-        "CPP_TOPIC", "EPPM_TOPIC", "PPH_URL", "PPH_API_KEY",
+        "CPP_TOPIC", "EPPM_TOPIC", "PPH_URL", "PPH_API_KEY_SECRET_ARN",
         "ENRICHED_QUEUE_URL", "UNQUALIFICATION_QUEUE_URL", "DEAD_LETTER_QUEUE_URL",
     ],
     "Tim": [
@@ -55,13 +55,13 @@ EXPECTED_ENV: dict[str, list[str]] = {
     ],
     "Bcg": [
         "BRAND", "LOG_LEVEL", "METRICS_NAMESPACE",
-        "CSL_URL", "CSL_API_KEY", "OSG_URL", "OSG_API_KEY", "DEFAULT_LOCALE",
+        "CSL_URL", "CSL_API_KEY_SECRET_ARN", "OSG_URL", "OSG_API_KEY_SECRET_ARN", "DEFAULT_LOCALE",
         "CYCLE_START_WEEKDAY", "CYCLE_START_TIME_ZONE", "MSQ_QUEUE_URL",
         "DEAD_LETTER_QUEUE_URL",
     ],
     "Msq": [
         "BRAND", "LOG_LEVEL", "METRICS_NAMESPACE",
-        "MSQ_TABLE", "OSG_URL", "OSG_API_KEY", "ONLINE_TOPIC", "DEAD_LETTER_QUEUE_URL",
+        "MSQ_TABLE", "OSG_URL", "OSG_API_KEY_SECRET_ARN", "ONLINE_TOPIC", "DEAD_LETTER_QUEUE_URL",
     ],
 }
 
@@ -226,10 +226,19 @@ def role_of(t: dict, fn_lid: str) -> tuple[str | None, dict | None]:
     return g[0], t["Resources"][g[0]]
 
 
+def conditional_statements(statements: Any) -> Iterator[dict]:
+    """The statements of a list, each branch of an `!If` statement included (`AWS::NoValue` not)."""
+    for st in as_list(statements):
+        if isinstance(st, dict) and "Fn::If" in st:
+            yield from conditional_statements(st["Fn::If"][1:])
+        elif isinstance(st, dict) and st.get("Ref") != "AWS::NoValue":
+            yield st
+
+
 def role_statements(role: dict) -> list[dict]:
     out = []
     for pol in role.get("Properties", {}).get("Policies", []) or []:
-        out.extend(as_list(pol.get("PolicyDocument", {}).get("Statement")))
+        out.extend(conditional_statements(pol.get("PolicyDocument", {}).get("Statement")))
     return out
 
 
@@ -402,9 +411,8 @@ def _statements(node: Any, path: str = "") -> Iterator[tuple[str, dict]]:
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "Statement":
-                for i, st in enumerate(as_list(value)):
-                    if isinstance(st, dict):
-                        yield f"{path}.Statement[{i}]", st
+                for i, st in enumerate(conditional_statements(value)):
+                    yield f"{path}.Statement[{i}]", st
             else:
                 yield from _statements(value, f"{path}.{key}" if path else key)
     elif isinstance(node, list):
@@ -526,6 +534,38 @@ def check_environment(t: dict, expected: dict[str, list[str]] = EXPECTED_ENV) ->
             errors.append(f"{lid}: unexpected {sorted(got - want)}, missing {sorted(want - got)}")
         if env_vars(t, lid).get("METRICS_NAMESPACE") != EMF_NAMESPACE:
             errors.append(f"{lid}: METRICS_NAMESPACE must be {EMF_NAMESPACE!r}")
+    return errors
+
+
+# The partner API keys: which function reads which secret at run time, through which variable.
+PARTNER_SECRETS = {
+    "Dec": {"PPH_API_KEY_SECRET_ARN": "PphSecretArn"},
+    "Bcg": {"CSL_API_KEY_SECRET_ARN": "CslSecretArn", "OSG_API_KEY_SECRET_ARN": "OsgSecretArn"},
+    "Msq": {"OSG_API_KEY_SECRET_ARN": "OsgSecretArn"},
+}
+# Secrets the event source mappings read with the function's role (SASL/SCRAM for MSK).
+MSK_SECRET = "MskSecretArn"
+
+
+def check_partner_secrets(t: dict) -> list[str]:
+    """No secret value in the template: no `{{resolve:...}}` anywhere, each partner key's secret
+    passed by ARN, and `secretsmanager:GetSecretValue` on exactly the function's own secrets."""
+    errors = []
+    if "{{resolve:" in json.dumps(t.get("Resources", {})) + json.dumps(t.get("Globals", {})):
+        errors.append("a dynamic reference resolves a secret into the template")
+    msk_fns = {lid for lid, _, _ in msk_events(t)}
+    for lid in functions(t):
+        env = env_vars(t, lid)
+        for var, param in PARTNER_SECRETS.get(lid, {}).items():
+            if ref(env.get(var)) != param:
+                errors.append(f"{lid}: {var} must be !Ref {param}")
+        _, role = role_of(t, lid)
+        if role is None:
+            continue
+        got = {ref(r) or json.dumps(r) for r in granted(role, "secretsmanager:GetSecretValue")}
+        want = set(PARTNER_SECRETS.get(lid, {}).values()) | ({MSK_SECRET} if lid in msk_fns else set())
+        if got != want:
+            errors.append(f"{lid}: secretsmanager:GetSecretValue on {sorted(got)}, want {sorted(want)}")
     return errors
 
 
@@ -712,6 +752,7 @@ CHECKS: dict[str, Callable[[dict], list[str]]] = {
     "dynamodb_permissions": check_dynamodb_permissions,
     "des_url": check_des_url,
     "environment": check_environment,
+    "partner_secrets": check_partner_secrets,
     "functions_runtime": check_functions_runtime,
     "msk_sources": check_msk_sources,
     "tables": check_tables,
@@ -889,8 +930,12 @@ MUTATIONS: dict[str, tuple[str, Callable[[dict], None]]] = {
         t, "TimRole", {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": {"Fn::GetAtt": ["TimStateTable", "Arn"]}})),
     "public DES URL": ("des_url", lambda t: _res(t, "Des")["FunctionUrlConfig"].update(AuthType="NONE")),
     "extra env var": ("environment", lambda t: _res(t, "Des")["Environment"]["Variables"].update(EXTRA="1")),
-    "missing env var": ("environment", lambda t: _res(t, "Bcg")["Environment"]["Variables"].pop("CSL_API_KEY")),
+    "missing env var": ("environment", lambda t: _res(t, "Bcg")["Environment"]["Variables"].pop("CSL_API_KEY_SECRET_ARN")),
     "missing global env var": ("environment", lambda t: t["Globals"]["Function"]["Environment"]["Variables"].pop("BRAND")),
+    "secret resolved at deploy time": ("partner_secrets", lambda t: _res(t, "Dec")["Environment"]["Variables"].update(
+        PPH_API_KEY_SECRET_ARN={"Fn::Sub": "{{resolve:secretsmanager:${PphSecretArn}:SecretString:apiKey}}"})),
+    "secret readable by another function": ("partner_secrets", lambda t: _add_statement(
+        t, "TimRole", {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": {"Ref": "OsgSecretArn"}})),
     "x86 function": ("functions_runtime", lambda t: _res(t, "Msq").update(Architectures=["x86_64"])),
     "other build method": ("functions_runtime", lambda t: t["Resources"]["Dec"]["Metadata"].update(BuildMethod="makefile")),
     "MSK without on-failure": ("msk_sources", lambda t: next(p for f, _, p in msk_events(t) if f == "Msq").pop("DestinationConfig")),

@@ -213,6 +213,13 @@ where
             Some(Err(error @ PromotionError::Malformed { .. })) => {
                 return letter(format!("invalid-input: {error}"))
             }
+            // PPH rejects DEC's key even after it was read again from its secret: retrying
+            // cannot help until someone fixes the key, so the record waits in the DLQ for a
+            // redrive (`rewards redrive dec`) instead of stalling its partition.
+            Some(Err(error @ PromotionError::AuthRejected { .. })) => {
+                tracing::error!(stage = "dec", error = %error, "PPH rejected the API key");
+                return letter("partner-auth-rejected".to_owned());
+            }
             Some(Err(PromotionError::Unavailable { .. })) | None => return Prepared::Unavailable,
         };
         match enrich(activity, promotion, record.header("correlationid"), now) {
@@ -278,6 +285,7 @@ fn promo_code_of(error: &PromotionError) -> String {
     match error {
         PromotionError::Unknown { promo_code }
         | PromotionError::Malformed { promo_code, .. }
+        | PromotionError::AuthRejected { promo_code, .. }
         | PromotionError::Unavailable { promo_code, .. } => promo_code.clone(),
     }
 }
@@ -539,6 +547,42 @@ mod tests {
             "{error}"
         );
         assert_eq!(fixture.dead_letters.take().len(), 1);
+    }
+
+    struct RejectingPph;
+
+    impl PromotionSource for RejectingPph {
+        async fn promotion(&self, promo_code: &str) -> Result<Arc<Promotion>, PromotionError> {
+            Err(PromotionError::AuthRejected {
+                promo_code: promo_code.into(),
+                reason: "status 401".into(),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rejected_pph_key_dead_letters_the_records_instead_of_stalling_the_partition() {
+        let (fixture, _) = fixture();
+        let handler = with_source(&fixture, RejectingPph);
+        let event = encode_event(vec![encode_record(
+            CPP_TOPIC,
+            3,
+            41,
+            cpp("a-1", "WEEKLY-SPINS").as_bytes(),
+            &[],
+        )]);
+        handler
+            .handle(&event)
+            .await
+            .expect("a configuration fault is not retried");
+        let letters = fixture.dead_letters.take();
+        assert_eq!(letters.len(), 1);
+        assert_eq!(letters[0].reason, "partner-auth-rejected");
+        assert_eq!(
+            letters[0].source,
+            format!("{CPP_TOPIC}/3@41"),
+            "kept for the redrive"
+        );
     }
 
     struct FlakyPublisher;

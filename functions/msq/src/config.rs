@@ -9,7 +9,7 @@ pub const VARIABLES: &[&str] = &[
     "METRICS_NAMESPACE",
     "MSQ_TABLE",
     "OSG_URL",
-    "OSG_API_KEY",
+    "OSG_API_KEY_SECRET_ARN",
     "ONLINE_TOPIC",
     "DEAD_LETTER_QUEUE_URL",
 ];
@@ -23,8 +23,9 @@ pub struct Config {
     pub table: String,
     /// OSG's base URL (`OSG_URL`).
     pub osg_url: String,
-    /// OSG's API key (`OSG_API_KEY`, optional).
-    pub osg_api_key: Option<String>,
+    /// The Secrets Manager secret (ARN) whose JSON field `apiKey` is OSG's API key
+    /// (`OSG_API_KEY_SECRET_ARN`, optional: no key without it), read at run time.
+    pub osg_api_key_secret_arn: Option<String>,
     /// The customer-online topic (`ONLINE_TOPIC`); records from another topic are
     /// dead-lettered.
     pub online_topic: String,
@@ -39,7 +40,7 @@ impl Config {
             common: CommonConfig::from_vars(vars)?,
             table: vars.required("MSQ_TABLE")?,
             osg_url: vars.url("OSG_URL")?,
-            osg_api_key: vars.optional("OSG_API_KEY"),
+            osg_api_key_secret_arn: vars.optional("OSG_API_KEY_SECRET_ARN"),
             online_topic: vars.required("ONLINE_TOPIC")?,
             dead_letter_queue_url: vars.required("DEAD_LETTER_QUEUE_URL")?,
         })
@@ -70,7 +71,7 @@ mod tests {
         let config = Config::from_vars(&Vars::new(&source)).expect("config");
         assert_eq!(config.table, "msq");
         assert_eq!(config.osg_url, "https://osg.test");
-        assert_eq!(config.osg_api_key, None);
+        assert_eq!(config.osg_api_key_secret_arn, None);
         assert_eq!(config.online_topic, "dc1.skybet.customer.online");
     }
 

@@ -32,6 +32,12 @@ impl PphClient {
         }
     }
 
+    /// The same client, sending `api_key` (e.g. read from a secret at run time).
+    pub fn with_api_key(mut self, api_key: crate::secrets::ApiKey) -> Self {
+        self.service = self.service.with_api_key(api_key);
+        self
+    }
+
     /// Latency and errors of the calls made.
     pub fn stats(&self) -> Arc<CallStats> {
         self.service.stats()
@@ -48,6 +54,10 @@ impl PromotionSource for PphClient {
             Ok(Some(promotion)) => Ok(Arc::new(promotion)),
             Ok(None) => Err(PromotionError::Unknown {
                 promo_code: promo_code.to_owned(),
+            }),
+            Err(error @ HttpCallError::AuthRejected { .. }) => Err(PromotionError::AuthRejected {
+                promo_code: promo_code.to_owned(),
+                reason: error.to_string(),
             }),
             Err(error @ HttpCallError::MalformedBody { .. }) => Err(PromotionError::Malformed {
                 promo_code: promo_code.to_owned(),

@@ -4,7 +4,8 @@
 //! dimensions `[Stage, Brand]`; `Dropped` and `DeadLettered` have `[Stage, Brand, Reason]`.
 //! Names: `RecordsIn`, `Emitted`, `Dropped`, `DeadLettered`, `Delivered`, `Queued`, `Resent`,
 //! `Deleted`, `BatchItemFailures`, `LatencyFromOriginMs`, `LatencyFromPreviousStageMs`,
-//! `PphLatencyMs`, `CslLatencyMs`, `OsgLatencyMs`, `DesLatencyMs`, `DownstreamErrors`,
+//! `PphLatencyMs`, `CslLatencyMs`, `OsgLatencyMs`, `DesLatencyMs`, `DownstreamErrors`, per partner `PphErrors`/`CslErrors`/`OsgErrors`/`DesErrors` and
+//! `PphAuthRejected`/`CslAuthRejected`/`OsgAuthRejected`/`DesAuthRejected`,
 //! `CacheHits`, `CacheMisses`, `UnpublishedMarked` (TIM).
 
 use std::collections::BTreeMap;
