@@ -107,8 +107,17 @@ ALLOWED_MANAGED_POLICIES = {
     "service-role/AWSLambdaMSKExecutionRole": {"Dec", "Msq"},
 }
 
-# Embedded Metric Format metrics the Rust stages publish (namespace RewardMessaging).
+# Embedded Metric Format metrics the Rust stages publish, in namespace RewardMessaging/<Env>
+# (the environment in the namespace, so stacks of several environments in one account do not
+# mix their metrics). Placeholders read as "X" where the template is parsed as JSON.
 EMF_NAMESPACE = "RewardMessaging"
+EMF_NAMESPACE_VALUE = {"Fn::Sub": "RewardMessaging/${Env}"}
+EMF_NAMESPACE_IN_DASHBOARD = "RewardMessaging/X"
+# (function, stage, partner metric prefix): the partner calls each stage makes.
+PARTNER_CALLS = [("Dec", "dec", "Pph"), ("Bcg", "bcg", "Csl"), ("Bcg", "bcg", "Osg"),
+                 ("Msq", "msq", "Osg"), ("Fred", "fred", "Des")]
+# Partner calls authenticated by an API key (DES is called with SigV4).
+API_KEY_CALLS = [c for c in PARTNER_CALLS if c[2] != "Des"]
 EMF_METRICS = {
     "RecordsIn": {"Stage", "Brand"},
     "Emitted": {"Stage", "Brand"},
@@ -532,8 +541,8 @@ def check_environment(t: dict, expected: dict[str, list[str]] = EXPECTED_ENV) ->
         want = set(expected.get(lid, []))
         if got != want:
             errors.append(f"{lid}: unexpected {sorted(got - want)}, missing {sorted(want - got)}")
-        if env_vars(t, lid).get("METRICS_NAMESPACE") != EMF_NAMESPACE:
-            errors.append(f"{lid}: METRICS_NAMESPACE must be {EMF_NAMESPACE!r}")
+        if env_vars(t, lid).get("METRICS_NAMESPACE") != EMF_NAMESPACE_VALUE:
+            errors.append(f"{lid}: METRICS_NAMESPACE must be {EMF_NAMESPACE_VALUE!r}")
     return errors
 
 
@@ -691,6 +700,49 @@ def check_alarms(t: dict) -> list[str]:
     msk_fns = {lid for lid, _, _ in msk_events(t)}
     for lid in sorted(msk_fns - _alarm_targets(_alarms_on(t, "AWS/Lambda", "OffsetLag"), "FunctionName")):
         errors.append(f"{lid}: no OffsetLag alarm")
+    if "Des" not in _alarm_targets(_alarms_on(t, "AWS/Lambda", "Url5xxCount"), "FunctionName"):
+        errors.append("Des: no Url5xxCount alarm on its function URL")
+    for _, stage, partner in PARTNER_CALLS:
+        if stage not in _emf_alarm_stages(t, f"{partner}Errors"):
+            errors.append(f"{stage}: no {partner}Errors alarm (downstream errors per partner)")
+    for _, stage, partner in API_KEY_CALLS:
+        if stage not in _emf_alarm_stages(t, f"{partner}AuthRejected"):
+            errors.append(f"{stage}: no {partner}AuthRejected alarm (rejected API key)")
+    batch_stages = {lid.lower() for lid, _, _ in sqs_events(t)} | {lid.lower() for lid in msk_fns}
+    for stage in sorted(batch_stages - _emf_alarm_stages(t, "BatchItemFailures")):
+        errors.append(f"{stage}: no BatchItemFailures alarm")
+    return errors
+
+
+def _emf_alarm_stages(t: dict, metric: str) -> set[str]:
+    """The Stage dimension values of the notifying alarms on an EMF metric of the stack."""
+    stages = set()
+    for a in resources(t, "AWS::CloudWatch::Alarm").values():
+        p = a.get("Properties", {})
+        if p.get("Namespace") != EMF_NAMESPACE_VALUE or p.get("MetricName") != metric or not p.get("AlarmActions"):
+            continue
+        dims = {d.get("Name"): d.get("Value") for d in p.get("Dimensions", [])}
+        if ref(dims.get("Brand")) == "Brand" and isinstance(dims.get("Stage"), str):
+            stages.add(dims["Stage"])
+    return stages
+
+
+def check_alarm_topic(t: dict) -> list[str]:
+    """Every alarm notifies AlarmTopicArn, and a prod stack cannot be deployed without one."""
+    errors = []
+    topic = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+    for lid, a in resources(t, "AWS::CloudWatch::Alarm").items():
+        for key in ("AlarmActions", "OKActions"):
+            if a.get("Properties", {}).get(key) != topic:
+                errors.append(f"{lid}: {key} must notify AlarmTopicArn")
+    rule_found = False
+    for rule in (t.get("Rules") or {}).values():
+        if rule.get("RuleCondition") == {"Fn::Equals": [{"Ref": "Env"}, "prod"]}:
+            for assertion in rule.get("Assertions", []):
+                if assertion.get("Assert") == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}:
+                    rule_found = True
+    if not rule_found:
+        errors.append("Rules: nothing requires AlarmTopicArn when Env is prod")
     return errors
 
 
@@ -720,7 +772,7 @@ def check_dashboard(t: dict) -> list[str]:
                 if isinstance(item, dict) and "expression" in item:
                     for m in _SEARCH.finditer(item["expression"]):
                         schema = [s.strip() for s in m.group(1).split(",")]
-                        if schema[0] == EMF_NAMESPACE:
+                        if schema[0] == EMF_NAMESPACE_IN_DASHBOARD:
                             found.setdefault(m.group(2), set()).add(frozenset(schema[1:]))
     for metric, dims in EMF_METRICS.items():
         if frozenset(dims) not in found.get(metric, set()):
@@ -757,6 +809,7 @@ CHECKS: dict[str, Callable[[dict], list[str]]] = {
     "msk_sources": check_msk_sources,
     "tables": check_tables,
     "alarms": check_alarms,
+    "alarm_topic": check_alarm_topic,
     "dashboard": check_dashboard,
     "outputs": check_outputs,
 }
@@ -846,6 +899,8 @@ def test_samconfig_environments() -> None:
         assert deploy["resolve_s3"] is True
         overrides = deploy["parameter_overrides"]
         assert f'Env="{"sandbox" if env == "default" else env}"' in overrides
+        assert re.search(r'AlarmTopicArn="arn:aws:sns:[a-z0-9-]+:[0-9]{12}:[^"]+"', overrides), (
+            f"{env}: samconfig must name the environment's alarm topic")
     assert cfg["prod"]["deploy"]["parameters"]["confirm_changeset"] is True
     names = {cfg[e]["global"]["parameters"]["stack_name"] for e in ("default", "dev", "prod")}
     assert len(names) == 3, "each environment deploys its own stack"
@@ -945,6 +1000,15 @@ MUTATIONS: dict[str, tuple[str, Callable[[dict], None]]] = {
     "MSQ without PITR": ("tables", lambda t: _res(t, "MsqTable").pop("PointInTimeRecoverySpecification")),
     "DLQ without alarm": ("alarms", lambda t: t["Resources"].pop("FredDlqNotEmptyAlarm")),
     "function without throttle alarm": ("alarms", lambda t: t["Resources"].pop("DesThrottlesAlarm")),
+    "no DES 5xx alarm": ("alarms", lambda t: t["Resources"].pop("Des5xxAlarm")),
+    "no partner error alarm": ("alarms", lambda t: t["Resources"].pop("MsqOsgErrorsAlarm")),
+    "no rejected key alarm": ("alarms", lambda t: t["Resources"].pop("DecPphAuthRejectedAlarm")),
+    "no batch item failure alarm": ("alarms", lambda t: t["Resources"].pop("FredBatchItemFailuresAlarm")),
+    "alarm in the shared namespace": ("alarms", lambda t: _res(t, "BcgCslErrorsAlarm").update(Namespace="RewardMessaging")),
+    "alarm notifying no one": ("alarm_topic", lambda t: _res(t, "TimErrorsAlarm").pop("AlarmActions")),
+    "prod without alarm topic": ("alarm_topic", lambda t: t.pop("Rules")),
+    "namespace without the environment": ("environment", lambda t: t["Globals"]["Function"]["Environment"]["Variables"].update(
+        METRICS_NAMESPACE="RewardMessaging")),
     "no offset lag alarm": ("alarms", lambda t: t["Resources"].pop("MsqOffsetLagAlarm")),
     "dashboard lacks a metric": ("dashboard", lambda t: _res(t, "Dashboard").update(DashboardBody={
         "Fn::Sub": _res(t, "Dashboard")["DashboardBody"]["Fn::Sub"].replace("CacheHits", "CacheHit")})),
