@@ -38,6 +38,7 @@ EXPECTED_ENV: dict[str, list[str]] = {
         "BRAND", "LOG_LEVEL", "METRICS_NAMESPACE",
         "CPP_TOPIC", "EPPM_TOPIC", "PPH_URL", "PPH_API_KEY_SECRET_ARN",
         "ENRICHED_QUEUE_URL", "UNQUALIFICATION_QUEUE_URL", "DEAD_LETTER_QUEUE_URL",
+        "KAFKA_REPORT_BATCH_ITEM_FAILURES",
     ],
     "Tim": [
         "BRAND", "LOG_LEVEL", "METRICS_NAMESPACE",
@@ -62,6 +63,7 @@ EXPECTED_ENV: dict[str, list[str]] = {
     "Msq": [
         "BRAND", "LOG_LEVEL", "METRICS_NAMESPACE",
         "MSQ_TABLE", "OSG_URL", "OSG_API_KEY_SECRET_ARN", "ONLINE_TOPIC", "DEAD_LETTER_QUEUE_URL",
+        "KAFKA_REPORT_BATCH_ITEM_FAILURES",
     ],
 }
 
@@ -623,15 +625,41 @@ def check_msk_sources(t: dict) -> list[str]:
         sac = as_list(p.get("SourceAccessConfigurations"))
         if not any(c.get("Type") == "SASL_SCRAM_512_AUTH" and ref(c.get("URI")) == "MskSecretArn" for c in sac):
             errors.append(f"{where}: needs SASL_SCRAM_512_AUTH with URI !Ref MskSecretArn")
-        dest = getatt(((p.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination"))
-        if not dest or dest[0] != STAGE_DLQ.get(lid):
-            errors.append(f"{where}: OnFailure destination must be {STAGE_DLQ.get(lid)}, got {dest!r}")
+        dest = ((p.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        want_dest = _if_provisioned({"Fn::GetAtt": ["KafkaFailureBucket", "Arn"]},
+                                    {"Fn::GetAtt": [STAGE_DLQ.get(lid), "Arn"]})
+        if dest != want_dest:
+            errors.append(f"{where}: OnFailure destination must be the S3 bucket (provisioned) "
+                          f"or {STAGE_DLQ.get(lid)} (on demand), got {dest!r}")
+        for key, value in KAFKA_ERROR_HANDLING.items():
+            if p.get(key) != _if_provisioned(value, NO_VALUE):
+                errors.append(f"{where}: {key} must be {value!r} with provisioned pollers")
+        if "KafkaProvisioned" not in json.dumps(p.get("ProvisionedPollerConfig")):
+            errors.append(f"{where}: ProvisionedPollerConfig must follow KafkaPollerMode")
+        reported = env_vars(t, lid).get("KAFKA_REPORT_BATCH_ITEM_FAILURES")
+        if reported != _if_provisioned("true", "false"):
+            errors.append(f"{lid}: KAFKA_REPORT_BATCH_ITEM_FAILURES must be 'true' exactly when "
+                          "the mapping reports batch item failures")
         groups.append(json.dumps(p.get("ConsumerGroupId")))
         if p.get("ConsumerGroupId") is None:
             errors.append(f"{where}: ConsumerGroupId missing")
     if len(groups) != len(set(groups)):
         errors.append("MSK ConsumerGroupId values must be unique per event source mapping")
     return errors
+
+
+NO_VALUE = {"Ref": "AWS::NoValue"}
+# The error handling of every Kafka event source (provisioned pollers only).
+KAFKA_ERROR_HANDLING = {
+    "MaximumRetryAttempts": {"Ref": "KafkaMaximumRetryAttempts"},
+    "MaximumRecordAgeInSeconds": {"Ref": "KafkaMaximumRecordAgeSeconds"},
+    "BisectBatchOnFunctionError": True,
+    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+}
+
+
+def _if_provisioned(then: Any, otherwise: Any) -> dict:
+    return {"Fn::If": ["KafkaProvisioned", then, otherwise]}
 
 
 def check_tables(t: dict) -> list[str]:
@@ -994,6 +1022,13 @@ MUTATIONS: dict[str, tuple[str, Callable[[dict], None]]] = {
     "x86 function": ("functions_runtime", lambda t: _res(t, "Msq").update(Architectures=["x86_64"])),
     "other build method": ("functions_runtime", lambda t: t["Resources"]["Dec"]["Metadata"].update(BuildMethod="makefile")),
     "MSK without on-failure": ("msk_sources", lambda t: next(p for f, _, p in msk_events(t) if f == "Msq").pop("DestinationConfig")),
+    "MSK retried without bound": ("msk_sources", lambda t: next(p for f, _, p in msk_events(t) if f == "Dec").pop("MaximumRetryAttempts")),
+    "MSK without bisect": ("msk_sources", lambda t: next(p for f, _, p in msk_events(t) if f == "Dec").pop("BisectBatchOnFunctionError")),
+    "MSK without partial responses": ("msk_sources", lambda t: next(p for f, _, p in msk_events(t) if f == "Msq").pop("FunctionResponseTypes")),
+    "MSK failures to metadata only": ("msk_sources", lambda t: next(p for f, _, p in msk_events(t) if f == "Dec")["DestinationConfig"]
+                                      ["OnFailure"].update(Destination={"Fn::GetAtt": ["DecDlq", "Arn"]})),
+    "partial responses unknown to the code": ("msk_sources", lambda t: _res(t, "Dec")["Environment"]["Variables"].update(
+        KAFKA_REPORT_BATCH_ITEM_FAILURES="true")),
     "MSK with two topics": ("msk_sources", lambda t: next(p for f, _, p in msk_events(t) if f == "Dec")["Topics"].append("x")),
     "table without TTL": ("tables", lambda t: _res(t, "TimStateTable").pop("TimeToLiveSpecification")),
     "table without SSE": ("tables", lambda t: _res(t, "MsqTable").pop("SSESpecification")),

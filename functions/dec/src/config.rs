@@ -17,6 +17,7 @@ pub const VARIABLES: &[&str] = &[
     "ENRICHED_QUEUE_URL",
     "UNQUALIFICATION_QUEUE_URL",
     "DEAD_LETTER_QUEUE_URL",
+    "KAFKA_REPORT_BATCH_ITEM_FAILURES",
 ];
 
 /// DEC's settings.
@@ -39,6 +40,11 @@ pub struct Config {
     pub unqualification_queue_url: String,
     /// DEC's dead-letter queue (`DEAD_LETTER_QUEUE_URL`).
     pub dead_letter_queue_url: String,
+    /// Whether the Kafka event source mapping reads partial batch responses
+    /// (`KAFKA_REPORT_BATCH_ITEM_FAILURES`, default `false`: the template sets `true` with
+    /// provisioned pollers, where `ReportBatchItemFailures` is on). When `false`, records to
+    /// retry fail the whole invocation instead, so none is lost.
+    pub kafka_report_batch_item_failures: bool,
     /// How long promotions are cached (static data: an hour).
     pub promotion_cache_ttl: Duration,
 }
@@ -55,6 +61,8 @@ impl Config {
             enriched_queue_url: vars.required("ENRICHED_QUEUE_URL")?,
             unqualification_queue_url: vars.required("UNQUALIFICATION_QUEUE_URL")?,
             dead_letter_queue_url: vars.required("DEAD_LETTER_QUEUE_URL")?,
+            kafka_report_batch_item_failures: vars
+                .parsed_or("KAFKA_REPORT_BATCH_ITEM_FAILURES", false)?,
             promotion_cache_ttl: Duration::from_secs(3600),
         })
     }

@@ -35,9 +35,13 @@ async fn main() -> Result<(), Error> {
         SystemClock,
         telemetry,
     ));
+    let reported = config.kafka_report_batch_item_failures;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<KafkaEvent>| {
         let handler = Arc::clone(&handler);
-        async move { handler.handle(&event.payload).await.map_err(Error::from) }
+        async move {
+            let response = handler.handle(&event.payload).await?;
+            Ok::<_, Error>(response.for_mapping(reported)?)
+        }
     }))
     .await
 }

@@ -12,6 +12,7 @@ pub const VARIABLES: &[&str] = &[
     "OSG_API_KEY_SECRET_ARN",
     "ONLINE_TOPIC",
     "DEAD_LETTER_QUEUE_URL",
+    "KAFKA_REPORT_BATCH_ITEM_FAILURES",
 ];
 
 /// MSQ's settings.
@@ -31,6 +32,11 @@ pub struct Config {
     pub online_topic: String,
     /// MSQ's dead-letter queue (`DEAD_LETTER_QUEUE_URL`).
     pub dead_letter_queue_url: String,
+    /// Whether the Kafka event source mapping reads partial batch responses
+    /// (`KAFKA_REPORT_BATCH_ITEM_FAILURES`, default `false`: the template sets `true` with
+    /// provisioned pollers, where `ReportBatchItemFailures` is on). When `false`, records to
+    /// retry fail the whole invocation instead, so none is lost.
+    pub kafka_report_batch_item_failures: bool,
 }
 
 impl Config {
@@ -43,6 +49,8 @@ impl Config {
             osg_api_key_secret_arn: vars.optional("OSG_API_KEY_SECRET_ARN"),
             online_topic: vars.required("ONLINE_TOPIC")?,
             dead_letter_queue_url: vars.required("DEAD_LETTER_QUEUE_URL")?,
+            kafka_report_batch_item_failures: vars
+                .parsed_or("KAFKA_REPORT_BATCH_ITEM_FAILURES", false)?,
         })
     }
 }

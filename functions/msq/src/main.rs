@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use msq::{Config, Handler, MsqEvent};
+use msq::{Config, Handler, MsqEvent, MsqResponse};
 use rewards_shared::config::{ProcessEnv, Vars};
 use rewards_shared::http::{HttpSettings, OsgClient, RetryPolicy};
 use rewards_shared::ports::{DynamoMessageStore, SqsDeadLetters, SystemClock};
@@ -30,10 +30,18 @@ async fn main() -> Result<(), Error> {
         telemetry,
     );
     let handler = Arc::new(handler.with_online_topic(config.online_topic));
+    let reported = config.kafka_report_batch_item_failures;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<MsqEvent>| {
         let handler = Arc::clone(&handler);
         // Boxed: the handler's future is deep enough to overflow the compiler's layout query.
-        Box::pin(async move { handler.handle(event.payload).await.map_err(Error::from) })
+        Box::pin(async move {
+            match handler.handle(event.payload).await? {
+                MsqResponse::Kafka(response) => {
+                    Ok::<_, Error>(MsqResponse::Kafka(response.for_mapping(reported)?))
+                }
+                sqs => Ok(sqs),
+            }
+        })
     }))
     .await
 }
