@@ -105,6 +105,8 @@ EXPECTED_DYNAMODB = {
 # AWS managed policies that may be attached, and to which functions' roles. They hold
 # statements on "*" because the actions have no resource-level permissions in IAM.
 ALLOWED_MANAGED_POLICIES = {
+    # The role SAM creates for CodeDeploy's gradual deployments (not a function's role).
+    "service-role/AWSCodeDeployRoleForLambda": {"CodeDeploy"},
     "AWSXRayDaemonWriteAccess": {"Dec", "Tim", "Fred", "Des", "Bcg", "Msq"},
     "service-role/AWSLambdaMSKExecutionRole": {"Dec", "Msq"},
 }
@@ -580,6 +582,71 @@ def check_partner_secrets(t: dict) -> list[str]:
     return errors
 
 
+# Lambda counts a JSON line without `level` (EMF metrics) as INFO, so its filter never goes above
+# INFO: WARN and ERROR stacks filter their own lines in the code (LOG_LEVEL).
+APPLICATION_LOG_LEVEL = {"Fn::If": ["QuietLogLevel", "INFO", {"Ref": "LogLevel"}]}
+
+
+def check_log_level_keeps_metrics(t: dict) -> list[str]:
+    """For every LogLevel the template allows, the level Lambda filters at lets INFO lines
+    (EMF, which have no `level` key) through."""
+    errors = []
+    order = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
+    quiet = (t.get("Conditions") or {}).get("QuietLogLevel")
+    for level in t["Parameters"]["LogLevel"]["AllowedValues"]:
+        is_quiet = quiet == {"Fn::Or": [{"Fn::Equals": [{"Ref": "LogLevel"}, "WARN"]},
+                                        {"Fn::Equals": [{"Ref": "LogLevel"}, "ERROR"]}]} and level in ("WARN", "ERROR")
+        for lid in functions(t):
+            configured = (function_props(t, lid).get("LoggingConfig") or {}).get("ApplicationLogLevel")
+            if configured == APPLICATION_LOG_LEVEL:
+                effective = "INFO" if is_quiet else level
+            elif ref(configured) == "LogLevel":
+                effective = level
+            else:
+                effective = configured
+            if effective not in order or order.index(effective) > order.index("INFO"):
+                errors.append(f"{lid}: at LogLevel {level} Lambda filters at {effective}, dropping EMF lines")
+    return errors
+
+
+# Reserved concurrency: at least what the function's event sources can run at once, with the
+# parameters' ceilings enforced by the template's rules (SqsMaximumConcurrency <= 10,
+# KafkaMaximumPollers <= 2; each Kafka poller runs up to 5 invocations). DES: FRED's reserved
+# concurrency x FRED's DES calls in flight per invocation (functions/fred: DEFAULT_CONCURRENCY).
+SQS_MAX_CONCURRENCY_CEILING = 10
+KAFKA_MAX_POLLERS_CEILING = 2
+INVOCATIONS_PER_KAFKA_POLLER = 5
+FRED_DES_CALLS_IN_FLIGHT = 10
+
+
+def check_reserved_concurrency(t: dict) -> list[str]:
+    errors = []
+    need: dict[str, int] = {}
+    for lid, _, p in sqs_events(t):
+        if ref((p.get("ScalingConfig") or {}).get("MaximumConcurrency")) != "SqsMaximumConcurrency":
+            errors.append(f"{lid}: an SQS event source without MaximumConcurrency !Ref SqsMaximumConcurrency")
+        need[lid] = need.get(lid, 0) + SQS_MAX_CONCURRENCY_CEILING
+    for lid, _, _ in msk_events(t):
+        need[lid] = need.get(lid, 0) + KAFKA_MAX_POLLERS_CEILING * INVOCATIONS_PER_KAFKA_POLLER
+    reserved = {lid: function_props(t, lid).get("ReservedConcurrentExecutions") for lid in functions(t)}
+    need["Des"] = (reserved.get("Fred") or 0) * FRED_DES_CALLS_IN_FLIGHT
+    for lid in functions(t):
+        got = reserved.get(lid)
+        if not isinstance(got, int):
+            errors.append(f"{lid}: ReservedConcurrentExecutions must be a literal number")
+        elif got < need.get(lid, 1):
+            errors.append(f"{lid}: reserved concurrency {got} < {need.get(lid)} its event sources can use")
+    rules = json.dumps(t.get("Rules") or {})
+    for param, ceiling in (("SqsMaximumConcurrency", SQS_MAX_CONCURRENCY_CEILING),
+                           ("KafkaMaximumPollers", KAFKA_MAX_POLLERS_CEILING)):
+        allowed = [a["Assert"]["Fn::Contains"][0] for r in (t.get("Rules") or {}).values()
+                   for a in r.get("Assertions", []) if "Fn::Contains" in a.get("Assert", {})
+                   and a["Assert"]["Fn::Contains"][1] == {"Ref": param}]
+        if not allowed or max(int(v) for v in allowed[0]) > ceiling:
+            errors.append(f"Rules: {param} must be limited to {ceiling} (reserved concurrency), {rules[:0]}")
+    return errors
+
+
 def check_functions_runtime(t: dict) -> list[str]:
     errors = []
     for lid, fn in functions(t).items():
@@ -604,8 +671,16 @@ def check_functions_runtime(t: dict) -> list[str]:
         if not isinstance(p.get("MemorySize"), int):
             errors.append(f"{lid}: MemorySize must be a literal number")
         lc = p.get("LoggingConfig") or {}
-        if lc.get("LogFormat") != "JSON" or ref(lc.get("ApplicationLogLevel")) != "LogLevel":
-            errors.append(f"{lid}: LoggingConfig must be JSON with ApplicationLogLevel !Ref LogLevel")
+        if lc.get("LogFormat") != "JSON" or lc.get("ApplicationLogLevel") != APPLICATION_LOG_LEVEL:
+            errors.append(f"{lid}: LoggingConfig must be JSON with ApplicationLogLevel {APPLICATION_LOG_LEVEL}")
+        if p.get("AutoPublishAlias") != "live":
+            errors.append(f"{lid}: AutoPublishAlias must be live (event sources then target the alias)")
+        dp = p.get("DeploymentPreference") or {}
+        if ref(dp.get("Type")) != "DeploymentPreferenceType":
+            errors.append(f"{lid}: DeploymentPreference.Type must be !Ref DeploymentPreferenceType")
+        rollback = {ref(a) for a in as_list(dp.get("Alarms"))}
+        if f"{lid}ErrorsAlarm" not in rollback or not rollback <= set(resources(t, "AWS::CloudWatch::Alarm")):
+            errors.append(f"{lid}: DeploymentPreference.Alarms must include {lid}ErrorsAlarm (rollback trigger)")
     return errors
 
 
@@ -685,9 +760,10 @@ def check_tables(t: dict) -> list[str]:
             errors.append(f"{lid}: SSESpecification.SSEEnabled must be true")
         if tables[lid].get("DeletionPolicy") != "Retain":
             errors.append(f"{lid}: DeletionPolicy must be Retain")
-    msq = tables.get("MsqTable", {}).get("Properties", {})
-    if (msq.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled") is not True:
-        errors.append("MsqTable: point-in-time recovery must be enabled")
+        if (p.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled") is not True:
+            errors.append(f"{lid}: point-in-time recovery must be enabled")
+        if p.get("DeletionProtectionEnabled") is not True:
+            errors.append(f"{lid}: DeletionProtectionEnabled must be true")
     return errors
 
 
@@ -834,6 +910,8 @@ CHECKS: dict[str, Callable[[dict], list[str]]] = {
     "environment": check_environment,
     "partner_secrets": check_partner_secrets,
     "functions_runtime": check_functions_runtime,
+    "log_level_keeps_metrics": check_log_level_keeps_metrics,
+    "reserved_concurrency": check_reserved_concurrency,
     "msk_sources": check_msk_sources,
     "tables": check_tables,
     "alarms": check_alarms,
@@ -1032,6 +1110,16 @@ MUTATIONS: dict[str, tuple[str, Callable[[dict], None]]] = {
     "MSK with two topics": ("msk_sources", lambda t: next(p for f, _, p in msk_events(t) if f == "Dec")["Topics"].append("x")),
     "table without TTL": ("tables", lambda t: _res(t, "TimStateTable").pop("TimeToLiveSpecification")),
     "table without SSE": ("tables", lambda t: _res(t, "MsqTable").pop("SSESpecification")),
+    "TIM without PITR": ("tables", lambda t: _res(t, "TimStateTable").pop("PointInTimeRecoverySpecification")),
+    "table deletable": ("tables", lambda t: _res(t, "MsqTable").pop("DeletionProtectionEnabled")),
+    "EMF filtered at WARN": ("log_level_keeps_metrics", lambda t: t["Globals"]["Function"]["LoggingConfig"].update(
+        ApplicationLogLevel={"Ref": "LogLevel"})),
+    "no reserved concurrency": ("reserved_concurrency", lambda t: _res(t, "Tim").pop("ReservedConcurrentExecutions")),
+    "DES below FRED's calls": ("reserved_concurrency", lambda t: _res(t, "Des").update(ReservedConcurrentExecutions=20)),
+    "MSQ below its sources": ("reserved_concurrency", lambda t: _res(t, "Msq").update(ReservedConcurrentExecutions=20)),
+    "SQS concurrency unbounded": ("reserved_concurrency", lambda t: t["Rules"].pop("ReservedConcurrencyCoversEventSources")),
+    "no alias": ("functions_runtime", lambda t: t["Globals"]["Function"].pop("AutoPublishAlias")),
+    "no rollback alarm": ("functions_runtime", lambda t: _res(t, "Bcg")["DeploymentPreference"].pop("Alarms")),
     "MSQ without PITR": ("tables", lambda t: _res(t, "MsqTable").pop("PointInTimeRecoverySpecification")),
     "DLQ without alarm": ("alarms", lambda t: t["Resources"].pop("FredDlqNotEmptyAlarm")),
     "function without throttle alarm": ("alarms", lambda t: t["Resources"].pop("DesThrottlesAlarm")),
