@@ -832,21 +832,17 @@ def _emf_alarm_stages(t: dict, metric: str) -> set[str]:
 
 
 def check_alarm_topic(t: dict) -> list[str]:
-    """Every alarm notifies AlarmTopicArn, and a prod stack cannot be deployed without one."""
+    """Every alarm notifies AlarmTopicArn on ALARM and OK, and no stack can be deployed without
+    a topic (the parameter has no default and accepts only an SNS topic ARN)."""
     errors = []
-    topic = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+    topic = [{"Ref": "AlarmTopicArn"}]
     for lid, a in resources(t, "AWS::CloudWatch::Alarm").items():
         for key in ("AlarmActions", "OKActions"):
             if a.get("Properties", {}).get(key) != topic:
-                errors.append(f"{lid}: {key} must notify AlarmTopicArn")
-    rule_found = False
-    for rule in (t.get("Rules") or {}).values():
-        if rule.get("RuleCondition") == {"Fn::Equals": [{"Ref": "Env"}, "prod"]}:
-            for assertion in rule.get("Assertions", []):
-                if assertion.get("Assert") == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}:
-                    rule_found = True
-    if not rule_found:
-        errors.append("Rules: nothing requires AlarmTopicArn when Env is prod")
+                errors.append(f"{lid}: {key} must be [!Ref AlarmTopicArn]")
+    param = t["Parameters"].get("AlarmTopicArn", {})
+    if "Default" in param or re.fullmatch(param.get("AllowedPattern", ""), ""):
+        errors.append("AlarmTopicArn must be required (no default, empty not allowed)")
     return errors
 
 
@@ -1129,7 +1125,7 @@ MUTATIONS: dict[str, tuple[str, Callable[[dict], None]]] = {
     "no batch item failure alarm": ("alarms", lambda t: t["Resources"].pop("FredBatchItemFailuresAlarm")),
     "alarm in the shared namespace": ("alarms", lambda t: _res(t, "BcgCslErrorsAlarm").update(Namespace="RewardMessaging")),
     "alarm notifying no one": ("alarm_topic", lambda t: _res(t, "TimErrorsAlarm").pop("AlarmActions")),
-    "prod without alarm topic": ("alarm_topic", lambda t: t.pop("Rules")),
+    "optional alarm topic": ("alarm_topic", lambda t: t["Parameters"]["AlarmTopicArn"].update(Default="")),
     "namespace without the environment": ("environment", lambda t: t["Globals"]["Function"]["Environment"]["Variables"].update(
         METRICS_NAMESPACE="RewardMessaging")),
     "no offset lag alarm": ("alarms", lambda t: t["Resources"].pop("MsqOffsetLagAlarm")),
