@@ -66,6 +66,11 @@ class StandIn(ThreadingHTTPServer):
         self.done = threading.Event()
         self.lock = threading.Lock()
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A bootstrap killed after its answer drops its connections: not worth a trace."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
 
 class Handler(BaseHTTPRequestHandler):
     server: StandIn

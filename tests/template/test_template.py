@@ -969,6 +969,11 @@ def test_sam_transform_adds_no_wildcard_policies(template: dict) -> None:
     mappings = resources(cfn, "AWS::Lambda::EventSourceMapping")
     assert len(mappings) == sum(len(v) for v in EXPECTED_SQS_TRIGGERS.values()) + sum(EXPECTED_MSK_EVENTS.values())
     assert resources(cfn, "AWS::Lambda::Url").keys() == {"DesUrl"}
+    # Gradual deploys: every event source and DES's URL invoke the `live` alias, not $LATEST.
+    for lid, mapping in mappings.items():
+        target = mapping["Properties"]["FunctionName"]
+        assert isinstance(target, dict) and target.get("Ref", "").endswith("Aliaslive"), (lid, target)
+    assert cfn["Resources"]["DesUrl"]["Properties"]["TargetFunctionArn"] == {"Ref": "DesAliaslive"}
 
 
 def test_sam_generated_role_is_caught(template: dict) -> None:
