@@ -55,7 +55,14 @@ impl PromotionSource for PphClient {
             Ok(None) => Err(PromotionError::Unknown {
                 promo_code: promo_code.to_owned(),
             }),
-            Err(error @ HttpCallError::AuthRejected { .. }) => Err(PromotionError::AuthRejected {
+            // A key the service rejects, or one whose secret cannot be read (missing, or no
+            // permission): a configuration fault.
+            Err(
+                error @ (HttpCallError::AuthRejected { .. }
+                | HttpCallError::ApiKey {
+                    retryable: false, ..
+                }),
+            ) => Err(PromotionError::AuthRejected {
                 promo_code: promo_code.to_owned(),
                 reason: error.to_string(),
             }),
@@ -91,6 +98,25 @@ mod tests {
     fn client(url: &str) -> PphClient {
         let (client, retry) = crate::http::service::quick();
         PphClient::new(client, url, Some("key".into()), retry)
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_key_secret_is_a_configuration_fault_not_an_outage() {
+        let server = ScriptedServer::start(vec![ScriptedResponse::json(200, PROMOTION)])
+            .await
+            .expect("server");
+        let (client, retry) = crate::http::service::quick();
+        let secrets: std::sync::Arc<dyn crate::secrets::SecretSource> =
+            std::sync::Arc::new(crate::secrets::MemorySecrets::default());
+        let pph = PphClient::new(client, server.url(), None, retry)
+            .with_api_key(crate::secrets::ApiKey::from_secret(secrets, "missing"));
+        let error = pph.promotion("WEEKLY-SPINS").await.expect_err("no key");
+        assert!(
+            matches!(error, PromotionError::AuthRejected { .. }),
+            "{error:?}"
+        );
+        assert!(server.requests().is_empty(), "no call without the key");
+        assert_eq!(pph.stats().drain().auth_rejected, 1, "alarmed");
     }
 
     #[tokio::test]

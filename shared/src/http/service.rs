@@ -89,11 +89,14 @@ impl Service {
         url: &str,
         request: RequestBuilder,
     ) -> Result<Response, HttpCallError> {
-        let key = self
-            .api_key
-            .current()
-            .await
-            .map_err(|e| key_error(url, &e))?;
+        let key = self.api_key.current().await.map_err(|e| {
+            if !e.is_retryable() {
+                // The secret is missing or not readable: as much a configuration fault as a
+                // rejected key, and alarmed the same way.
+                self.stats.record_auth_rejected();
+            }
+            key_error(url, &e)
+        })?;
         let again = if self.api_key.is_refreshable() {
             request.try_clone()
         } else {
