@@ -22,6 +22,7 @@ pub mod bench;
 pub mod chaos;
 pub mod des_bridge;
 pub mod pipeline;
+pub mod redrive;
 pub mod report;
 pub mod scenario;
 pub mod transport;

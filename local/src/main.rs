@@ -2,7 +2,11 @@
 //!
 //! ```text
 //! rewards run SCENARIO.json [--json] [--aws]
+//! rewards redrive dec|tim|fred|bcg|msq [--dry-run] [--max N]
 //! ```
+//!
+//! `redrive` moves a stage's dead letters back to where they are processed (see
+//! `rewards_local::redrive`); `REWARDS_PREFIX` names the stack (`<env>-<brand>`).
 //!
 //! `--aws` runs it over DynamoDB tables and SQS queues it creates (and deletes) where the AWS
 //! configuration points: `AWS_ENDPOINT_URL` (e.g. moto) or AWS.
@@ -22,6 +26,9 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("chaos") {
         return rewards_local::chaos::command(&args[1..]).await;
+    }
+    if args.first().map(String::as_str) == Some("redrive") {
+        return rewards_local::redrive::command(&args[1..]).await;
     }
     if args.first().map(String::as_str) == Some("bench") {
         return rewards_local::bench::command(&args[1..]).await;

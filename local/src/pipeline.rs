@@ -352,12 +352,15 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
         for _ in 0..self.msk_attempts {
             let started = Instant::now();
             let failed = match stage {
-                Stage::Msq => self
-                    .msq
-                    .handle(msq::MsqEvent::Kafka(event.clone()))
-                    .await
-                    .is_err(),
-                _ => self.dec.handle(&event).await.is_err(),
+                // A partial batch response is retried whole here (the stages are idempotent);
+                // Lambda retries just the records it names.
+                Stage::Msq => !matches!(
+                    self.msq.handle(msq::MsqEvent::Kafka(event.clone())).await,
+                    Ok(msq::MsqResponse::Kafka(response)) if response.is_success()
+                ),
+                _ => {
+                    !matches!(self.dec.handle(&event).await, Ok(response) if response.is_success())
+                }
             };
             self.record_invocation(stage, topic, count, started, usize::from(failed))
                 .await;
@@ -435,7 +438,7 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
                     .collect();
                 let response = match self.msq.handle(msq::MsqEvent::Sqs(event)).await {
                     Ok(msq::MsqResponse::Sqs(response)) => response,
-                    Ok(msq::MsqResponse::Kafka) => SqsBatchResponse::default(),
+                    Ok(msq::MsqResponse::Kafka(_)) => SqsBatchResponse::default(),
                     Err(_) => rewards_shared::sqs::batch_response(ids),
                 };
                 (Stage::Msq, response)

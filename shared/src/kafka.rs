@@ -101,6 +101,92 @@ impl Record<'_> {
     }
 }
 
+/// The answer of a function whose Kafka event source mapping has `ReportBatchItemFailures`:
+/// the records that failed, by topic-partition and offset. Lambda retries those (within the
+/// mapping's `MaximumRetryAttempts` and `MaximumRecordAgeInSeconds`, bisecting when enabled)
+/// and sends them to the on-failure destination once their retries are spent; an empty list
+/// means the whole batch succeeded. `aws_lambda_events` has no type for it (it has the SQS and
+/// stream ones, whose item identifier is a string).
+///
+/// ```json
+/// {"batchItemFailures": [{"itemIdentifier": {"partition": "topic-0", "offset": 15}}]}
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KafkaBatchResponse {
+    /// The failed records.
+    pub batch_item_failures: Vec<KafkaBatchItemFailure>,
+}
+
+/// One failed Kafka record.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KafkaBatchItemFailure {
+    /// Which record.
+    pub item_identifier: KafkaItemIdentifier,
+}
+
+/// A Kafka record as Lambda names it in a partial batch response.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KafkaItemIdentifier {
+    /// The `topic-partition` key the record was grouped under in the event.
+    pub partition: String,
+    /// The record's offset.
+    pub offset: i64,
+}
+
+impl KafkaBatchResponse {
+    /// A response reporting `records` as failed (each once, in the order given).
+    pub fn failed<'a>(records: impl IntoIterator<Item = &'a Record<'a>>) -> Self {
+        let mut failures: Vec<KafkaBatchItemFailure> = Vec::new();
+        for record in records {
+            let failure = KafkaBatchItemFailure {
+                item_identifier: KafkaItemIdentifier {
+                    partition: record.group.to_owned(),
+                    offset: record.record.offset,
+                },
+            };
+            if !failures.contains(&failure) {
+                failures.push(failure);
+            }
+        }
+        KafkaBatchResponse {
+            batch_item_failures: failures,
+        }
+    }
+
+    /// True when no record failed.
+    pub fn is_success(&self) -> bool {
+        self.batch_item_failures.is_empty()
+    }
+
+    /// The response to give Lambda: itself when the event source mapping reads partial batch
+    /// responses (`reported`), else an error for any failed record, so the whole batch is
+    /// retried rather than the failures ignored.
+    pub fn for_mapping(self, reported: bool) -> Result<Self, UnreportedFailures> {
+        match self.batch_item_failures.first() {
+            Some(first) if !reported => Err(UnreportedFailures {
+                count: self.batch_item_failures.len(),
+                partition: first.item_identifier.partition.clone(),
+                offset: first.item_identifier.offset,
+            }),
+            _ => Ok(self),
+        }
+    }
+}
+
+/// Records failed in a batch whose event source mapping does not read partial batch responses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{count} record(s) failed, first {partition}@{offset}; the batch is retried whole")]
+pub struct UnreportedFailures {
+    /// How many records failed.
+    pub count: usize,
+    /// The `topic-partition` of the first.
+    pub partition: String,
+    /// Its offset.
+    pub offset: i64,
+}
+
 /// Every record of the event, in a stable order: by group, then offset.
 pub fn records(event: &KafkaEvent) -> Vec<Record<'_>> {
     let mut groups: Vec<_> = event.records.iter().collect();
@@ -158,6 +244,33 @@ pub fn encode_event(records: Vec<KafkaRecord>) -> KafkaEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_partial_batch_response_names_topic_partition_and_offset_as_lambda_reads_them() {
+        let event = encode_event(vec![
+            encode_record("dc1.skybet.cpp.activity", 3, 42, b"{}", &[]),
+            encode_record("dc1.skybet.cpp.activity", 3, 43, b"{}", &[]),
+        ]);
+        let all = records(&event);
+        let response = KafkaBatchResponse::failed([&all[1], &all[1]]);
+        assert_eq!(
+            serde_json::to_value(&response).expect("json"),
+            serde_json::json!({"batchItemFailures": [
+                {"itemIdentifier": {"partition": "dc1.skybet.cpp.activity-3", "offset": 43}}
+            ]})
+        );
+        assert!(!response.is_success());
+        assert!(response.clone().for_mapping(true).is_ok());
+        assert_eq!(
+            response.for_mapping(false).map_err(|e| e.offset),
+            Err(43),
+            "without partial batch responses a failure fails the batch"
+        );
+        assert_eq!(
+            serde_json::to_value(KafkaBatchResponse::default()).expect("json"),
+            serde_json::json!({"batchItemFailures": []})
+        );
+    }
 
     #[test]
     fn decodes_base64_values_and_byte_array_headers() {

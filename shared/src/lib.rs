@@ -29,6 +29,7 @@ pub mod locale;
 pub mod model;
 pub mod outputs;
 pub mod ports;
+pub mod secrets;
 pub mod sqs;
 pub mod stage;
 pub mod telemetry;

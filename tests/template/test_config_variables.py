@@ -111,7 +111,7 @@ def test_the_reader_finds_every_call_shape() -> None:
     }
 
 
-@pytest.mark.parametrize("lid, name", [("Fred", "DES_URL"), ("Bcg", "OSG_API_KEY"), ("Msq", "MSQ_TABLE")])
+@pytest.mark.parametrize("lid, name", [("Fred", "DES_URL"), ("Bcg", "OSG_API_KEY_SECRET_ARN"), ("Msq", "MSQ_TABLE")])
 def test_a_variable_the_template_forgets_is_caught(template: dict, lid: str, name: str) -> None:
     broken = copy.deepcopy(template)
     del broken["Resources"][lid]["Properties"]["Environment"]["Variables"][name]

@@ -36,8 +36,9 @@ SAMCONFIG = ROOT / "samconfig.toml"
 EXPECTED_ENV: dict[str, list[str]] = {
     "Dec": [
         "BRAND", "LOG_LEVEL", "METRICS_NAMESPACE",
-        "CPP_TOPIC", "EPPM_TOPIC", "PPH_URL", "PPH_API_KEY",
+        "CPP_TOPIC", "EPPM_TOPIC", "PPH_URL", "PPH_API_KEY_SECRET_ARN",
         "ENRICHED_QUEUE_URL", "UNQUALIFICATION_QUEUE_URL", "DEAD_LETTER_QUEUE_URL",
+        "KAFKA_REPORT_BATCH_ITEM_FAILURES",
     ],
     "Tim": [
         "BRAND", "LOG_LEVEL", "METRICS_NAMESPACE",
@@ -55,13 +56,14 @@ EXPECTED_ENV: dict[str, list[str]] = {
     ],
     "Bcg": [
         "BRAND", "LOG_LEVEL", "METRICS_NAMESPACE",
-        "CSL_URL", "CSL_API_KEY", "OSG_URL", "OSG_API_KEY", "DEFAULT_LOCALE",
+        "CSL_URL", "CSL_API_KEY_SECRET_ARN", "OSG_URL", "OSG_API_KEY_SECRET_ARN", "DEFAULT_LOCALE",
         "CYCLE_START_WEEKDAY", "CYCLE_START_TIME_ZONE", "MSQ_QUEUE_URL",
         "MSQ_DELETE_QUEUE_URL", "DEAD_LETTER_QUEUE_URL",
     ],
     "Msq": [
         "BRAND", "LOG_LEVEL", "METRICS_NAMESPACE",
-        "MSQ_TABLE", "OSG_URL", "OSG_API_KEY", "ONLINE_TOPIC", "DEAD_LETTER_QUEUE_URL",
+        "MSQ_TABLE", "OSG_URL", "OSG_API_KEY_SECRET_ARN", "ONLINE_TOPIC", "DEAD_LETTER_QUEUE_URL",
+        "KAFKA_REPORT_BATCH_ITEM_FAILURES",
     ],
 }
 
@@ -103,12 +105,23 @@ EXPECTED_DYNAMODB = {
 # AWS managed policies that may be attached, and to which functions' roles. They hold
 # statements on "*" because the actions have no resource-level permissions in IAM.
 ALLOWED_MANAGED_POLICIES = {
+    # The role SAM creates for CodeDeploy's gradual deployments (not a function's role).
+    "service-role/AWSCodeDeployRoleForLambda": {"CodeDeploy"},
     "AWSXRayDaemonWriteAccess": {"Dec", "Tim", "Fred", "Des", "Bcg", "Msq"},
     "service-role/AWSLambdaMSKExecutionRole": {"Dec", "Msq"},
 }
 
-# Embedded Metric Format metrics the Rust stages publish (namespace RewardMessaging).
+# Embedded Metric Format metrics the Rust stages publish, in namespace RewardMessaging/<Env>
+# (the environment in the namespace, so stacks of several environments in one account do not
+# mix their metrics). Placeholders read as "X" where the template is parsed as JSON.
 EMF_NAMESPACE = "RewardMessaging"
+EMF_NAMESPACE_VALUE = {"Fn::Sub": "RewardMessaging/${Env}"}
+EMF_NAMESPACE_IN_DASHBOARD = "RewardMessaging/X"
+# (function, stage, partner metric prefix): the partner calls each stage makes.
+PARTNER_CALLS = [("Dec", "dec", "Pph"), ("Bcg", "bcg", "Csl"), ("Bcg", "bcg", "Osg"),
+                 ("Msq", "msq", "Osg"), ("Fred", "fred", "Des")]
+# Partner calls authenticated by an API key (DES is called with SigV4).
+API_KEY_CALLS = [c for c in PARTNER_CALLS if c[2] != "Des"]
 EMF_METRICS = {
     "RecordsIn": {"Stage", "Brand"},
     "Emitted": {"Stage", "Brand"},
@@ -230,10 +243,19 @@ def role_of(t: dict, fn_lid: str) -> tuple[str | None, dict | None]:
     return g[0], t["Resources"][g[0]]
 
 
+def conditional_statements(statements: Any) -> Iterator[dict]:
+    """The statements of a list, each branch of an `!If` statement included (`AWS::NoValue` not)."""
+    for st in as_list(statements):
+        if isinstance(st, dict) and "Fn::If" in st:
+            yield from conditional_statements(st["Fn::If"][1:])
+        elif isinstance(st, dict) and st.get("Ref") != "AWS::NoValue":
+            yield st
+
+
 def role_statements(role: dict) -> list[dict]:
     out = []
     for pol in role.get("Properties", {}).get("Policies", []) or []:
-        out.extend(as_list(pol.get("PolicyDocument", {}).get("Statement")))
+        out.extend(conditional_statements(pol.get("PolicyDocument", {}).get("Statement")))
     return out
 
 
@@ -450,9 +472,8 @@ def _statements(node: Any, path: str = "") -> Iterator[tuple[str, dict]]:
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "Statement":
-                for i, st in enumerate(as_list(value)):
-                    if isinstance(st, dict):
-                        yield f"{path}.Statement[{i}]", st
+                for i, st in enumerate(conditional_statements(value)):
+                    yield f"{path}.Statement[{i}]", st
             else:
                 yield from _statements(value, f"{path}.{key}" if path else key)
     elif isinstance(node, list):
@@ -572,8 +593,105 @@ def check_environment(t: dict, expected: dict[str, list[str]] = EXPECTED_ENV) ->
         want = set(expected.get(lid, []))
         if got != want:
             errors.append(f"{lid}: unexpected {sorted(got - want)}, missing {sorted(want - got)}")
-        if env_vars(t, lid).get("METRICS_NAMESPACE") != EMF_NAMESPACE:
-            errors.append(f"{lid}: METRICS_NAMESPACE must be {EMF_NAMESPACE!r}")
+        if env_vars(t, lid).get("METRICS_NAMESPACE") != EMF_NAMESPACE_VALUE:
+            errors.append(f"{lid}: METRICS_NAMESPACE must be {EMF_NAMESPACE_VALUE!r}")
+    return errors
+
+
+# The partner API keys: which function reads which secret at run time, through which variable.
+PARTNER_SECRETS = {
+    "Dec": {"PPH_API_KEY_SECRET_ARN": "PphSecretArn"},
+    "Bcg": {"CSL_API_KEY_SECRET_ARN": "CslSecretArn", "OSG_API_KEY_SECRET_ARN": "OsgSecretArn"},
+    "Msq": {"OSG_API_KEY_SECRET_ARN": "OsgSecretArn"},
+}
+# Secrets the event source mappings read with the function's role (SASL/SCRAM for MSK).
+MSK_SECRET = "MskSecretArn"
+
+
+def check_partner_secrets(t: dict) -> list[str]:
+    """No secret value in the template: no `{{resolve:...}}` anywhere, each partner key's secret
+    passed by ARN, and `secretsmanager:GetSecretValue` on exactly the function's own secrets."""
+    errors = []
+    if "{{resolve:" in json.dumps(t.get("Resources", {})) + json.dumps(t.get("Globals", {})):
+        errors.append("a dynamic reference resolves a secret into the template")
+    msk_fns = {lid for lid, _, _ in msk_events(t)}
+    for lid in functions(t):
+        env = env_vars(t, lid)
+        for var, param in PARTNER_SECRETS.get(lid, {}).items():
+            if ref(env.get(var)) != param:
+                errors.append(f"{lid}: {var} must be !Ref {param}")
+        _, role = role_of(t, lid)
+        if role is None:
+            continue
+        got = {ref(r) or json.dumps(r) for r in granted(role, "secretsmanager:GetSecretValue")}
+        want = set(PARTNER_SECRETS.get(lid, {}).values()) | ({MSK_SECRET} if lid in msk_fns else set())
+        if got != want:
+            errors.append(f"{lid}: secretsmanager:GetSecretValue on {sorted(got)}, want {sorted(want)}")
+    return errors
+
+
+# Lambda counts a JSON line without `level` (EMF metrics) as INFO, so its filter never goes above
+# INFO: WARN and ERROR stacks filter their own lines in the code (LOG_LEVEL).
+APPLICATION_LOG_LEVEL = {"Fn::If": ["QuietLogLevel", "INFO", {"Ref": "LogLevel"}]}
+
+
+def check_log_level_keeps_metrics(t: dict) -> list[str]:
+    """For every LogLevel the template allows, the level Lambda filters at lets INFO lines
+    (EMF, which have no `level` key) through."""
+    errors = []
+    order = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
+    quiet = (t.get("Conditions") or {}).get("QuietLogLevel")
+    for level in t["Parameters"]["LogLevel"]["AllowedValues"]:
+        is_quiet = quiet == {"Fn::Or": [{"Fn::Equals": [{"Ref": "LogLevel"}, "WARN"]},
+                                        {"Fn::Equals": [{"Ref": "LogLevel"}, "ERROR"]}]} and level in ("WARN", "ERROR")
+        for lid in functions(t):
+            configured = (function_props(t, lid).get("LoggingConfig") or {}).get("ApplicationLogLevel")
+            if configured == APPLICATION_LOG_LEVEL:
+                effective = "INFO" if is_quiet else level
+            elif ref(configured) == "LogLevel":
+                effective = level
+            else:
+                effective = configured
+            if effective not in order or order.index(effective) > order.index("INFO"):
+                errors.append(f"{lid}: at LogLevel {level} Lambda filters at {effective}, dropping EMF lines")
+    return errors
+
+
+# Reserved concurrency: at least what the function's event sources can run at once, with the
+# parameters' ceilings enforced by the template's rules (SqsMaximumConcurrency <= 10,
+# KafkaMaximumPollers <= 2; each Kafka poller runs up to 5 invocations). DES: FRED's reserved
+# concurrency x FRED's DES calls in flight per invocation (functions/fred: DEFAULT_CONCURRENCY).
+SQS_MAX_CONCURRENCY_CEILING = 10
+KAFKA_MAX_POLLERS_CEILING = 2
+INVOCATIONS_PER_KAFKA_POLLER = 5
+FRED_DES_CALLS_IN_FLIGHT = 10
+
+
+def check_reserved_concurrency(t: dict) -> list[str]:
+    errors = []
+    need: dict[str, int] = {}
+    for lid, _, p in sqs_events(t):
+        if ref((p.get("ScalingConfig") or {}).get("MaximumConcurrency")) != "SqsMaximumConcurrency":
+            errors.append(f"{lid}: an SQS event source without MaximumConcurrency !Ref SqsMaximumConcurrency")
+        need[lid] = need.get(lid, 0) + SQS_MAX_CONCURRENCY_CEILING
+    for lid, _, _ in msk_events(t):
+        need[lid] = need.get(lid, 0) + KAFKA_MAX_POLLERS_CEILING * INVOCATIONS_PER_KAFKA_POLLER
+    reserved = {lid: function_props(t, lid).get("ReservedConcurrentExecutions") for lid in functions(t)}
+    need["Des"] = (reserved.get("Fred") or 0) * FRED_DES_CALLS_IN_FLIGHT
+    for lid in functions(t):
+        got = reserved.get(lid)
+        if not isinstance(got, int):
+            errors.append(f"{lid}: ReservedConcurrentExecutions must be a literal number")
+        elif got < need.get(lid, 1):
+            errors.append(f"{lid}: reserved concurrency {got} < {need.get(lid)} its event sources can use")
+    rules = json.dumps(t.get("Rules") or {})
+    for param, ceiling in (("SqsMaximumConcurrency", SQS_MAX_CONCURRENCY_CEILING),
+                           ("KafkaMaximumPollers", KAFKA_MAX_POLLERS_CEILING)):
+        allowed = [a["Assert"]["Fn::Contains"][0] for r in (t.get("Rules") or {}).values()
+                   for a in r.get("Assertions", []) if "Fn::Contains" in a.get("Assert", {})
+                   and a["Assert"]["Fn::Contains"][1] == {"Ref": param}]
+        if not allowed or max(int(v) for v in allowed[0]) > ceiling:
+            errors.append(f"Rules: {param} must be limited to {ceiling} (reserved concurrency), {rules[:0]}")
     return errors
 
 
@@ -601,8 +719,16 @@ def check_functions_runtime(t: dict) -> list[str]:
         if not isinstance(p.get("MemorySize"), int):
             errors.append(f"{lid}: MemorySize must be a literal number")
         lc = p.get("LoggingConfig") or {}
-        if lc.get("LogFormat") != "JSON" or ref(lc.get("ApplicationLogLevel")) != "LogLevel":
-            errors.append(f"{lid}: LoggingConfig must be JSON with ApplicationLogLevel !Ref LogLevel")
+        if lc.get("LogFormat") != "JSON" or lc.get("ApplicationLogLevel") != APPLICATION_LOG_LEVEL:
+            errors.append(f"{lid}: LoggingConfig must be JSON with ApplicationLogLevel {APPLICATION_LOG_LEVEL}")
+        if p.get("AutoPublishAlias") != "live":
+            errors.append(f"{lid}: AutoPublishAlias must be live (event sources then target the alias)")
+        dp = p.get("DeploymentPreference") or {}
+        if ref(dp.get("Type")) != "DeploymentPreferenceType":
+            errors.append(f"{lid}: DeploymentPreference.Type must be !Ref DeploymentPreferenceType")
+        rollback = {ref(a) for a in as_list(dp.get("Alarms"))}
+        if f"{lid}ErrorsAlarm" not in rollback or not rollback <= set(resources(t, "AWS::CloudWatch::Alarm")):
+            errors.append(f"{lid}: DeploymentPreference.Alarms must include {lid}ErrorsAlarm (rollback trigger)")
     return errors
 
 
@@ -622,15 +748,41 @@ def check_msk_sources(t: dict) -> list[str]:
         sac = as_list(p.get("SourceAccessConfigurations"))
         if not any(c.get("Type") == "SASL_SCRAM_512_AUTH" and ref(c.get("URI")) == "MskSecretArn" for c in sac):
             errors.append(f"{where}: needs SASL_SCRAM_512_AUTH with URI !Ref MskSecretArn")
-        dest = getatt(((p.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination"))
-        if not dest or dest[0] != STAGE_DLQ.get(lid):
-            errors.append(f"{where}: OnFailure destination must be {STAGE_DLQ.get(lid)}, got {dest!r}")
+        dest = ((p.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        want_dest = _if_provisioned({"Fn::GetAtt": ["KafkaFailureBucket", "Arn"]},
+                                    {"Fn::GetAtt": [STAGE_DLQ.get(lid), "Arn"]})
+        if dest != want_dest:
+            errors.append(f"{where}: OnFailure destination must be the S3 bucket (provisioned) "
+                          f"or {STAGE_DLQ.get(lid)} (on demand), got {dest!r}")
+        for key, value in KAFKA_ERROR_HANDLING.items():
+            if p.get(key) != _if_provisioned(value, NO_VALUE):
+                errors.append(f"{where}: {key} must be {value!r} with provisioned pollers")
+        if "KafkaProvisioned" not in json.dumps(p.get("ProvisionedPollerConfig")):
+            errors.append(f"{where}: ProvisionedPollerConfig must follow KafkaPollerMode")
+        reported = env_vars(t, lid).get("KAFKA_REPORT_BATCH_ITEM_FAILURES")
+        if reported != _if_provisioned("true", "false"):
+            errors.append(f"{lid}: KAFKA_REPORT_BATCH_ITEM_FAILURES must be 'true' exactly when "
+                          "the mapping reports batch item failures")
         groups.append(json.dumps(p.get("ConsumerGroupId")))
         if p.get("ConsumerGroupId") is None:
             errors.append(f"{where}: ConsumerGroupId missing")
     if len(groups) != len(set(groups)):
         errors.append("MSK ConsumerGroupId values must be unique per event source mapping")
     return errors
+
+
+NO_VALUE = {"Ref": "AWS::NoValue"}
+# The error handling of every Kafka event source (provisioned pollers only).
+KAFKA_ERROR_HANDLING = {
+    "MaximumRetryAttempts": {"Ref": "KafkaMaximumRetryAttempts"},
+    "MaximumRecordAgeInSeconds": {"Ref": "KafkaMaximumRecordAgeSeconds"},
+    "BisectBatchOnFunctionError": True,
+    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+}
+
+
+def _if_provisioned(then: Any, otherwise: Any) -> dict:
+    return {"Fn::If": ["KafkaProvisioned", then, otherwise]}
 
 
 def check_tables(t: dict) -> list[str]:
@@ -656,9 +808,10 @@ def check_tables(t: dict) -> list[str]:
             errors.append(f"{lid}: SSESpecification.SSEEnabled must be true")
         if tables[lid].get("DeletionPolicy") != "Retain":
             errors.append(f"{lid}: DeletionPolicy must be Retain")
-    msq = tables.get("MsqTable", {}).get("Properties", {})
-    if (msq.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled") is not True:
-        errors.append("MsqTable: point-in-time recovery must be enabled")
+        if (p.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled") is not True:
+            errors.append(f"{lid}: point-in-time recovery must be enabled")
+        if p.get("DeletionProtectionEnabled") is not True:
+            errors.append(f"{lid}: DeletionProtectionEnabled must be true")
     return errors
 
 
@@ -699,6 +852,45 @@ def check_alarms(t: dict) -> list[str]:
     msk_fns = {lid for lid, _, _ in msk_events(t)}
     for lid in sorted(msk_fns - _alarm_targets(_alarms_on(t, "AWS/Lambda", "OffsetLag"), "FunctionName")):
         errors.append(f"{lid}: no OffsetLag alarm")
+    if "Des" not in _alarm_targets(_alarms_on(t, "AWS/Lambda", "Url5xxCount"), "FunctionName"):
+        errors.append("Des: no Url5xxCount alarm on its function URL")
+    for _, stage, partner in PARTNER_CALLS:
+        if stage not in _emf_alarm_stages(t, f"{partner}Errors"):
+            errors.append(f"{stage}: no {partner}Errors alarm (downstream errors per partner)")
+    for _, stage, partner in API_KEY_CALLS:
+        if stage not in _emf_alarm_stages(t, f"{partner}AuthRejected"):
+            errors.append(f"{stage}: no {partner}AuthRejected alarm (rejected API key)")
+    batch_stages = {lid.lower() for lid, _, _ in sqs_events(t)} | {lid.lower() for lid in msk_fns}
+    for stage in sorted(batch_stages - _emf_alarm_stages(t, "BatchItemFailures")):
+        errors.append(f"{stage}: no BatchItemFailures alarm")
+    return errors
+
+
+def _emf_alarm_stages(t: dict, metric: str) -> set[str]:
+    """The Stage dimension values of the notifying alarms on an EMF metric of the stack."""
+    stages = set()
+    for a in resources(t, "AWS::CloudWatch::Alarm").values():
+        p = a.get("Properties", {})
+        if p.get("Namespace") != EMF_NAMESPACE_VALUE or p.get("MetricName") != metric or not p.get("AlarmActions"):
+            continue
+        dims = {d.get("Name"): d.get("Value") for d in p.get("Dimensions", [])}
+        if ref(dims.get("Brand")) == "Brand" and isinstance(dims.get("Stage"), str):
+            stages.add(dims["Stage"])
+    return stages
+
+
+def check_alarm_topic(t: dict) -> list[str]:
+    """Every alarm notifies AlarmTopicArn on ALARM and OK, and no stack can be deployed without
+    a topic (the parameter has no default and accepts only an SNS topic ARN)."""
+    errors = []
+    topic = [{"Ref": "AlarmTopicArn"}]
+    for lid, a in resources(t, "AWS::CloudWatch::Alarm").items():
+        for key in ("AlarmActions", "OKActions"):
+            if a.get("Properties", {}).get(key) != topic:
+                errors.append(f"{lid}: {key} must be [!Ref AlarmTopicArn]")
+    param = t["Parameters"].get("AlarmTopicArn", {})
+    if "Default" in param or re.fullmatch(param.get("AllowedPattern", ""), ""):
+        errors.append("AlarmTopicArn must be required (no default, empty not allowed)")
     return errors
 
 
@@ -728,7 +920,7 @@ def check_dashboard(t: dict) -> list[str]:
                 if isinstance(item, dict) and "expression" in item:
                     for m in _SEARCH.finditer(item["expression"]):
                         schema = [s.strip() for s in m.group(1).split(",")]
-                        if schema[0] == EMF_NAMESPACE:
+                        if schema[0] == EMF_NAMESPACE_IN_DASHBOARD:
                             found.setdefault(m.group(2), set()).add(frozenset(schema[1:]))
     for metric, dims in EMF_METRICS.items():
         if frozenset(dims) not in found.get(metric, set()):
@@ -761,10 +953,14 @@ CHECKS: dict[str, Callable[[dict], list[str]]] = {
     "dynamodb_permissions": check_dynamodb_permissions,
     "des_url": check_des_url,
     "environment": check_environment,
+    "partner_secrets": check_partner_secrets,
     "functions_runtime": check_functions_runtime,
+    "log_level_keeps_metrics": check_log_level_keeps_metrics,
+    "reserved_concurrency": check_reserved_concurrency,
     "msk_sources": check_msk_sources,
     "tables": check_tables,
     "alarms": check_alarms,
+    "alarm_topic": check_alarm_topic,
     "dashboard": check_dashboard,
     "outputs": check_outputs,
 }
@@ -822,6 +1018,11 @@ def test_sam_transform_adds_no_wildcard_policies(template: dict) -> None:
     mappings = resources(cfn, "AWS::Lambda::EventSourceMapping")
     assert len(mappings) == sum(len(v) for v in EXPECTED_SQS_TRIGGERS.values()) + sum(EXPECTED_MSK_EVENTS.values())
     assert resources(cfn, "AWS::Lambda::Url").keys() == {"DesUrl"}
+    # Gradual deploys: every event source and DES's URL invoke the `live` alias, not $LATEST.
+    for lid, mapping in mappings.items():
+        target = mapping["Properties"]["FunctionName"]
+        assert isinstance(target, dict) and target.get("Ref", "").endswith("Aliaslive"), (lid, target)
+    assert cfn["Resources"]["DesUrl"]["Properties"]["TargetFunctionArn"] == {"Ref": "DesAliaslive"}
 
 
 def test_sam_generated_role_is_caught(template: dict) -> None:
@@ -854,6 +1055,8 @@ def test_samconfig_environments() -> None:
         assert deploy["resolve_s3"] is True
         overrides = deploy["parameter_overrides"]
         assert f'Env="{"sandbox" if env == "default" else env}"' in overrides
+        assert re.search(r'AlarmTopicArn="arn:aws:sns:[a-z0-9-]+:[0-9]{12}:[^"]+"', overrides), (
+            f"{env}: samconfig must name the environment's alarm topic")
     assert cfg["prod"]["deploy"]["parameters"]["confirm_changeset"] is True
     names = {cfg[e]["global"]["parameters"]["stack_name"] for e in ("default", "dev", "prod")}
     assert len(names) == 3, "each environment deploys its own stack"
@@ -958,17 +1161,47 @@ MUTATIONS: dict[str, tuple[str, Callable[[dict], None]]] = {
         t, "TimRole", {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": {"Fn::GetAtt": ["TimStateTable", "Arn"]}})),
     "public DES URL": ("des_url", lambda t: _res(t, "Des")["FunctionUrlConfig"].update(AuthType="NONE")),
     "extra env var": ("environment", lambda t: _res(t, "Des")["Environment"]["Variables"].update(EXTRA="1")),
-    "missing env var": ("environment", lambda t: _res(t, "Bcg")["Environment"]["Variables"].pop("CSL_API_KEY")),
+    "missing env var": ("environment", lambda t: _res(t, "Bcg")["Environment"]["Variables"].pop("CSL_API_KEY_SECRET_ARN")),
     "missing global env var": ("environment", lambda t: t["Globals"]["Function"]["Environment"]["Variables"].pop("BRAND")),
+    "secret resolved at deploy time": ("partner_secrets", lambda t: _res(t, "Dec")["Environment"]["Variables"].update(
+        PPH_API_KEY_SECRET_ARN={"Fn::Sub": "{{resolve:secretsmanager:${PphSecretArn}:SecretString:apiKey}}"})),
+    "secret readable by another function": ("partner_secrets", lambda t: _add_statement(
+        t, "TimRole", {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": {"Ref": "OsgSecretArn"}})),
     "x86 function": ("functions_runtime", lambda t: _res(t, "Msq").update(Architectures=["x86_64"])),
     "other build method": ("functions_runtime", lambda t: t["Resources"]["Dec"]["Metadata"].update(BuildMethod="makefile")),
     "MSK without on-failure": ("msk_sources", lambda t: next(p for f, _, p in msk_events(t) if f == "Msq").pop("DestinationConfig")),
+    "MSK retried without bound": ("msk_sources", lambda t: next(p for f, _, p in msk_events(t) if f == "Dec").pop("MaximumRetryAttempts")),
+    "MSK without bisect": ("msk_sources", lambda t: next(p for f, _, p in msk_events(t) if f == "Dec").pop("BisectBatchOnFunctionError")),
+    "MSK without partial responses": ("msk_sources", lambda t: next(p for f, _, p in msk_events(t) if f == "Msq").pop("FunctionResponseTypes")),
+    "MSK failures to metadata only": ("msk_sources", lambda t: next(p for f, _, p in msk_events(t) if f == "Dec")["DestinationConfig"]
+                                      ["OnFailure"].update(Destination={"Fn::GetAtt": ["DecDlq", "Arn"]})),
+    "partial responses unknown to the code": ("msk_sources", lambda t: _res(t, "Dec")["Environment"]["Variables"].update(
+        KAFKA_REPORT_BATCH_ITEM_FAILURES="true")),
     "MSK with two topics": ("msk_sources", lambda t: next(p for f, _, p in msk_events(t) if f == "Dec")["Topics"].append("x")),
     "table without TTL": ("tables", lambda t: _res(t, "TimStateTable").pop("TimeToLiveSpecification")),
     "table without SSE": ("tables", lambda t: _res(t, "MsqTable").pop("SSESpecification")),
+    "TIM without PITR": ("tables", lambda t: _res(t, "TimStateTable").pop("PointInTimeRecoverySpecification")),
+    "table deletable": ("tables", lambda t: _res(t, "MsqTable").pop("DeletionProtectionEnabled")),
+    "EMF filtered at WARN": ("log_level_keeps_metrics", lambda t: t["Globals"]["Function"]["LoggingConfig"].update(
+        ApplicationLogLevel={"Ref": "LogLevel"})),
+    "no reserved concurrency": ("reserved_concurrency", lambda t: _res(t, "Tim").pop("ReservedConcurrentExecutions")),
+    "DES below FRED's calls": ("reserved_concurrency", lambda t: _res(t, "Des").update(ReservedConcurrentExecutions=20)),
+    "MSQ below its sources": ("reserved_concurrency", lambda t: _res(t, "Msq").update(ReservedConcurrentExecutions=20)),
+    "SQS concurrency unbounded": ("reserved_concurrency", lambda t: t["Rules"].pop("ReservedConcurrencyCoversEventSources")),
+    "no alias": ("functions_runtime", lambda t: t["Globals"]["Function"].pop("AutoPublishAlias")),
+    "no rollback alarm": ("functions_runtime", lambda t: _res(t, "Bcg")["DeploymentPreference"].pop("Alarms")),
     "MSQ without PITR": ("tables", lambda t: _res(t, "MsqTable").pop("PointInTimeRecoverySpecification")),
     "DLQ without alarm": ("alarms", lambda t: t["Resources"].pop("FredDlqNotEmptyAlarm")),
     "function without throttle alarm": ("alarms", lambda t: t["Resources"].pop("DesThrottlesAlarm")),
+    "no DES 5xx alarm": ("alarms", lambda t: t["Resources"].pop("Des5xxAlarm")),
+    "no partner error alarm": ("alarms", lambda t: t["Resources"].pop("MsqOsgErrorsAlarm")),
+    "no rejected key alarm": ("alarms", lambda t: t["Resources"].pop("DecPphAuthRejectedAlarm")),
+    "no batch item failure alarm": ("alarms", lambda t: t["Resources"].pop("FredBatchItemFailuresAlarm")),
+    "alarm in the shared namespace": ("alarms", lambda t: _res(t, "BcgCslErrorsAlarm").update(Namespace="RewardMessaging")),
+    "alarm notifying no one": ("alarm_topic", lambda t: _res(t, "TimErrorsAlarm").pop("AlarmActions")),
+    "optional alarm topic": ("alarm_topic", lambda t: t["Parameters"]["AlarmTopicArn"].update(Default="")),
+    "namespace without the environment": ("environment", lambda t: t["Globals"]["Function"]["Environment"]["Variables"].update(
+        METRICS_NAMESPACE="RewardMessaging")),
     "no offset lag alarm": ("alarms", lambda t: t["Resources"].pop("MsqOffsetLagAlarm")),
     "dashboard lacks a metric": ("dashboard", lambda t: _res(t, "Dashboard").update(DashboardBody={
         "Fn::Sub": _res(t, "Dashboard")["DashboardBody"]["Fn::Sub"].replace("CacheHits", "CacheHit")})),

@@ -14,9 +14,9 @@ pub const VARIABLES: &[&str] = &[
     "LOG_LEVEL",
     "METRICS_NAMESPACE",
     "CSL_URL",
-    "CSL_API_KEY",
+    "CSL_API_KEY_SECRET_ARN",
     "OSG_URL",
-    "OSG_API_KEY",
+    "OSG_API_KEY_SECRET_ARN",
     "DEFAULT_LOCALE",
     "CYCLE_START_WEEKDAY",
     "CYCLE_START_TIME_ZONE",
@@ -32,12 +32,14 @@ pub struct Config {
     pub common: CommonConfig,
     /// CSL's base URL (`CSL_URL`).
     pub csl_url: String,
-    /// CSL's API key (`CSL_API_KEY`, optional).
-    pub csl_api_key: Option<String>,
+    /// The Secrets Manager secret (ARN) whose JSON field `apiKey` is CSL's API key
+    /// (`CSL_API_KEY_SECRET_ARN`, optional: no key without it), read at run time.
+    pub csl_api_key_secret_arn: Option<String>,
     /// OSG's base URL (`OSG_URL`).
     pub osg_url: String,
-    /// OSG's API key (`OSG_API_KEY`, optional).
-    pub osg_api_key: Option<String>,
+    /// The Secrets Manager secret (ARN) whose JSON field `apiKey` is OSG's API key
+    /// (`OSG_API_KEY_SECRET_ARN`, optional: no key without it), read at run time.
+    pub osg_api_key_secret_arn: Option<String>,
     /// Locale used when the activity has none, and the fallback when CSL has no template for
     /// the activity's (`DEFAULT_LOCALE`, default `en-GB`).
     pub default_locale: String,
@@ -78,9 +80,9 @@ impl Config {
         Ok(Config {
             common: CommonConfig::from_vars(vars)?,
             csl_url: vars.url("CSL_URL")?,
-            csl_api_key: vars.optional("CSL_API_KEY"),
+            csl_api_key_secret_arn: vars.optional("CSL_API_KEY_SECRET_ARN"),
             osg_url: vars.url("OSG_URL")?,
-            osg_api_key: vars.optional("OSG_API_KEY"),
+            osg_api_key_secret_arn: vars.optional("OSG_API_KEY_SECRET_ARN"),
             default_locale: vars
                 .optional("DEFAULT_LOCALE")
                 .unwrap_or_else(|| "en-GB".to_owned()),
@@ -140,7 +142,7 @@ mod tests {
         assert_eq!(config.cycle.weekday, Weekday::Mon);
         assert_eq!(config.cycle.time_zone, chrono_tz::Europe::London);
         assert_eq!(config.osg_url, "https://osg.test");
-        assert_eq!(config.csl_api_key, None);
+        assert_eq!(config.csl_api_key_secret_arn, None);
     }
 
     #[test]
@@ -148,13 +150,13 @@ mod tests {
         let source = vars(&[
             ("CYCLE_START_WEEKDAY", "SUNDAY"),
             ("CYCLE_START_TIME_ZONE", "Australia/Sydney"),
-            ("OSG_API_KEY", "k"),
+            ("OSG_API_KEY_SECRET_ARN", "k"),
             ("DEFAULT_LOCALE", "en-AU"),
         ]);
         let config = Config::from_vars(&Vars::new(&source)).expect("config");
         assert_eq!(config.cycle.weekday, Weekday::Sun);
         assert_eq!(config.cycle.time_zone, chrono_tz::Australia::Sydney);
-        assert_eq!(config.osg_api_key.as_deref(), Some("k"));
+        assert_eq!(config.osg_api_key_secret_arn.as_deref(), Some("k"));
         assert_eq!(config.settings().default_locale, "en-AU");
     }
 

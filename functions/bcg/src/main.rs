@@ -10,17 +10,19 @@ use rewards_shared::config::{ProcessEnv, Vars};
 use rewards_shared::http::{CslClient, HttpSettings, OsgClient, RetryPolicy};
 use rewards_shared::ports::{CachedTemplates, SqsDeadLetters, SqsPublisher, SystemClock};
 use rewards_shared::telemetry::{logging, Telemetry};
-use rewards_shared::{aws, stage::Stage};
+use rewards_shared::{aws, secrets, stage::Stage};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let config = Config::from_vars(&Vars::new(&ProcessEnv))?;
     logging::init(&config.common.log_level);
-    let sqs = aws::sqs_client(&aws::sdk_config().await);
-    let http = HttpSettings::default().build()?;
-    let (retry, key) = (RetryPolicy::default(), config.csl_api_key.clone());
-    let csl = CslClient::new(http.clone(), &config.csl_url, key, retry);
-    let osg = OsgClient::new(http, &config.osg_url, config.osg_api_key.clone(), retry);
+    let sdk = aws::sdk_config().await;
+    let sqs = aws::sqs_client(&sdk);
+    let (http, retry) = (HttpSettings::default().build()?, RetryPolicy::default());
+    let csl_key = secrets::api_key_for_lambda(config.csl_api_key_secret_arn.clone(), &http, &sdk)?;
+    let osg_key = secrets::api_key_for_lambda(config.osg_api_key_secret_arn.clone(), &http, &sdk)?;
+    let csl = CslClient::new(http.clone(), &config.csl_url, None, retry).with_api_key(csl_key);
+    let osg = OsgClient::new(http, &config.osg_url, None, retry).with_api_key(osg_key);
     let telemetry = Telemetry::for_lambda(Stage::Bcg, &config.common)
         .with_call_stats("CslLatencyMs", csl.stats())
         .with_call_stats("OsgLatencyMs", osg.stats());

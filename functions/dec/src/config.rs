@@ -13,10 +13,11 @@ pub const VARIABLES: &[&str] = &[
     "CPP_TOPIC",
     "EPPM_TOPIC",
     "PPH_URL",
-    "PPH_API_KEY",
+    "PPH_API_KEY_SECRET_ARN",
     "ENRICHED_QUEUE_URL",
     "UNQUALIFICATION_QUEUE_URL",
     "DEAD_LETTER_QUEUE_URL",
+    "KAFKA_REPORT_BATCH_ITEM_FAILURES",
 ];
 
 /// DEC's settings.
@@ -30,14 +31,20 @@ pub struct Config {
     pub eppm_topic: String,
     /// PPH's base URL (`PPH_URL`).
     pub pph_url: String,
-    /// PPH's API key (`PPH_API_KEY`, optional).
-    pub pph_api_key: Option<String>,
+    /// The Secrets Manager secret (ARN) whose JSON field `apiKey` is PPH's API key
+    /// (`PPH_API_KEY_SECRET_ARN`, optional: no key without it), read at run time.
+    pub pph_api_key_secret_arn: Option<String>,
     /// `cpp-enriched-events` (`ENRICHED_QUEUE_URL`).
     pub enriched_queue_url: String,
     /// `relevant-unqualification-events` (`UNQUALIFICATION_QUEUE_URL`).
     pub unqualification_queue_url: String,
     /// DEC's dead-letter queue (`DEAD_LETTER_QUEUE_URL`).
     pub dead_letter_queue_url: String,
+    /// Whether the Kafka event source mapping reads partial batch responses
+    /// (`KAFKA_REPORT_BATCH_ITEM_FAILURES`, default `false`: the template sets `true` with
+    /// provisioned pollers, where `ReportBatchItemFailures` is on). When `false`, records to
+    /// retry fail the whole invocation instead, so none is lost.
+    pub kafka_report_batch_item_failures: bool,
     /// How long promotions are cached (static data: an hour).
     pub promotion_cache_ttl: Duration,
 }
@@ -50,10 +57,12 @@ impl Config {
             cpp_topic: vars.required("CPP_TOPIC")?,
             eppm_topic: vars.required("EPPM_TOPIC")?,
             pph_url: vars.url("PPH_URL")?,
-            pph_api_key: vars.optional("PPH_API_KEY"),
+            pph_api_key_secret_arn: vars.optional("PPH_API_KEY_SECRET_ARN"),
             enriched_queue_url: vars.required("ENRICHED_QUEUE_URL")?,
             unqualification_queue_url: vars.required("UNQUALIFICATION_QUEUE_URL")?,
             dead_letter_queue_url: vars.required("DEAD_LETTER_QUEUE_URL")?,
+            kafka_report_batch_item_failures: vars
+                .parsed_or("KAFKA_REPORT_BATCH_ITEM_FAILURES", false)?,
             promotion_cache_ttl: Duration::from_secs(3600),
         })
     }
@@ -94,7 +103,7 @@ mod tests {
         let source = vars();
         let config = Config::from_vars(&Vars::new(&source)).expect("config");
         assert_eq!(config.cpp_topic, "dc1.skybet.cpp.activity");
-        assert_eq!(config.pph_api_key, None);
+        assert_eq!(config.pph_api_key_secret_arn, None);
     }
 
     #[test]

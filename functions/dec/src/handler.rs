@@ -3,9 +3,12 @@
 //! Per record: decode, parse, validate ([`crate::decode`]), enrich ([`crate::enrich`]). Each
 //! distinct promotion of the batch is fetched once (and cached across invocations by the
 //! promotion source). Bad records go alone to the dead-letter queue (`invalid-input: …`, or
-//! `unknown-promotion`); the good ones are published in one batched call. A transient failure
-//! (PPH down, SQS unavailable) that outlives its retries fails the invocation, so MSK redelivers
-//! the batch; TIM's dedupe makes the repeat harmless.
+//! `unknown-promotion`, `partner-auth-rejected`); the good ones are published in one batched
+//! call. A record hit by a transient failure (PPH down, SQS unavailable) that outlives its
+//! retries is reported in the Kafka partial batch response ([`KafkaBatchResponse`]): Lambda
+//! retries just those records, within the mapping's bounded retries and record age, then sends
+//! them (payload included) to the S3 on-failure destination. TIM's dedupe makes a repeat
+//! harmless.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -14,7 +17,7 @@ use aws_lambda_events::event::kafka::KafkaEvent;
 use futures::stream::{self, StreamExt};
 use rewards_shared::error::Retryable;
 use rewards_shared::ids::derived_id;
-use rewards_shared::kafka::{self, Record};
+use rewards_shared::kafka::{self, KafkaBatchResponse, Record};
 use rewards_shared::model::Promotion;
 use rewards_shared::outputs;
 use rewards_shared::ports::dead_letter::send_recorded;
@@ -32,25 +35,9 @@ use crate::enrich::enrich;
 /// How many promotions are fetched at once.
 const PROMOTION_FETCH_CONCURRENCY: usize = 8;
 
-/// A failure that fails the invocation, so MSK redelivers the batch.
+/// A failure that fails the invocation, so Lambda retries the batch (bisecting it).
 #[derive(Debug, thiserror::Error)]
 pub enum DecError {
-    /// PPH stayed unavailable for some promotions.
-    #[error("PPH unavailable for {promo_codes:?}: {reason}")]
-    PromotionsUnavailable {
-        /// The promotions that could not be fetched.
-        promo_codes: Vec<String>,
-        /// The first failure.
-        reason: String,
-    },
-    /// Some enriched events could not be published.
-    #[error("publishing failed for events {event_ids:?}: {reason}")]
-    Publish {
-        /// The CloudEvent ids not published.
-        event_ids: Vec<String>,
-        /// The first failure.
-        reason: String,
-    },
     /// The dead-letter queue could not take the bad records.
     #[error(transparent)]
     DeadLetter(#[from] DeadLetterError),
@@ -104,12 +91,25 @@ where
         }
     }
 
-    /// Handles one MSK event.
-    pub async fn handle(&self, event: &KafkaEvent) -> Result<(), DecError> {
+    /// Handles one MSK event: the records to retry, or an error when the bad records could not
+    /// be dead-lettered (then the whole batch is retried).
+    pub async fn handle(&self, event: &KafkaEvent) -> Result<KafkaBatchResponse, DecError> {
         let recorder = self.telemetry.recorder();
         let result = self.handle_batch(event, &recorder).await;
-        if let Err(error) = &result {
-            tracing::error!(stage = "dec", error = %error, "batch failed; MSK will redeliver it");
+        match &result {
+            Err(error) => {
+                tracing::error!(stage = "dec", error = %error, "batch failed; Lambda will retry it");
+            }
+            Ok(response) if !response.is_success() => {
+                let count = response.batch_item_failures.len();
+                recorder.count("BatchItemFailures", count as f64);
+                tracing::warn!(
+                    stage = "dec",
+                    count,
+                    "records reported failed; Lambda will retry them"
+                );
+            }
+            Ok(_) => {}
         }
         recorder.flush();
         result
@@ -119,7 +119,7 @@ where
         &self,
         event: &KafkaEvent,
         recorder: &Recorder<'_>,
-    ) -> Result<(), DecError> {
+    ) -> Result<KafkaBatchResponse, DecError> {
         let records = kafka::records(event);
         recorder.count("RecordsIn", records.len() as f64);
 
@@ -150,27 +150,22 @@ where
             match self.prepare(record, activity, &promotions, now, recorder) {
                 Prepared::Publish(message) => messages.push((record, message)),
                 Prepared::DeadLetter(letter) => letters.push(letter),
-                Prepared::Unavailable => unavailable.push(record.source()),
+                Prepared::Unavailable => unavailable.push(*record),
             }
         }
 
-        let publish_result = self.publish(messages, &mut letters, recorder).await;
+        let unpublished = self.publish(messages, &mut letters, recorder).await;
         send_recorded(&self.dead_letters, letters, recorder).await?;
-        publish_result?;
-        if unavailable.is_empty() {
-            return Ok(());
-        }
-        let failures: Vec<&PromotionError> = promotions
+        if let Some(error) = promotions
             .values()
             .filter_map(|result| result.as_ref().err())
-            .filter(|error| error.is_retryable())
-            .collect();
-        Err(DecError::PromotionsUnavailable {
-            promo_codes: failures.iter().map(|error| promo_code_of(error)).collect(),
-            reason: failures
-                .first()
-                .map_or_else(|| "unavailable".to_owned(), |error| error.to_string()),
-        })
+            .find(|error| error.is_retryable())
+        {
+            tracing::warn!(stage = "dec", error = %error, "PPH unavailable; the records of its promotions will be retried");
+        }
+        Ok(KafkaBatchResponse::failed(
+            unavailable.iter().chain(unpublished.iter()),
+        ))
     }
 
     async fn fetch_promotions(
@@ -215,6 +210,13 @@ where
             Some(Err(error @ PromotionError::Malformed { .. })) => {
                 return letter(format!("invalid-input: {error}"))
             }
+            // PPH rejects DEC's key even after it was read again from its secret: retrying
+            // cannot help until someone fixes the key, so the record waits in the DLQ for a
+            // redrive (`rewards redrive dec`) instead of stalling its partition.
+            Some(Err(error @ PromotionError::AuthRejected { .. })) => {
+                tracing::error!(stage = "dec", error = %error, "PPH rejected the API key");
+                return letter("partner-auth-rejected".to_owned());
+            }
             Some(Err(PromotionError::Unavailable { .. })) | None => return Prepared::Unavailable,
         };
         match enrich(activity, promotion, record.header("correlationid"), now) {
@@ -243,16 +245,21 @@ where
     }
 
     /// Publishes the enriched events in one call. A message SQS can never take (too large)
-    /// becomes a dead letter; a transient failure fails the invocation.
-    async fn publish(
+    /// becomes a dead letter; the records whose messages failed transiently are returned, to be
+    /// retried.
+    async fn publish<'r>(
         &self,
-        messages: Vec<(&Record<'_>, OutgoingMessage)>,
+        messages: Vec<(&Record<'r>, OutgoingMessage)>,
         letters: &mut Vec<DeadLetter>,
         recorder: &Recorder<'_>,
-    ) -> Result<(), DecError> {
+    ) -> Vec<Record<'r>> {
         if messages.is_empty() {
-            return Ok(());
+            return Vec::new();
         }
+        let records: HashMap<String, Record<'r>> = messages
+            .iter()
+            .map(|(record, message)| (message.id.clone(), **record))
+            .collect();
         let count = messages.len();
         let sources: HashMap<String, (String, String)> = messages
             .iter()
@@ -266,7 +273,7 @@ where
         let failed = outputs::publish_in_group_order(&self.publisher, outgoing).await;
         if failed.is_empty() {
             recorder.count("Emitted", count as f64);
-            return Ok(());
+            return Vec::new();
         }
         recorder.count("Emitted", (count - failed.len()) as f64);
         let (retryable, permanent): (Vec<_>, Vec<_>) =
@@ -280,21 +287,13 @@ where
                 payload,
             });
         }
-        match retryable.first() {
-            None => Ok(()),
-            Some(first) => Err(DecError::Publish {
-                reason: first.reason.clone(),
-                event_ids: retryable.iter().map(|f| f.id.clone()).collect(),
-            }),
+        if let Some(first) = retryable.first() {
+            tracing::warn!(stage = "dec", reason = %first.reason, count = retryable.len(), "publishing failed; the records will be retried");
         }
-    }
-}
-
-fn promo_code_of(error: &PromotionError) -> String {
-    match error {
-        PromotionError::Unknown { promo_code }
-        | PromotionError::Malformed { promo_code, .. }
-        | PromotionError::Unavailable { promo_code, .. } => promo_code.clone(),
+        retryable
+            .iter()
+            .filter_map(|failure| records.get(&failure.id).copied())
+            .collect()
     }
 }
 
@@ -541,22 +540,59 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn pph_outage_fails_the_invocation_after_dead_lettering_the_bad() {
+    async fn pph_outage_reports_its_records_for_retry_after_dead_lettering_the_bad() {
         let (fixture, _) = fixture();
         let handler = with_source(&fixture, DownPph);
         let event = encode_event(vec![
             encode_record(CPP_TOPIC, 0, 1, cpp("a-1", "WEEKLY-SPINS").as_bytes(), &[]),
             encode_record(CPP_TOPIC, 0, 2, b"not json", &[]),
         ]);
-        let error = handler
-            .handle(&event)
-            .await
-            .expect_err("transient failure fails the batch");
-        assert!(
-            matches!(&error, DecError::PromotionsUnavailable { promo_codes, .. } if promo_codes == &["WEEKLY-SPINS"]),
-            "{error}"
+        let response = handler.handle(&event).await.expect("partial response");
+        assert_eq!(
+            serde_json::to_value(&response).expect("json"),
+            serde_json::json!({"batchItemFailures": [
+                {"itemIdentifier": {"partition": format!("{CPP_TOPIC}-0"), "offset": 1}}
+            ]}),
+            "only the record PPH could not enrich is retried"
         );
         assert_eq!(fixture.dead_letters.take().len(), 1);
+    }
+
+    struct RejectingPph;
+
+    impl PromotionSource for RejectingPph {
+        async fn promotion(&self, promo_code: &str) -> Result<Arc<Promotion>, PromotionError> {
+            Err(PromotionError::AuthRejected {
+                promo_code: promo_code.into(),
+                reason: "status 401".into(),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rejected_pph_key_dead_letters_the_records_instead_of_stalling_the_partition() {
+        let (fixture, _) = fixture();
+        let handler = with_source(&fixture, RejectingPph);
+        let event = encode_event(vec![encode_record(
+            CPP_TOPIC,
+            3,
+            41,
+            cpp("a-1", "WEEKLY-SPINS").as_bytes(),
+            &[],
+        )]);
+        let response = handler.handle(&event).await.expect("handled");
+        assert!(
+            response.is_success(),
+            "a configuration fault is not retried"
+        );
+        let letters = fixture.dead_letters.take();
+        assert_eq!(letters.len(), 1);
+        assert_eq!(letters[0].reason, "partner-auth-rejected");
+        assert_eq!(
+            letters[0].source,
+            format!("{CPP_TOPIC}/3@41"),
+            "kept for the redrive"
+        );
     }
 
     struct FlakyPublisher;
@@ -568,7 +604,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn publish_failure_fails_the_invocation() {
+    async fn publish_failure_reports_the_unpublished_records() {
         let fixture = fixture().0;
         let handler = Handler::new(
             CPP_TOPIC,
@@ -586,10 +622,9 @@ mod tests {
             cpp("a-1", "WEEKLY-SPINS").as_bytes(),
             &[],
         )]);
-        assert!(matches!(
-            handler.handle(&event).await,
-            Err(DecError::Publish { .. })
-        ));
+        let response = handler.handle(&event).await.expect("partial response");
+        assert_eq!(response.batch_item_failures.len(), 1);
+        assert_eq!(response.batch_item_failures[0].item_identifier.offset, 1);
     }
 
     #[tokio::test]

@@ -9,15 +9,17 @@ use rewards_shared::config::{ProcessEnv, Vars};
 use rewards_shared::http::{HttpSettings, PphClient, RetryPolicy};
 use rewards_shared::ports::{CachedPromotions, SqsDeadLetters, SqsPublisher, SystemClock};
 use rewards_shared::telemetry::{logging, Telemetry};
-use rewards_shared::{aws, stage::Stage};
+use rewards_shared::{aws, secrets, stage::Stage};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let config = Config::from_vars(&Vars::new(&ProcessEnv))?;
     logging::init(&config.common.log_level);
-    let sqs = aws::sqs_client(&aws::sdk_config().await);
+    let sdk = aws::sdk_config().await;
+    let sqs = aws::sqs_client(&sdk);
     let (http, retry) = (HttpSettings::default().build()?, RetryPolicy::default());
-    let pph = PphClient::new(http, &config.pph_url, config.pph_api_key.clone(), retry);
+    let key = secrets::api_key_for_lambda(config.pph_api_key_secret_arn.clone(), &http, &sdk)?;
+    let pph = PphClient::new(http, &config.pph_url, None, retry).with_api_key(key);
     let telemetry = Telemetry::for_lambda(Stage::Dec, &config.common)
         .with_call_stats("PphLatencyMs", pph.stats());
     let promotions = Arc::new(CachedPromotions::new(pph, config.promotion_cache_ttl));
@@ -33,9 +35,13 @@ async fn main() -> Result<(), Error> {
         SystemClock,
         telemetry,
     ));
+    let reported = config.kafka_report_batch_item_failures;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<KafkaEvent>| {
         let handler = Arc::clone(&handler);
-        async move { handler.handle(&event.payload).await.map_err(Error::from) }
+        async move {
+            let response = handler.handle(&event.payload).await?;
+            Ok::<_, Error>(response.for_mapping(reported)?)
+        }
     }))
     .await
 }

@@ -9,9 +9,10 @@ pub const VARIABLES: &[&str] = &[
     "METRICS_NAMESPACE",
     "MSQ_TABLE",
     "OSG_URL",
-    "OSG_API_KEY",
+    "OSG_API_KEY_SECRET_ARN",
     "ONLINE_TOPIC",
     "DEAD_LETTER_QUEUE_URL",
+    "KAFKA_REPORT_BATCH_ITEM_FAILURES",
 ];
 
 /// MSQ's settings.
@@ -23,13 +24,19 @@ pub struct Config {
     pub table: String,
     /// OSG's base URL (`OSG_URL`).
     pub osg_url: String,
-    /// OSG's API key (`OSG_API_KEY`, optional).
-    pub osg_api_key: Option<String>,
+    /// The Secrets Manager secret (ARN) whose JSON field `apiKey` is OSG's API key
+    /// (`OSG_API_KEY_SECRET_ARN`, optional: no key without it), read at run time.
+    pub osg_api_key_secret_arn: Option<String>,
     /// The customer-online topic (`ONLINE_TOPIC`); records from another topic are
     /// dead-lettered.
     pub online_topic: String,
     /// MSQ's dead-letter queue (`DEAD_LETTER_QUEUE_URL`).
     pub dead_letter_queue_url: String,
+    /// Whether the Kafka event source mapping reads partial batch responses
+    /// (`KAFKA_REPORT_BATCH_ITEM_FAILURES`, default `false`: the template sets `true` with
+    /// provisioned pollers, where `ReportBatchItemFailures` is on). When `false`, records to
+    /// retry fail the whole invocation instead, so none is lost.
+    pub kafka_report_batch_item_failures: bool,
 }
 
 impl Config {
@@ -39,9 +46,11 @@ impl Config {
             common: CommonConfig::from_vars(vars)?,
             table: vars.required("MSQ_TABLE")?,
             osg_url: vars.url("OSG_URL")?,
-            osg_api_key: vars.optional("OSG_API_KEY"),
+            osg_api_key_secret_arn: vars.optional("OSG_API_KEY_SECRET_ARN"),
             online_topic: vars.required("ONLINE_TOPIC")?,
             dead_letter_queue_url: vars.required("DEAD_LETTER_QUEUE_URL")?,
+            kafka_report_batch_item_failures: vars
+                .parsed_or("KAFKA_REPORT_BATCH_ITEM_FAILURES", false)?,
         })
     }
 }
@@ -70,7 +79,7 @@ mod tests {
         let config = Config::from_vars(&Vars::new(&source)).expect("config");
         assert_eq!(config.table, "msq");
         assert_eq!(config.osg_url, "https://osg.test");
-        assert_eq!(config.osg_api_key, None);
+        assert_eq!(config.osg_api_key_secret_arn, None);
         assert_eq!(config.online_topic, "dc1.skybet.customer.online");
     }
 

@@ -2,6 +2,7 @@
 
 use aws_lambda_events::event::kafka::KafkaEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use rewards_shared::kafka::KafkaBatchResponse;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// What Lambda invokes MSQ with.
@@ -42,22 +43,13 @@ impl<'de> Deserialize<'de> for MsqEvent {
 pub enum MsqResponse {
     /// The partial batch response of an SQS invocation.
     Sqs(SqsBatchResponse),
-    /// An MSK invocation succeeded (serialised as `null`; Lambda ignores it).
-    Kafka,
+    /// The partial batch response of an MSK invocation: the customer-online records to retry.
+    Kafka(KafkaBatchResponse),
 }
 
 /// An MSK invocation that must be redelivered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MsqError {
-    /// Resending failed transiently for some customers (OSG 5xx or time-out, store
-    /// unavailable); the batch comes again and resending is idempotent.
-    #[error("{count} customer-online record(s) failed and will be redelivered; first: {first}")]
-    Redeliver {
-        /// How many records failed.
-        count: usize,
-        /// The first failure.
-        first: String,
-    },
     /// Bad records could not be sent to the dead-letter queue.
     #[error("dead-letter queue unavailable: {0}")]
     DeadLetters(String),
@@ -105,8 +97,9 @@ mod tests {
             serde_json::to_string(&MsqResponse::Sqs(SqsBatchResponse::default())).expect("json");
         assert_eq!(json, r#"{"batchItemFailures":[]}"#);
         assert_eq!(
-            serde_json::to_string(&MsqResponse::Kafka).expect("json"),
-            "null"
+            serde_json::to_string(&MsqResponse::Kafka(KafkaBatchResponse::default()))
+                .expect("json"),
+            r#"{"batchItemFailures":[]}"#
         );
     }
 }

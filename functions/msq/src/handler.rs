@@ -4,7 +4,7 @@
 use aws_lambda_events::event::kafka::KafkaEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use rewards_shared::envelope::{Envelope, EnvelopeError, EventType};
-use rewards_shared::kafka::{self, Record};
+use rewards_shared::kafka::{self, KafkaBatchResponse, Record};
 use rewards_shared::limits::DEFAULT_MAX_MESSAGE_TTL_DAYS;
 use rewards_shared::model::{
     self, CustomerOnline, DeleteInstruction, InvalidInput, MessageType, QueuedMessage, Validate,
@@ -88,12 +88,12 @@ where
         expires_at.or_else(|| now.checked_add_signed(self.max_ttl))
     }
 
-    /// Handles one invocation: an SQS batch (never fails as a whole) or an MSK batch (fails,
-    /// for redelivery, when a resend failed transiently).
+    /// Handles one invocation: an SQS batch (never fails as a whole) or an MSK batch (its
+    /// records whose resend failed transiently reported for retry).
     pub async fn handle(&self, event: MsqEvent) -> Result<MsqResponse, MsqError> {
         match event {
             MsqEvent::Sqs(event) => Ok(MsqResponse::Sqs(self.handle_sqs(event).await)),
-            MsqEvent::Kafka(event) => self.handle_kafka(event).await.map(|()| MsqResponse::Kafka),
+            MsqEvent::Kafka(event) => self.handle_kafka(event).await.map(MsqResponse::Kafka),
         }
     }
 
@@ -200,9 +200,10 @@ where
     }
 
     /// Handles an MSK batch of customer-online records, in order. Bad records are
-    /// dead-lettered; if any resend failed transiently the invocation fails so the batch comes
-    /// again.
-    pub async fn handle_kafka(&self, event: KafkaEvent) -> Result<(), MsqError> {
+    /// dead-lettered; the records whose resend failed transiently are reported in the partial
+    /// batch response, so Lambda retries just those (bounded, then the S3 on-failure
+    /// destination). Fails as a whole only when the dead-letter queue cannot take the bad ones.
+    pub async fn handle_kafka(&self, event: KafkaEvent) -> Result<KafkaBatchResponse, MsqError> {
         let recorder = self.telemetry.recorder();
         let records = kafka::records(&event);
         recorder.count("RecordsIn", records.len() as f64);
@@ -222,24 +223,18 @@ where
                     letters.push(record.dead_letter(Stage::Msq, reason))
                 }
                 Err(RecordFailure::Retry { reason }) => {
-                    tracing::warn!(source = %source, reason = %reason, "resend failed; the batch will be redelivered");
-                    failures.push(reason);
+                    tracing::warn!(source = %source, reason = %reason, "resend failed; the record will be retried");
+                    failures.push(record);
                 }
             }
         }
         let result = send_recorded(&self.dead_letters, letters, &recorder)
             .await
             .map_err(|e| MsqError::DeadLetters(e.to_string()));
-        recorder.count("BatchFailures", f64::from(u8::from(!failures.is_empty())));
+        recorder.count("BatchItemFailures", failures.len() as f64);
         recorder.flush();
         result?;
-        match failures.first() {
-            None => Ok(()),
-            Some(first) => Err(MsqError::Redeliver {
-                count: failures.len(),
-                first: first.clone(),
-            }),
-        }
+        Ok(KafkaBatchResponse::failed(failures))
     }
 
     async fn online(
@@ -436,7 +431,7 @@ mod tests {
                 .iter()
                 .map(|f| f.item_identifier.clone())
                 .collect(),
-            MsqResponse::Kafka => panic!("not an SQS response"),
+            MsqResponse::Kafka(_) => panic!("not an SQS response"),
         }
     }
 
@@ -635,7 +630,7 @@ mod tests {
             .handle(kafka(vec![online_record(1, &online(ACCOUNT))]))
             .await
             .expect("ok");
-        assert_eq!(response, MsqResponse::Kafka);
+        assert_eq!(response, MsqResponse::Kafka(Default::default()));
         let outcomes = f.outcomes.take();
         let delivered: Vec<_> = outcomes
             .iter()
@@ -709,14 +704,20 @@ mod tests {
             .expect("ok");
         f.onsite.set_online(ACCOUNT, true);
         f.onsite.fail_next(1);
-        let error = f
+        let response = f
             .handler
             .handle(kafka(vec![online_record(1, &online(ACCOUNT))]))
             .await
-            .expect_err("redeliver");
-        assert!(
-            matches!(error, MsqError::Redeliver { count: 1, .. }),
-            "{error}"
+            .expect("partial response");
+        let MsqResponse::Kafka(response) = response else {
+            panic!("not a Kafka response")
+        };
+        assert_eq!(
+            serde_json::to_value(&response).expect("json"),
+            serde_json::json!({"batchItemFailures": [
+                {"itemIdentifier": {"partition": format!("{TOPIC}-0"), "offset": 1}}
+            ]}),
+            "the record whose resend failed is retried"
         );
         assert!(f.outcomes.take().is_empty());
         // The redelivery succeeds and sends the message once.
@@ -866,7 +867,10 @@ mod tests {
                 "value": value, "headers": []}]}
         });
         let event: MsqEvent = serde_json::from_value(kafka_json).expect("kafka");
-        assert_eq!(f.handler.handle(event).await, Ok(MsqResponse::Kafka));
+        assert_eq!(
+            f.handler.handle(event).await,
+            Ok(MsqResponse::Kafka(Default::default()))
+        );
         assert_eq!(f.onsite.delivered().len(), 1);
     }
 }

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use msq::{Config, Handler, MsqEvent};
+use msq::{Config, Handler, MsqEvent, MsqResponse};
 use rewards_shared::config::{ProcessEnv, Vars};
 use rewards_shared::http::{HttpSettings, OsgClient, RetryPolicy};
 use rewards_shared::ports::{DynamoMessageStore, SqsDeadLetters, SystemClock};
 use rewards_shared::telemetry::{logging, Telemetry};
-use rewards_shared::{aws, stage::Stage};
+use rewards_shared::{aws, secrets, stage::Stage};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -18,12 +18,8 @@ async fn main() -> Result<(), Error> {
     logging::init(&config.common.log_level);
     let sdk = aws::sdk_config().await;
     let http = HttpSettings::default().build()?;
-    let osg = OsgClient::new(
-        http,
-        &config.osg_url,
-        config.osg_api_key,
-        RetryPolicy::default(),
-    );
+    let key = secrets::api_key_for_lambda(config.osg_api_key_secret_arn.clone(), &http, &sdk)?;
+    let osg = OsgClient::new(http, &config.osg_url, None, RetryPolicy::default()).with_api_key(key);
     let telemetry = Telemetry::for_lambda(Stage::Msq, &config.common)
         .with_call_stats("OsgLatencyMs", osg.stats());
     let handler = Handler::new(
@@ -38,10 +34,18 @@ async fn main() -> Result<(), Error> {
             .with_online_topic(config.online_topic)
             .with_brand(config.common.brand),
     );
+    let reported = config.kafka_report_batch_item_failures;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<MsqEvent>| {
         let handler = Arc::clone(&handler);
         // Boxed: the handler's future is deep enough to overflow the compiler's layout query.
-        Box::pin(async move { handler.handle(event.payload).await.map_err(Error::from) })
+        Box::pin(async move {
+            match handler.handle(event.payload).await? {
+                MsqResponse::Kafka(response) => {
+                    Ok::<_, Error>(MsqResponse::Kafka(response.for_mapping(reported)?))
+                }
+                sqs => Ok(sqs),
+            }
+        })
     }))
     .await
 }

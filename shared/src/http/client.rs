@@ -86,6 +86,25 @@ pub enum HttpCallError {
         /// What is wrong.
         reason: String,
     },
+    /// The service rejected the credentials (401/403), after the API key was read again from its
+    /// secret: a configuration fault (a wrong or revoked key, a missing permission), not retried.
+    #[error("{url}: credentials rejected with status {status}")]
+    AuthRejected {
+        /// The URL called.
+        url: String,
+        /// 401 or 403.
+        status: u16,
+    },
+    /// The API key could not be read from its secret.
+    #[error("{url}: no API key: {reason}")]
+    ApiKey {
+        /// The URL called.
+        url: String,
+        /// What happened.
+        reason: String,
+        /// Whether it may clear up (Secrets Manager unavailable).
+        retryable: bool,
+    },
     /// The request could not be signed (no credentials, or a request that cannot be signed).
     #[error("{url}: not signed: {reason}")]
     Signing {
@@ -131,8 +150,10 @@ impl Retryable for HttpCallError {
         match self {
             HttpCallError::Timeout { .. } | HttpCallError::Connect { .. } => true,
             HttpCallError::Status { status, .. } => *status >= 500 || *status == 429,
-            HttpCallError::MalformedBody { .. } => false,
-            HttpCallError::Signing { retryable, .. } => *retryable,
+            HttpCallError::MalformedBody { .. } | HttpCallError::AuthRejected { .. } => false,
+            HttpCallError::Signing { retryable, .. } | HttpCallError::ApiKey { retryable, .. } => {
+                *retryable
+            }
         }
     }
 }

@@ -34,6 +34,12 @@ impl CslClient {
         }
     }
 
+    /// The same client, sending `api_key` (e.g. read from a secret at run time).
+    pub fn with_api_key(mut self, api_key: crate::secrets::ApiKey) -> Self {
+        self.service = self.service.with_api_key(api_key);
+        self
+    }
+
     /// Latency and errors of the calls made.
     pub fn stats(&self) -> Arc<CallStats> {
         self.service.stats()

@@ -32,6 +32,12 @@ impl PphClient {
         }
     }
 
+    /// The same client, sending `api_key` (e.g. read from a secret at run time).
+    pub fn with_api_key(mut self, api_key: crate::secrets::ApiKey) -> Self {
+        self.service = self.service.with_api_key(api_key);
+        self
+    }
+
     /// Latency and errors of the calls made.
     pub fn stats(&self) -> Arc<CallStats> {
         self.service.stats()
@@ -48,6 +54,17 @@ impl PromotionSource for PphClient {
             Ok(Some(promotion)) => Ok(Arc::new(promotion)),
             Ok(None) => Err(PromotionError::Unknown {
                 promo_code: promo_code.to_owned(),
+            }),
+            // A key the service rejects, or one whose secret cannot be read (missing, or no
+            // permission): a configuration fault.
+            Err(
+                error @ (HttpCallError::AuthRejected { .. }
+                | HttpCallError::ApiKey {
+                    retryable: false, ..
+                }),
+            ) => Err(PromotionError::AuthRejected {
+                promo_code: promo_code.to_owned(),
+                reason: error.to_string(),
             }),
             Err(error @ HttpCallError::MalformedBody { .. }) => Err(PromotionError::Malformed {
                 promo_code: promo_code.to_owned(),
@@ -91,6 +108,25 @@ mod tests {
     fn client(url: &str) -> PphClient {
         let (client, retry) = crate::http::service::quick();
         PphClient::new(client, url, Some("key".into()), retry)
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_key_secret_is_a_configuration_fault_not_an_outage() {
+        let server = ScriptedServer::start(vec![ScriptedResponse::json(200, PROMOTION)])
+            .await
+            .expect("server");
+        let (client, retry) = crate::http::service::quick();
+        let secrets: std::sync::Arc<dyn crate::secrets::SecretSource> =
+            std::sync::Arc::new(crate::secrets::MemorySecrets::default());
+        let pph = PphClient::new(client, server.url(), None, retry)
+            .with_api_key(crate::secrets::ApiKey::from_secret(secrets, "missing"));
+        let error = pph.promotion("WEEKLY-SPINS").await.expect_err("no key");
+        assert!(
+            matches!(error, PromotionError::AuthRejected { .. }),
+            "{error:?}"
+        );
+        assert!(server.requests().is_empty(), "no call without the key");
+        assert_eq!(pph.stats().drain().auth_rejected, 1, "alarmed");
     }
 
     #[tokio::test]

@@ -1,6 +1,11 @@
 //! What every service client shares: one connection pool, the service's base URL, its API key,
 //! a retry policy, call statistics, and an optional request signer. The PPH, CSL, OSG and DES
 //! clients are each a [`Service`] plus the mapping of their own answers.
+//!
+//! The API key is added when a request is sent ([`Service::send`]). When it comes from a secret
+//! and the service answers 401 or 403, the secret is read again and, if the key changed (it was
+//! rotated), the request is sent once more with the new key; a 401/403 that remains is
+//! [`HttpCallError::AuthRejected`], counted apart in the call statistics.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,13 +19,14 @@ use super::retry::RetryPolicy;
 use super::signer::RequestSigner;
 use super::stats::CallStats;
 use crate::error::Retryable;
+use crate::secrets::{ApiKey, SecretError};
 
 /// One HTTP service: where it is, how to authenticate, how patiently to call it.
 #[derive(Clone)]
 pub struct Service {
     client: reqwest::Client,
     base_url: String,
-    api_key: Option<String>,
+    api_key: ApiKey,
     retry: RetryPolicy,
     stats: Arc<CallStats>,
     signer: Option<Arc<dyn RequestSigner>>,
@@ -28,7 +34,8 @@ pub struct Service {
 
 impl Service {
     /// The service at `base_url` (a trailing slash is dropped), sharing `client`'s pool; the
-    /// API key, when given, goes in `x-api-key`.
+    /// API key, when given, goes in `x-api-key` (see [`Service::with_api_key`] for a key read
+    /// from a secret).
     pub fn new(
         client: reqwest::Client,
         base_url: impl Into<String>,
@@ -38,11 +45,17 @@ impl Service {
         Service {
             client,
             base_url: base_url.into().trim_end_matches('/').to_owned(),
-            api_key,
+            api_key: ApiKey::from(api_key),
             retry,
             stats: Arc::new(CallStats::default()),
             signer: None,
         }
+    }
+
+    /// The same service, with `api_key` in `x-api-key` of each request.
+    pub fn with_api_key(mut self, api_key: ApiKey) -> Self {
+        self.api_key = api_key;
+        self
     }
 
     /// The same service, each request signed by `signer` just before it is sent (each attempt
@@ -62,22 +75,73 @@ impl Service {
         Arc::clone(&self.stats)
     }
 
-    /// A request to `url`, with the API key if there is one.
+    /// A request to `url` (the API key is added by [`Service::send`]).
     pub fn request(&self, method: Method, url: &str) -> RequestBuilder {
-        let request = self.client.request(method, url);
-        match &self.api_key {
-            Some(key) => request.header("x-api-key", key),
-            None => request,
-        }
+        self.client.request(method, url)
     }
 
-    /// Sends a request to `url`, signed when the service has a signer, classifying transport
-    /// failures.
+    /// Sends a request to `url` with the API key, signed when the service has a signer,
+    /// classifying transport failures. A 401/403 to a key read from a secret reads the secret
+    /// again and, when the key was rotated, sends the request once more with the new key; a
+    /// 401/403 that remains is [`HttpCallError::AuthRejected`].
     pub async fn send(
         &self,
         url: &str,
         request: RequestBuilder,
     ) -> Result<Response, HttpCallError> {
+        let key = self.api_key.current().await.map_err(|e| {
+            if !e.is_retryable() {
+                // The secret is missing or not readable: as much a configuration fault as a
+                // rejected key, and alarmed the same way.
+                self.stats.record_auth_rejected();
+            }
+            key_error(url, &e)
+        })?;
+        let again = if self.api_key.is_refreshable() {
+            request.try_clone()
+        } else {
+            None
+        };
+        let response = self.send_with_key(url, request, key.as_deref()).await?;
+        if !rejects_credentials(&response) {
+            return Ok(response);
+        }
+        let rotated = match (&key, again) {
+            (Some(rejected), Some(again)) => self
+                .api_key
+                .after_rejection(rejected)
+                .await
+                .map_err(|e| key_error(url, &e))?
+                .map(|key| (key, again)),
+            _ => None,
+        };
+        let response = match rotated {
+            Some((key, again)) => {
+                tracing::info!(url, "API key rejected; sending again with the rotated key");
+                self.send_with_key(url, again, Some(&key)).await?
+            }
+            None => response,
+        };
+        if rejects_credentials(&response) {
+            self.stats.record_auth_rejected();
+            return Err(HttpCallError::AuthRejected {
+                url: url.to_owned(),
+                status: response.status().as_u16(),
+            });
+        }
+        Ok(response)
+    }
+
+    async fn send_with_key(
+        &self,
+        url: &str,
+        request: RequestBuilder,
+        key: Option<&str>,
+    ) -> Result<Response, HttpCallError> {
+        let request = match key {
+            Some(key) => request.header("x-api-key", key),
+            None => request,
+        };
         let Some(signer) = &self.signer else {
             return request
                 .send()
@@ -131,6 +195,19 @@ impl Service {
                 status,
             }),
         }
+    }
+}
+
+/// True for 401 and 403.
+fn rejects_credentials(response: &Response) -> bool {
+    matches!(response.status().as_u16(), 401 | 403)
+}
+
+fn key_error(url: &str, error: &SecretError) -> HttpCallError {
+    HttpCallError::ApiKey {
+        url: url.to_owned(),
+        reason: error.to_string(),
+        retryable: error.is_retryable(),
     }
 }
 

@@ -16,6 +16,8 @@ pub struct CallWindow {
     pub latencies_ms: Vec<f64>,
     /// Calls that failed (after retries).
     pub errors: u64,
+    /// Calls whose credentials the service rejected (401/403, after reading the key again).
+    pub auth_rejected: u64,
 }
 
 impl CallStats {
@@ -29,6 +31,13 @@ impl CallStats {
             if failed {
                 window.errors += 1;
             }
+        }
+    }
+
+    /// Records a call whose credentials the service rejected.
+    pub fn record_auth_rejected(&self) {
+        if let Ok(mut window) = self.inner.lock() {
+            window.auth_rejected += 1;
         }
     }
 

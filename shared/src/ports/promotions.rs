@@ -26,6 +26,15 @@ pub enum PromotionError {
         /// What is wrong.
         reason: String,
     },
+    /// PPH rejected DEC's credentials (401/403) even with the key read again from its secret:
+    /// a configuration fault, not retried (the record is dead-lettered and replayed once fixed).
+    #[error("PPH rejected the credentials for `{promo_code}`: {reason}")]
+    AuthRejected {
+        /// The promotion asked for.
+        promo_code: String,
+        /// The rejection.
+        reason: String,
+    },
     /// PPH failed or timed out, even after retries.
     #[error("PPH unavailable for `{promo_code}`: {reason}")]
     Unavailable {

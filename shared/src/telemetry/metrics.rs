@@ -4,8 +4,10 @@
 //! dimensions `[Stage, Brand]`; `Dropped` and `DeadLettered` have `[Stage, Brand, Reason]`.
 //! Names: `RecordsIn`, `Emitted`, `Dropped`, `DeadLettered`, `Delivered`, `Queued`, `Resent`,
 //! `Deleted`, `BatchItemFailures`, `LatencyFromOriginMs`, `LatencyFromPreviousStageMs`,
-//! `PphLatencyMs`, `CslLatencyMs`, `OsgLatencyMs`, `DesLatencyMs`, `DownstreamErrors`,
-//! `CacheHits`, `CacheMisses`.
+//! `PphLatencyMs`, `CslLatencyMs`, `OsgLatencyMs`, `DesLatencyMs`, `DownstreamErrors`, per
+//! partner `PphErrors`/`CslErrors`/`OsgErrors`/`DesErrors` and
+//! `PphAuthRejected`/`CslAuthRejected`/`OsgAuthRejected`/`DesAuthRejected`, `CacheHits`,
+//! `CacheMisses`.
 
 use std::collections::BTreeMap;
 

@@ -114,6 +114,19 @@ impl Telemetry {
     }
 }
 
+/// The per-partner error metrics of a downstream client, by its latency metric: failed calls
+/// (`PphErrors`, …, alarmed per partner) and calls whose credentials were rejected
+/// (`PphAuthRejected`, …: a configuration fault, alarmed at once).
+fn partner_metrics(latency_metric: &str) -> Option<(&'static str, &'static str)> {
+    match latency_metric {
+        "PphLatencyMs" => Some(("PphErrors", "PphAuthRejected")),
+        "CslLatencyMs" => Some(("CslErrors", "CslAuthRejected")),
+        "OsgLatencyMs" => Some(("OsgErrors", "OsgAuthRejected")),
+        "DesLatencyMs" => Some(("DesErrors", "DesAuthRejected")),
+        _ => None,
+    }
+}
+
 /// Records one invocation's outcomes and metrics; call [`Recorder::flush`] at the end.
 pub struct Recorder<'a> {
     telemetry: &'a Telemetry,
@@ -181,6 +194,14 @@ impl Recorder<'_> {
             }
             if window.errors > 0 {
                 metrics.count("DownstreamErrors", window.errors as f64);
+            }
+            if let Some((errors, auth_rejected)) = partner_metrics(latency_metric) {
+                if window.errors > 0 {
+                    metrics.count(errors, window.errors as f64);
+                }
+                if window.auth_rejected > 0 {
+                    metrics.count(auth_rejected, window.auth_rejected as f64);
+                }
             }
         });
     }
@@ -277,8 +298,19 @@ mod tests {
         let main = &documents[0];
         assert_eq!(main["OsgLatencyMs"].as_array().map(Vec::len), Some(2));
         assert_eq!(main["DownstreamErrors"], 1.0);
+        assert_eq!(main["OsgErrors"], 1.0, "per partner, for its alarm");
+        assert!(main.get("OsgAuthRejected").is_none());
         assert_eq!(main["CacheHits"], 2.0, "only this invocation's hits");
         assert!(main.get("CacheMisses").is_none(), "no new miss, no metric");
+
+        // A rejected key is counted apart.
+        kept.lock().expect("kept").clear();
+        let recorder = telemetry.recorder();
+        stats.record_auth_rejected();
+        stats.record(Duration::from_millis(5), true);
+        recorder.flush();
+        let document: Value = serde_json::from_str(&kept.lock().expect("kept")[0]).expect("json");
+        assert_eq!(document["OsgAuthRejected"], 1.0);
 
         // The next invocation starts from what the last one drained.
         kept.lock().expect("kept").clear();

@@ -38,6 +38,15 @@ impl CapturedLogs {
         tracing::subscriber::set_default(crate::telemetry::logging::subscriber(level, self.clone()))
     }
 
+    /// Every line written so far, as written.
+    pub fn raw_lines(&self) -> Vec<String> {
+        let bytes = self.0.lock().map(|b| b.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Every line written so far, each parsed as JSON; the error names the first line that is
     /// not JSON.
     pub fn lines(&self) -> Result<Vec<Value>, String> {

@@ -14,7 +14,9 @@ use crate::stage::Stage;
 use crate::telemetry::Recorder;
 
 pub use memory::MemoryDeadLetters;
-pub use sqs::SqsDeadLetters;
+pub use sqs::{
+    SqsDeadLetters, ATTR_PAYLOAD_BYTES, ATTR_PAYLOAD_NOTE, ATTR_REASON, ATTR_SOURCE, ATTR_STAGE,
+};
 
 /// One record that no retry can fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
