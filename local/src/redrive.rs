@@ -379,16 +379,18 @@ fn kept_attributes(
         .collect()
 }
 
-/// A message group for a record dead-lettered from a standard queue: derived from the record's
-/// TIM key (`data.accountId`, `promoCode`, `attemptId`), else one group for all (order is then
-/// the DLQ's).
+/// A message group for a record dead-lettered without one: the group the stages give every
+/// message of its promotion attempt ([`rewards_shared::ports::group_id`] of `accountId`,
+/// `promoCode`, `attemptId`, read from the data or the activity in it), else one group for all
+/// (order is then the DLQ's).
 fn fallback_group(body: &str) -> String {
     let json: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
     let data = json.get("data").unwrap_or(&serde_json::Value::Null);
-    let part = |name: &str| data.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+    let holder = data.get("activity").unwrap_or(data);
+    let part = |name: &str| holder.get(name).and_then(|v| v.as_str()).map(str::to_owned);
     match (part("accountId"), part("promoCode"), part("attemptId")) {
         (Some(account), Some(promo), Some(attempt)) => {
-            rewards_shared::ids::derived_id(&[&account, &promo, &attempt])
+            rewards_shared::ports::group_id(&account, &promo, &attempt)
         }
         _ => "redrive".to_owned(),
     }
