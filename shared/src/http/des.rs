@@ -6,6 +6,14 @@
 //! failures are retried with bounded backoff; a missing header, another status or an
 //! unparseable decision is a DES fault, reported as unavailable so the record comes again.
 //!
+//! A batch ([`DecisionService::decide_batch`]) goes as one `POST /decisions` with a JSON array
+//! of the events (at most [`batch::MAX_EVENTS`] per request; more are split), answered with one
+//! flag per event in `has-decision` and a body of the decided events' decisions
+//! ([`crate::decision::batch`]); the body is read only when some flag is `true` or `invalid`.
+//! An `invalid` event is rejected alone. A 400 for the whole batch (which a well-formed batch
+//! never gets) is retried one event at a time, so that only the bad event is rejected. The
+//! request carries the first event's correlation id; DES logs each event's own.
+//!
 //! In AWS, DES's function URL takes only SigV4-signed requests (`AuthType: AWS_IAM`): FRED
 //! gives the client a [`SigV4Signer`](super::SigV4Signer) for service `lambda`
 //! ([`DesClient::with_signer`]). Without one the requests go unsigned (the local runner,
@@ -20,6 +28,7 @@ use super::retry::RetryPolicy;
 use super::service::{read_json, Service};
 use super::signer::RequestSigner;
 use super::stats::CallStats;
+use crate::decision::batch;
 use crate::envelope::Envelope;
 use crate::model::{Decision, RewardMessage};
 use crate::ports::{DecisionError, DecisionService};
@@ -91,6 +100,132 @@ impl DesClient {
     }
 }
 
+impl DesClient {
+    async fn post_batch_once(
+        &self,
+        body: &str,
+        correlation_id: &str,
+        expected: usize,
+    ) -> Result<Vec<batch::Answer>, HttpCallError> {
+        let url = self.url.as_str();
+        let request = self
+            .service
+            .request(Method::POST, url)
+            .header("content-type", batch::CONTENT_TYPE)
+            .header("accept", "application/json")
+            .header("x-correlation-id", correlation_id)
+            .body(body.to_owned());
+        let response = self.service.send(url, request).await?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            return Err(HttpCallError::Status {
+                url: url.to_owned(),
+                status,
+            });
+        }
+        let malformed = |reason: String| HttpCallError::MalformedBody {
+            url: url.to_owned(),
+            reason,
+        };
+        let flags = response
+            .headers()
+            .get(HAS_DECISION)
+            .and_then(|value| value.to_str().ok())
+            .ok_or_else(|| malformed(format!("header `{HAS_DECISION}` is missing")))
+            .and_then(|value| batch::parse_header(value).map_err(&malformed))?;
+        if flags.iter().all(|f| *f == batch::Flag::NoDecision) {
+            return batch::answers(&flags, expected, || Ok(batch::Body::default()))
+                .map_err(malformed);
+        }
+        let body: batch::Body = read_json(url, response).await?;
+        batch::answers(&flags, expected, || Ok(body)).map_err(malformed)
+    }
+
+    /// One batch request for `envelopes` (at most [`batch::MAX_EVENTS`]): each event's result.
+    async fn decide_chunk(
+        &self,
+        envelopes: &[&Envelope<RewardMessage>],
+    ) -> Vec<Result<Option<Decision>, DecisionError>> {
+        let mut bodies = Vec::with_capacity(envelopes.len());
+        let mut results: Vec<Option<Result<Option<Decision>, DecisionError>>> =
+            Vec::with_capacity(envelopes.len());
+        let mut sent = Vec::with_capacity(envelopes.len());
+        for (index, envelope) in envelopes.iter().enumerate() {
+            match envelope.encode() {
+                Ok(body) => {
+                    bodies.push(body);
+                    sent.push(index);
+                    results.push(None);
+                }
+                Err(e) => results.push(Some(Err(DecisionError::Rejected {
+                    event_id: envelope.id.clone(),
+                    reason: e.to_string(),
+                }))),
+            }
+        }
+        if let Some(first) = sent.first().map(|i| envelopes[*i]) {
+            let body = batch::request_body(&bodies);
+            let answer = self
+                .service
+                .call(|| self.post_batch_once(&body, &first.correlation_id, sent.len()))
+                .await;
+            match answer {
+                Ok(answers) => {
+                    for (index, answer) in sent.iter().zip(answers) {
+                        let envelope = envelopes[*index];
+                        results[*index] = Some(match answer {
+                            batch::Answer::Decided(decision) => Ok(Some(decision)),
+                            batch::Answer::NoDecision => Ok(None),
+                            batch::Answer::Invalid(reason) => Err(DecisionError::Rejected {
+                                event_id: envelope.id.clone(),
+                                reason,
+                            }),
+                        });
+                    }
+                }
+                Err(HttpCallError::Status { status: 400, .. }) if sent.len() > 1 => {
+                    for index in &sent {
+                        results[*index] = Some(self.decide(envelopes[*index]).await);
+                    }
+                }
+                Err(error) => {
+                    for index in &sent {
+                        results[*index] = Some(Err(unavailable(envelopes[*index], &error)));
+                    }
+                }
+            }
+        }
+        results
+            .into_iter()
+            .zip(envelopes)
+            .map(|(result, envelope)| {
+                result.unwrap_or_else(|| {
+                    Err(DecisionError::Unavailable {
+                        event_id: envelope.id.clone(),
+                        reason: "no answer".into(),
+                    })
+                })
+            })
+            .collect()
+    }
+}
+
+/// A failed call as the event's error: 400 rejects it, anything else comes again.
+fn unavailable(envelope: &Envelope<RewardMessage>, error: &HttpCallError) -> DecisionError {
+    match error {
+        HttpCallError::Status { status: 400, .. } => DecisionError::Rejected {
+            event_id: envelope.id.clone(),
+            reason: error.to_string(),
+        },
+        // 5xx and time-outs outlived the retries; a 401/403 (signing, permissions) or a
+        // malformed answer is DES's or the deployment's fault: the record comes again.
+        _ => DecisionError::Unavailable {
+            event_id: envelope.id.clone(),
+            reason: error.to_string(),
+        },
+    }
+}
+
 impl DecisionService for DesClient {
     async fn decide(
         &self,
@@ -104,18 +239,21 @@ impl DecisionService for DesClient {
             .service
             .call(|| self.post_once(&body, &envelope.correlation_id))
             .await;
-        result.map_err(|error| match error {
-            HttpCallError::Status { status: 400, .. } => DecisionError::Rejected {
-                event_id: envelope.id.clone(),
-                reason: error.to_string(),
-            },
-            // 5xx and time-outs outlived the retries; a 401/403 (signing, permissions) or a
-            // malformed answer is DES's or the deployment's fault: the record comes again.
-            _ => DecisionError::Unavailable {
-                event_id: envelope.id.clone(),
-                reason: error.to_string(),
-            },
-        })
+        result.map_err(|error| unavailable(envelope, &error))
+    }
+
+    async fn decide_batch(
+        &self,
+        envelopes: &[&Envelope<RewardMessage>],
+    ) -> Vec<Result<Option<Decision>, DecisionError>> {
+        if let [envelope] = envelopes {
+            return vec![self.decide(envelope).await];
+        }
+        let mut results = Vec::with_capacity(envelopes.len());
+        for chunk in envelopes.chunks(batch::MAX_EVENTS) {
+            results.extend(self.decide_chunk(chunk).await);
+        }
+        results
     }
 }
 
@@ -260,5 +398,96 @@ mod tests {
         let error = des.decide(&envelope()).await.expect_err("no header");
         assert!(error.to_string().contains("has-decision"), "{error}");
         assert_eq!(server.requests().len(), 2);
+    }
+
+    fn envelope_with_id(id: &str) -> Envelope<RewardMessage> {
+        let mut envelope = envelope();
+        envelope.id = id.into();
+        envelope.correlation_id = format!("corr-{id}");
+        envelope
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_one_request_read_flag_by_flag() {
+        let body = format!(r#"{{"decisions": [{DECISION}], "errors": ["invalid-input: bad"]}}"#);
+        let server = ScriptedServer::start(vec![ScriptedResponse::json(200, &body)
+            .with_header(HAS_DECISION, "false,true,invalid")])
+        .await
+        .expect("server");
+        let events = [
+            envelope_with_id("a"),
+            envelope_with_id("b"),
+            envelope_with_id("c"),
+        ];
+        let asked: Vec<&Envelope<RewardMessage>> = events.iter().collect();
+        let answers = client(server.url()).decide_batch(&asked).await;
+        assert_eq!(answers.len(), 3);
+        assert_eq!(answers[0], Ok(None));
+        assert!(answers[1].as_ref().expect("ok").is_some());
+        let rejected = answers[2].as_ref().expect_err("invalid");
+        assert!(!rejected.is_retryable());
+        assert!(rejected.to_string().contains("`c`"), "{rejected}");
+        let requests = server.requests();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(
+            requests[0].header("content-type"),
+            Some(batch::CONTENT_TYPE)
+        );
+        assert_eq!(requests[0].header("x-correlation-id"), Some("corr-a"));
+        let sent: Vec<serde_json::Value> = serde_json::from_str(&requests[0].body).expect("array");
+        let ids: Vec<&str> = sent.iter().filter_map(|e| e["id"].as_str()).collect();
+        assert_eq!(ids, vec!["a", "b", "c"]);
+    }
+
+    #[tokio::test]
+    async fn an_all_false_batch_never_parses_the_body() {
+        let server = ScriptedServer::start(vec![
+            ScriptedResponse::json(200, "<html>not json").with_header(HAS_DECISION, "false,false")
+        ])
+        .await
+        .expect("server");
+        let events = [envelope_with_id("a"), envelope_with_id("b")];
+        let asked: Vec<&Envelope<RewardMessage>> = events.iter().collect();
+        let answers = client(server.url()).decide_batch(&asked).await;
+        assert_eq!(answers, vec![Ok(None), Ok(None)]);
+    }
+
+    #[tokio::test]
+    async fn a_batch_refused_whole_is_asked_one_event_at_a_time() {
+        let server = ScriptedServer::start(vec![
+            ScriptedResponse::json(400, r#"{"error":"bad batch"}"#),
+            decided(DECISION),
+            ScriptedResponse::json(400, r#"{"error":"bad event"}"#),
+        ])
+        .await
+        .expect("server");
+        let events = [envelope_with_id("a"), envelope_with_id("b")];
+        let asked: Vec<&Envelope<RewardMessage>> = events.iter().collect();
+        let answers = client(server.url()).decide_batch(&asked).await;
+        assert!(answers[0].as_ref().expect("ok").is_some());
+        assert!(matches!(answers[1], Err(DecisionError::Rejected { .. })));
+        assert_eq!(server.requests().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_failed_or_miscounted_batch_leaves_every_event_unavailable() {
+        let server = ScriptedServer::start_with_fallback(
+            vec![ScriptedResponse::json(200, "{}").with_header(HAS_DECISION, "true")],
+            ScriptedResponse::status(503),
+        )
+        .await
+        .expect("server");
+        let events = [envelope_with_id("a"), envelope_with_id("b")];
+        let asked: Vec<&Envelope<RewardMessage>> = events.iter().collect();
+        let des = client(server.url());
+        for _ in 0..2 {
+            let answers = des.decide_batch(&asked).await;
+            assert_eq!(answers.len(), 2);
+            for (answer, id) in answers.iter().zip(["a", "b"]) {
+                let error = answer.as_ref().expect_err("unavailable");
+                assert!(error.is_retryable(), "{error}");
+                assert!(error.to_string().contains(&format!("`{id}`")), "{error}");
+            }
+        }
     }
 }

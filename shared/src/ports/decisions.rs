@@ -42,6 +42,21 @@ pub trait DecisionService: Send + Sync {
         &self,
         envelope: &Envelope<RewardMessage>,
     ) -> impl Future<Output = Result<Option<Decision>, DecisionError>> + Send;
+
+    /// The decisions of several events, one result per event in their order (DES's batch
+    /// form). By default each event is asked on its own.
+    fn decide_batch(
+        &self,
+        envelopes: &[&Envelope<RewardMessage>],
+    ) -> impl Future<Output = Vec<Result<Option<Decision>, DecisionError>>> + Send {
+        async move {
+            let mut answers = Vec::with_capacity(envelopes.len());
+            for envelope in envelopes {
+                answers.push(self.decide(envelope).await);
+            }
+            answers
+        }
+    }
 }
 
 impl<S: DecisionService + ?Sized> DecisionService for std::sync::Arc<S> {
@@ -50,6 +65,13 @@ impl<S: DecisionService + ?Sized> DecisionService for std::sync::Arc<S> {
         envelope: &Envelope<RewardMessage>,
     ) -> impl Future<Output = Result<Option<Decision>, DecisionError>> + Send {
         (**self).decide(envelope)
+    }
+
+    fn decide_batch(
+        &self,
+        envelopes: &[&Envelope<RewardMessage>],
+    ) -> impl Future<Output = Vec<Result<Option<Decision>, DecisionError>>> + Send {
+        (**self).decide_batch(envelopes)
     }
 }
 
