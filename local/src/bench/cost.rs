@@ -12,7 +12,7 @@
 //!   millisecond as Lambda bills it. The handler times are those of the run against moto: the
 //!   emulator's answer time stands in for DynamoDB's and SQS's (moto on loopback answers in
 //!   about as long as DynamoDB does in-region, 2–10 ms). The in-memory handler times give the
-//!   floor (`lambdaCpuOnly`). DES is invoked once per FRED record through its function URL
+//!   floor (`lambdaCpuOnly`). DES is invoked once per FRED batch that asks it, through its function URL
 //!   (no charge for the URL itself); PPH, CSL and OSG answer instantly here, so the time FRED,
 //!   BCG and MSQ wait for HTTP services in production is not in these figures.
 //! - DynamoDB on-demand: one write request unit per KB of the item written (the larger of the
@@ -104,7 +104,7 @@ impl Cost {
 /// at least a millisecond each).
 fn invocations(calls: &AwsCalls, stage: Stage, des_micros: f64) -> (f64, f64) {
     if stage == Stage::Des {
-        let n = calls.tally.des_calls() as f64;
+        let n = calls.tally.des_requests as f64;
         return (n, n * (des_micros / 1000.0).ceil().max(1.0));
     }
     calls.tally.stages.get(&stage).map_or((0.0, 0.0), |t| {
