@@ -119,13 +119,16 @@ impl<C: Clock> DesBridge<C> {
         bodies: &[String],
         correlation_id: &str,
     ) -> Result<Vec<batch::Answer>, (bool, String)> {
-        let request = batch_request(batch::request_body(bodies), correlation_id)
-            .map_err(|e| (false, e))?;
+        let request =
+            batch_request(batch::request_body(bodies), correlation_id).map_err(|e| (false, e))?;
         self.requests.fetch_add(1, Ordering::Relaxed);
         let response = self.des.handle(request).await;
         let status = response.status().as_u16();
         if status != 200 {
-            return Err((status == 400, format!("status {status}: {}", body_text(response.body()))));
+            return Err((
+                status == 400,
+                format!("status {status}: {}", body_text(response.body())),
+            ));
         }
         let flags = response
             .headers()
@@ -160,16 +163,16 @@ impl<C: Clock> DecisionService for DesBridge<C> {
             };
             match answers {
                 Ok(answers) => {
-                    results.extend(chunk.iter().zip(answers).map(|(envelope, answer)| {
-                        match answer {
+                    results.extend(chunk.iter().zip(answers).map(
+                        |(envelope, answer)| match answer {
                             batch::Answer::Decided(decision) => Ok(Some(decision)),
                             batch::Answer::NoDecision => Ok(None),
                             batch::Answer::Invalid(reason) => Err(DecisionError::Rejected {
                                 event_id: envelope.id.clone(),
                                 reason,
                             }),
-                        }
-                    }));
+                        },
+                    ));
                 }
                 Err((true, _)) => {
                     for envelope in chunk {

@@ -243,8 +243,7 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
 
     /// Requests FRED has sent DES so far (DES's Lambda invocations).
     pub fn des_requests(&self) -> u64 {
-        self.des_requests
-            .load(std::sync::atomic::Ordering::Relaxed)
+        self.des_requests.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Feeds one step and drains the pipeline.

@@ -15,6 +15,9 @@
 //!   builds here; [`cold_start`]). Needs `--aws` (the functions call DynamoDB and SQS).
 //! - `--peer`: TIM written with Powertools for AWS Lambda (Python), `bench/powertools_tim/`,
 //!   measured the same way as TIM's binary ([`peer`]). Needs `--aws` and `--binaries`.
+//! - Always, after the rest: the latency model ([`latency`]) fed with the handler times measured
+//!   (against moto with `--aws`), origin → OSG p50 and p99 at 10, 1,000 and 10,000 events/s,
+//!   and the cost/latency curve of the event sources' batching settings.
 //!
 //! `scripts/bench.sh` builds what is needed and runs everything. Numbers are printed, and
 //! written as JSON with `--json`; nothing here asserts a figure.
@@ -23,6 +26,7 @@ pub mod aws_calls;
 pub mod cold_start;
 pub mod cost;
 pub mod driver;
+pub mod latency;
 pub mod mix;
 pub mod peer;
 pub mod report;
@@ -152,6 +156,21 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
         report.cost = Some(cost::estimate(&calls, report.throughput.as_ref()));
         report.aws = Some(calls);
     }
+    if let Some(memory) = &report.throughput {
+        eprintln!("bench: latency model of the event source mappings");
+        let chain = latency::chain_from(
+            memory,
+            report.aws.as_ref(),
+            report.cost.as_ref(),
+            &latency::PARTNERS,
+        );
+        report.latency = Some(latency::run(
+            chain,
+            latency::PARTNERS,
+            options.events.min(latency::MAX_EVENTS_PER_RATE),
+            options.seed,
+        ));
+    }
     if let Some(dir) = &options.binaries {
         eprintln!(
             "bench: cold start and memory of the binaries in {}",
@@ -243,11 +262,16 @@ mod tests {
             "binaryBytes",
             "peakRssBytes",
             "peers",
+            "latencyMillis",
+            "latencyModel",
         ] {
             assert!(json.get(key).is_some(), "missing {key}");
         }
         assert_eq!(json["chain"]["events"].as_u64(), Some(392));
         assert!(json["chain"]["cpuMicrosPerEvent"].is_number());
+        for rate in ["10", "1000", "10000"] {
+            assert!(json["latencyMillis"][rate]["p99"].is_number(), "{rate}");
+        }
         for stage in ["dec", "tim", "fred", "des", "bcg", "msq"] {
             assert!(
                 json["stages"][stage]["recordsPerSecond"].is_number(),

@@ -212,8 +212,7 @@ pub async fn run(mix: &Mix) -> Result<Throughput, ScenarioError> {
     };
     // Replays and re-parses: about ten per event measured, at most 20,000.
     let budget = (tally.records_fed * 10).clamp(100, 20_000);
-    let (des_micros_per_call, des_events_per_call) =
-        time_des(scenario.now, &samples, budget).await;
+    let (des_micros_per_call, des_events_per_call) = time_des(scenario.now, &samples, budget).await;
     let mut decode = decode_times(&samples, budget);
     decode.insert("msk".to_owned(), time_msk_decode(mix, budget));
     decode.insert(
