@@ -251,7 +251,8 @@ pub mod batch {
         }
         let body = read_body()?;
         let wanted = |kind: Flag| flags.iter().filter(|f| **f == kind).count();
-        if body.decisions.len() != wanted(Flag::Decided) || body.errors.len() != wanted(Flag::Invalid)
+        if body.decisions.len() != wanted(Flag::Decided)
+            || body.errors.len() != wanted(Flag::Invalid)
         {
             return Err(format!(
                 "body holds {} decisions and {} errors for flags `{}`",

@@ -410,8 +410,9 @@ mod tests {
     #[tokio::test]
     async fn a_batch_is_one_request_read_flag_by_flag() {
         let body = format!(r#"{{"decisions": [{DECISION}], "errors": ["invalid-input: bad"]}}"#);
-        let server = ScriptedServer::start(vec![ScriptedResponse::json(200, &body)
-            .with_header(HAS_DECISION, "false,true,invalid")])
+        let server = ScriptedServer::start(vec![
+            ScriptedResponse::json(200, &body).with_header(HAS_DECISION, "false,true,invalid")
+        ])
         .await
         .expect("server");
         let events = [
@@ -441,11 +442,11 @@ mod tests {
 
     #[tokio::test]
     async fn an_all_false_batch_never_parses_the_body() {
-        let server = ScriptedServer::start(vec![
-            ScriptedResponse::json(200, "<html>not json").with_header(HAS_DECISION, "false,false")
-        ])
-        .await
-        .expect("server");
+        let server =
+            ScriptedServer::start(vec![ScriptedResponse::json(200, "<html>not json")
+                .with_header(HAS_DECISION, "false,false")])
+            .await
+            .expect("server");
         let events = [envelope_with_id("a"), envelope_with_id("b")];
         let asked: Vec<&Envelope<RewardMessage>> = events.iter().collect();
         let answers = client(server.url()).decide_batch(&asked).await;
