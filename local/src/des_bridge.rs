@@ -20,7 +20,7 @@ use lambda_http::{Body, Request};
 use rewards_shared::decision::batch;
 use rewards_shared::envelope::Envelope;
 use rewards_shared::model::{Decision, RewardMessage};
-use rewards_shared::ports::{Clock, DecisionError, DecisionService};
+use rewards_shared::ports::{Asked, Clock, DecisionError, DecisionService};
 use serde_json::json;
 
 /// Calls DES's handler in process, through its HTTP shape.
@@ -116,7 +116,7 @@ impl<C: Clock> DesBridge<C> {
     /// failed (`Err(true)` when DES refused it as a bad request).
     async fn ask_batch(
         &self,
-        bodies: &[String],
+        bodies: &[&str],
         correlation_id: &str,
     ) -> Result<Vec<batch::Answer>, (bool, String)> {
         let request =
@@ -141,67 +141,16 @@ impl<C: Clock> DesBridge<C> {
         })
         .map_err(|e| (false, format!("malformed batch answer: {e}")))
     }
-}
 
-impl<C: Clock> DecisionService for DesBridge<C> {
-    async fn decide_batch(
-        &self,
-        envelopes: &[&Envelope<RewardMessage>],
-    ) -> Vec<Result<Option<Decision>, DecisionError>> {
-        if let [envelope] = envelopes {
-            return vec![self.decide(envelope).await];
-        }
-        let mut results = Vec::with_capacity(envelopes.len());
-        for chunk in envelopes.chunks(batch::MAX_EVENTS) {
-            let bodies: Result<Vec<String>, String> = chunk
-                .iter()
-                .map(|envelope| envelope.encode().map_err(|e| e.to_string()))
-                .collect();
-            let answers = match bodies {
-                Ok(bodies) => self.ask_batch(&bodies, &chunk[0].correlation_id).await,
-                Err(reason) => Err((false, reason)),
-            };
-            match answers {
-                Ok(answers) => {
-                    results.extend(chunk.iter().zip(answers).map(
-                        |(envelope, answer)| match answer {
-                            batch::Answer::Decided(decision) => Ok(Some(decision)),
-                            batch::Answer::NoDecision => Ok(None),
-                            batch::Answer::Invalid(reason) => Err(DecisionError::Rejected {
-                                event_id: envelope.id.clone(),
-                                reason,
-                            }),
-                        },
-                    ));
-                }
-                Err((true, _)) => {
-                    for envelope in chunk {
-                        results.push(self.decide(envelope).await);
-                    }
-                }
-                Err((false, reason)) => {
-                    results.extend(chunk.iter().map(|envelope| {
-                        Err(DecisionError::Unavailable {
-                            event_id: envelope.id.clone(),
-                            reason: reason.clone(),
-                        })
-                    }));
-                }
-            }
-        }
-        results
-    }
-
-    async fn decide(
-        &self,
-        envelope: &Envelope<RewardMessage>,
-    ) -> Result<Option<Decision>, DecisionError> {
+    /// One event in the single form, its body sent as received.
+    async fn decide_one(&self, event: &Asked<'_>) -> Result<Option<Decision>, DecisionError> {
+        let envelope = event.envelope;
         let unavailable = |reason: String| DecisionError::Unavailable {
             event_id: envelope.id.clone(),
             reason,
         };
-        let body = envelope.encode().map_err(|e| unavailable(e.to_string()))?;
-        let request = decision_request(body, &envelope.correlation_id).map_err(unavailable)?;
+        let request = decision_request(event.body.to_owned(), &envelope.correlation_id)
+            .map_err(unavailable)?;
         self.requests.fetch_add(1, Ordering::Relaxed);
         let response = self.des.handle(request).await;
         let status = response.status().as_u16();
@@ -225,6 +174,70 @@ impl<C: Clock> DecisionService for DesBridge<C> {
         serde_json::from_str(&body_text(response.body()))
             .map(Some)
             .map_err(|e| unavailable(format!("malformed decision: {e}")))
+    }
+}
+
+impl<C: Clock> DecisionService for DesBridge<C> {
+    async fn decide_batch(
+        &self,
+        events: &[Asked<'_>],
+    ) -> Vec<Result<Option<Decision>, DecisionError>> {
+        if let [event] = events {
+            return vec![self.decide_one(event).await];
+        }
+        let mut results = Vec::with_capacity(events.len());
+        for chunk in events.chunks(batch::MAX_EVENTS) {
+            let bodies: Vec<&str> = chunk.iter().map(|event| event.body).collect();
+            let answers = self
+                .ask_batch(&bodies, &chunk[0].envelope.correlation_id)
+                .await;
+            match answers {
+                Ok(answers) => {
+                    results.extend(
+                        chunk
+                            .iter()
+                            .zip(answers)
+                            .map(|(event, answer)| match answer {
+                                batch::Answer::Decided(decision) => Ok(Some(decision)),
+                                batch::Answer::NoDecision => Ok(None),
+                                batch::Answer::Invalid(reason) => Err(DecisionError::Rejected {
+                                    event_id: event.envelope.id.clone(),
+                                    reason,
+                                }),
+                            }),
+                    );
+                }
+                Err((true, _)) => {
+                    for event in chunk {
+                        results.push(self.decide_one(event).await);
+                    }
+                }
+                Err((false, reason)) => {
+                    results.extend(chunk.iter().map(|event| {
+                        Err(DecisionError::Unavailable {
+                            event_id: event.envelope.id.clone(),
+                            reason: reason.clone(),
+                        })
+                    }));
+                }
+            }
+        }
+        results
+    }
+
+    async fn decide(
+        &self,
+        envelope: &Envelope<RewardMessage>,
+    ) -> Result<Option<Decision>, DecisionError> {
+        let body = envelope.encode().map_err(|e| DecisionError::Unavailable {
+            event_id: envelope.id.clone(),
+            reason: e.to_string(),
+        })?;
+        self.decide_one(&Asked {
+            envelope,
+            body: &body,
+        })
+        .await
     }
 }
 

@@ -1,8 +1,8 @@
 //! FRED's batch handler for Lambda's SQS event.
 //!
 //! A batch is handled in three steps: each record is read and filtered on its own
-//! ([`Handler::read`]); the records that need a decision are sent to DES in one request
-//! ([`DecisionService::decide_batch`]); each record's answer becomes its decided event
+//! ([`Handler::read`]); the records that need a decision are sent to DES in one request, each
+//! as the CloudEvent text it arrived as ([`DecisionService::decide_batch`]); each record's answer becomes its decided event
 //! ([`Handler::forward`]). The decided events of the whole batch are published in one call. Bad
 //! records go to the dead-letter queue, transient failures (DES or the queue unavailable) are
 //! reported in `batchItemFailures`; one record never fails the batch.
@@ -15,7 +15,7 @@ use rewards_shared::ids::derived_id;
 use rewards_shared::model::{DecidedMessage, Decision, RewardMessage, Validate as _};
 use rewards_shared::outputs::{self, Outputs};
 use rewards_shared::ports::{
-    Clock, DeadLetterSink, DecisionError, DecisionService, Destination, DropReason,
+    Asked, Clock, DeadLetterSink, DecisionError, DecisionService, Destination, DropReason,
     OutgoingMessage, Publisher,
 };
 use rewards_shared::sqs::{self, RecordFailure};
@@ -29,13 +29,15 @@ pub const INPUT_TYPES: [EventType; 2] = [EventType::Relevant, EventType::Unquali
 
 /// What became of one record once it was read and filtered.
 #[derive(Debug)]
-pub enum Step {
+pub enum Step<'a> {
     /// Settled without DES: dropped, or a failure.
     Done(Result<Outputs, RecordFailure>),
     /// Needs DES's decision; `span` is the record's.
     Ask {
         /// The event, read and checked.
         envelope: Envelope<RewardMessage>,
+        /// The body it was read from (sent to DES as it is).
+        body: &'a str,
         /// The record's span.
         span: tracing::Span,
     },
@@ -89,10 +91,10 @@ where
             .iter()
             .map(|message| self.read(message, now, &recorder))
             .collect();
-        let asked: Vec<&Envelope<RewardMessage>> = steps
+        let asked: Vec<Asked<'_>> = steps
             .iter()
             .filter_map(|step| match step {
-                Step::Ask { envelope, .. } => Some(envelope),
+                Step::Ask { envelope, body, .. } => Some(Asked { envelope, body }),
                 Step::Done(_) => None,
             })
             .collect();
@@ -106,7 +108,7 @@ where
             .into_iter()
             .map(|step| match step {
                 Step::Done(result) => result,
-                Step::Ask { envelope, span } => {
+                Step::Ask { envelope, span, .. } => {
                     let answer = answers.next().unwrap_or_else(|| {
                         Err(DecisionError::Unavailable {
                             event_id: envelope.id.clone(),
@@ -132,7 +134,12 @@ where
 
     /// Reads one record as a CloudEvent FRED takes and applies the filter, in the record's
     /// span: settled here, or to be asked of DES.
-    pub fn read(&self, message: &SqsMessage, now: DateTime<Utc>, recorder: &Recorder<'_>) -> Step {
+    pub fn read<'a>(
+        &self,
+        message: &'a SqsMessage,
+        now: DateTime<Utc>,
+        recorder: &Recorder<'_>,
+    ) -> Step<'a> {
         let span = tracing::info_span!(
             "record",
             stage = Stage::Fred.as_str(),
@@ -140,18 +147,20 @@ where
             event_id = tracing::field::Empty,
             message_id = sqs::message_id(message),
         );
-        let read = span.in_scope(|| -> Result<Envelope<RewardMessage>, RecordFailure> {
-            let body = sqs::body(message).map_err(RecordFailure::invalid)?;
-            let envelope = Envelope::<RewardMessage>::decode(body, &INPUT_TYPES)
-                .map_err(RecordFailure::invalid)?;
-            span.record("correlation_id", envelope.correlation_id.as_str());
-            span.record("event_id", envelope.id.as_str());
-            recorder.latency(envelope.latency_at(now));
-            envelope.data.validate().map_err(RecordFailure::invalid)?;
-            Ok(envelope)
-        });
-        let envelope = match read {
-            Ok(envelope) => envelope,
+        let read = span.in_scope(
+            || -> Result<(Envelope<RewardMessage>, &'a str), RecordFailure> {
+                let body = sqs::body(message).map_err(RecordFailure::invalid)?;
+                let envelope = Envelope::<RewardMessage>::decode(body, &INPUT_TYPES)
+                    .map_err(RecordFailure::invalid)?;
+                span.record("correlation_id", envelope.correlation_id.as_str());
+                span.record("event_id", envelope.id.as_str());
+                recorder.latency(envelope.latency_at(now));
+                envelope.data.validate().map_err(RecordFailure::invalid)?;
+                Ok((envelope, body))
+            },
+        );
+        let (envelope, body) = match read {
+            Ok(read) => read,
             Err(failure) => return Step::Done(Err(failure)),
         };
         let activity = &envelope.data.activity;
@@ -165,7 +174,11 @@ where
             });
             return Step::Done(Ok(dropped));
         }
-        Step::Ask { envelope, span }
+        Step::Ask {
+            envelope,
+            body,
+            span,
+        }
     }
 
     /// One record's result from DES's answer: the decided event, a `no-decision` drop, a

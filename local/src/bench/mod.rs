@@ -4,6 +4,7 @@
 //! ```text
 //! rewards bench [--events N] [--json FILE] [--seed N]
 //!               [--aws] [--aws-events N] [--binaries DIR] [--records N] [--peer]
+//!               [--model-events N]
 //! ```
 //!
 //! - Always: the chain and per-stage throughput of a generated mix on one core ([`throughput`])
@@ -17,7 +18,8 @@
 //!   measured the same way as TIM's binary ([`peer`]). Needs `--aws` and `--binaries`.
 //! - Always, after the rest: the latency model ([`latency`]) fed with the handler times measured
 //!   (against moto with `--aws`), origin → OSG p50 and p99 at 10, 1,000 and 10,000 events/s,
-//!   and the cost/latency curve of the event sources' batching settings.
+//!   and the cost/latency curve of the event sources' batching settings (`--model-events N`
+//!   events per rate, default 30,000; 0 skips the model).
 //!
 //! `scripts/bench.sh` builds what is needed and runs everything. Numbers are printed, and
 //! written as JSON with `--json`; nothing here asserts a figure.
@@ -39,7 +41,8 @@ pub use report::Report;
 
 /// The usage line.
 pub const USAGE: &str = "usage: rewards bench [--events N] [--json FILE] [--seed N] [--aws] \
-                         [--aws-events N] [--binaries DIR] [--records N] [--peer]";
+                         [--aws-events N] [--binaries DIR] [--records N] [--peer] \
+                         [--model-events N]";
 
 /// What to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +63,8 @@ pub struct Options {
     pub records: usize,
     /// Run the Powertools peer.
     pub peer: bool,
+    /// Events per rate in the latency model (0: no model).
+    pub model_events: usize,
 }
 
 impl Default for Options {
@@ -73,6 +78,7 @@ impl Default for Options {
             binaries: None,
             records: cold_start::RECORDS,
             peer: false,
+            model_events: latency::MAX_EVENTS_PER_RATE,
         }
     }
 }
@@ -100,6 +106,12 @@ impl Options {
                 "--aws-events" => options.aws_events = number(arg, value(arg)?)?,
                 "--records" => options.records = number(arg, value(arg)?)?,
                 "--seed" => options.seed = number(arg, value(arg)?)? as u64,
+                "--model-events" => {
+                    let text = value(arg)?;
+                    options.model_events = text.replace('_', "").parse().map_err(|_| {
+                        format!("--model-events takes a number (0: no model), not `{text}`")
+                    })?;
+                }
                 "--json" => options.json = Some(PathBuf::from(value(arg)?)),
                 "--binaries" => options.binaries = Some(PathBuf::from(value(arg)?)),
                 "--aws" => options.aws = true,
@@ -156,7 +168,11 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
         report.cost = Some(cost::estimate(&calls, report.throughput.as_ref()));
         report.aws = Some(calls);
     }
-    if let Some(memory) = &report.throughput {
+    if let Some(memory) = report
+        .throughput
+        .as_ref()
+        .filter(|_| options.model_events > 0)
+    {
         eprintln!("bench: latency model of the event source mappings");
         let chain = latency::chain_from(
             memory,
@@ -167,7 +183,7 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
         report.latency = Some(latency::run(
             chain,
             latency::PARTNERS,
-            options.events.min(latency::MAX_EVENTS_PER_RATE),
+            options.model_events,
             options.seed,
         ));
     }
@@ -248,6 +264,7 @@ mod tests {
     async fn a_tiny_run_writes_the_json_shape_of_issue_8() {
         let options = Options {
             events: 400,
+            model_events: 400,
             ..Options::default()
         };
         let report = run(&options).await.expect("bench runs");

@@ -7,7 +7,7 @@
 //! unparseable decision is a DES fault, reported as unavailable so the record comes again.
 //!
 //! A batch ([`DecisionService::decide_batch`]) goes as one `POST /decisions` with a JSON array
-//! of the events (at most [`batch::MAX_EVENTS`] per request; more are split), answered with one
+//! of the events, each the text it was received as (not encoded again) (at most [`batch::MAX_EVENTS`] per request; more are split), answered with one
 //! flag per event in `has-decision` and a body of the decided events' decisions
 //! ([`crate::decision::batch`]); the body is read only when some flag is `true` or `invalid`.
 //! An `invalid` event is rejected alone. A 400 for the whole batch (which a well-formed batch
@@ -31,7 +31,7 @@ use super::stats::CallStats;
 use crate::decision::batch;
 use crate::envelope::Envelope;
 use crate::model::{Decision, RewardMessage};
-use crate::ports::{DecisionError, DecisionService};
+use crate::ports::{Asked, DecisionError, DecisionService};
 
 /// The response header saying whether the event has a decision.
 pub const HAS_DECISION: &str = "has-decision";
@@ -141,72 +141,54 @@ impl DesClient {
         batch::answers(&flags, expected, || Ok(body)).map_err(malformed)
     }
 
-    /// One batch request for `envelopes` (at most [`batch::MAX_EVENTS`]): each event's result.
+    /// One batch request for `events` (at most [`batch::MAX_EVENTS`]): each event's result.
     async fn decide_chunk(
         &self,
-        envelopes: &[&Envelope<RewardMessage>],
+        events: &[Asked<'_>],
     ) -> Vec<Result<Option<Decision>, DecisionError>> {
-        let mut bodies = Vec::with_capacity(envelopes.len());
-        let mut results: Vec<Option<Result<Option<Decision>, DecisionError>>> =
-            Vec::with_capacity(envelopes.len());
-        let mut sent = Vec::with_capacity(envelopes.len());
-        for (index, envelope) in envelopes.iter().enumerate() {
-            match envelope.encode() {
-                Ok(body) => {
-                    bodies.push(body);
-                    sent.push(index);
-                    results.push(None);
-                }
-                Err(e) => results.push(Some(Err(DecisionError::Rejected {
-                    event_id: envelope.id.clone(),
-                    reason: e.to_string(),
-                }))),
-            }
-        }
-        if let Some(first) = sent.first().map(|i| envelopes[*i]) {
-            let body = batch::request_body(&bodies);
-            let answer = self
-                .service
-                .call(|| self.post_batch_once(&body, &first.correlation_id, sent.len()))
-                .await;
-            match answer {
-                Ok(answers) => {
-                    for (index, answer) in sent.iter().zip(answers) {
-                        let envelope = envelopes[*index];
-                        results[*index] = Some(match answer {
-                            batch::Answer::Decided(decision) => Ok(Some(decision)),
-                            batch::Answer::NoDecision => Ok(None),
-                            batch::Answer::Invalid(reason) => Err(DecisionError::Rejected {
-                                event_id: envelope.id.clone(),
-                                reason,
-                            }),
-                        });
-                    }
-                }
-                Err(HttpCallError::Status { status: 400, .. }) if sent.len() > 1 => {
-                    for index in &sent {
-                        results[*index] = Some(self.decide(envelopes[*index]).await);
-                    }
-                }
-                Err(error) => {
-                    for index in &sent {
-                        results[*index] = Some(Err(unavailable(envelopes[*index], &error)));
-                    }
-                }
-            }
-        }
-        results
-            .into_iter()
-            .zip(envelopes)
-            .map(|(result, envelope)| {
-                result.unwrap_or_else(|| {
-                    Err(DecisionError::Unavailable {
-                        event_id: envelope.id.clone(),
-                        reason: "no answer".into(),
-                    })
+        let bodies: Vec<&str> = events.iter().map(|event| event.body).collect();
+        let body = batch::request_body(&bodies);
+        let Some(first) = events.first() else {
+            return Vec::new();
+        };
+        let answer = self
+            .service
+            .call(|| self.post_batch_once(&body, &first.envelope.correlation_id, events.len()))
+            .await;
+        match answer {
+            Ok(answers) => events
+                .iter()
+                .zip(answers)
+                .map(|(event, answer)| match answer {
+                    batch::Answer::Decided(decision) => Ok(Some(decision)),
+                    batch::Answer::NoDecision => Ok(None),
+                    batch::Answer::Invalid(reason) => Err(DecisionError::Rejected {
+                        event_id: event.envelope.id.clone(),
+                        reason,
+                    }),
                 })
-            })
-            .collect()
+                .collect(),
+            Err(HttpCallError::Status { status: 400, .. }) if events.len() > 1 => {
+                let mut results = Vec::with_capacity(events.len());
+                for event in events {
+                    results.push(self.decide_one(event).await);
+                }
+                results
+            }
+            Err(error) => events
+                .iter()
+                .map(|event| Err(unavailable(event.envelope, &error)))
+                .collect(),
+        }
+    }
+
+    /// One event in the single form, its body sent as received.
+    async fn decide_one(&self, event: &Asked<'_>) -> Result<Option<Decision>, DecisionError> {
+        let result = self
+            .service
+            .call(|| self.post_once(event.body, &event.envelope.correlation_id))
+            .await;
+        result.map_err(|error| unavailable(event.envelope, &error))
     }
 }
 
@@ -244,13 +226,13 @@ impl DecisionService for DesClient {
 
     async fn decide_batch(
         &self,
-        envelopes: &[&Envelope<RewardMessage>],
+        events: &[Asked<'_>],
     ) -> Vec<Result<Option<Decision>, DecisionError>> {
-        if let [envelope] = envelopes {
-            return vec![self.decide(envelope).await];
+        if let [event] = events {
+            return vec![self.decide_one(event).await];
         }
-        let mut results = Vec::with_capacity(envelopes.len());
-        for chunk in envelopes.chunks(batch::MAX_EVENTS) {
+        let mut results = Vec::with_capacity(events.len());
+        for chunk in events.chunks(batch::MAX_EVENTS) {
             results.extend(self.decide_chunk(chunk).await);
         }
         results
@@ -420,7 +402,15 @@ mod tests {
             envelope_with_id("b"),
             envelope_with_id("c"),
         ];
-        let asked: Vec<&Envelope<RewardMessage>> = events.iter().collect();
+        let bodies: Vec<String> = events
+            .iter()
+            .map(|e| e.encode().expect("encodes"))
+            .collect();
+        let asked: Vec<Asked<'_>> = events
+            .iter()
+            .zip(&bodies)
+            .map(|(envelope, body)| Asked { envelope, body })
+            .collect();
         let answers = client(server.url()).decide_batch(&asked).await;
         assert_eq!(answers.len(), 3);
         assert_eq!(answers[0], Ok(None));
@@ -448,7 +438,15 @@ mod tests {
             .await
             .expect("server");
         let events = [envelope_with_id("a"), envelope_with_id("b")];
-        let asked: Vec<&Envelope<RewardMessage>> = events.iter().collect();
+        let bodies: Vec<String> = events
+            .iter()
+            .map(|e| e.encode().expect("encodes"))
+            .collect();
+        let asked: Vec<Asked<'_>> = events
+            .iter()
+            .zip(&bodies)
+            .map(|(envelope, body)| Asked { envelope, body })
+            .collect();
         let answers = client(server.url()).decide_batch(&asked).await;
         assert_eq!(answers, vec![Ok(None), Ok(None)]);
     }
@@ -463,7 +461,15 @@ mod tests {
         .await
         .expect("server");
         let events = [envelope_with_id("a"), envelope_with_id("b")];
-        let asked: Vec<&Envelope<RewardMessage>> = events.iter().collect();
+        let bodies: Vec<String> = events
+            .iter()
+            .map(|e| e.encode().expect("encodes"))
+            .collect();
+        let asked: Vec<Asked<'_>> = events
+            .iter()
+            .zip(&bodies)
+            .map(|(envelope, body)| Asked { envelope, body })
+            .collect();
         let answers = client(server.url()).decide_batch(&asked).await;
         assert!(answers[0].as_ref().expect("ok").is_some());
         assert!(matches!(answers[1], Err(DecisionError::Rejected { .. })));
@@ -479,7 +485,15 @@ mod tests {
         .await
         .expect("server");
         let events = [envelope_with_id("a"), envelope_with_id("b")];
-        let asked: Vec<&Envelope<RewardMessage>> = events.iter().collect();
+        let bodies: Vec<String> = events
+            .iter()
+            .map(|e| e.encode().expect("encodes"))
+            .collect();
+        let asked: Vec<Asked<'_>> = events
+            .iter()
+            .zip(&bodies)
+            .map(|(envelope, body)| Asked { envelope, body })
+            .collect();
         let des = client(server.url());
         for _ in 0..2 {
             let answers = des.decide_batch(&asked).await;

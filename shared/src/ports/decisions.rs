@@ -35,6 +35,16 @@ impl Retryable for DecisionError {
     }
 }
 
+/// An event to decide: the envelope read, and the CloudEvent text it was read from, which a
+/// remote service is sent as it is (no second encoding).
+#[derive(Debug, Clone, Copy)]
+pub struct Asked<'a> {
+    /// The event, read.
+    pub envelope: &'a Envelope<RewardMessage>,
+    /// Its structured-mode JSON, as received.
+    pub body: &'a str,
+}
+
 /// Decides whether a reward event is worth a message.
 pub trait DecisionService: Send + Sync {
     /// The decision, or `None` when the event has none (`has-decision: false`).
@@ -47,12 +57,12 @@ pub trait DecisionService: Send + Sync {
     /// form). By default each event is asked on its own.
     fn decide_batch(
         &self,
-        envelopes: &[&Envelope<RewardMessage>],
+        events: &[Asked<'_>],
     ) -> impl Future<Output = Vec<Result<Option<Decision>, DecisionError>>> + Send {
         async move {
-            let mut answers = Vec::with_capacity(envelopes.len());
-            for envelope in envelopes {
-                answers.push(self.decide(envelope).await);
+            let mut answers = Vec::with_capacity(events.len());
+            for event in events {
+                answers.push(self.decide(event.envelope).await);
             }
             answers
         }
@@ -69,9 +79,9 @@ impl<S: DecisionService + ?Sized> DecisionService for std::sync::Arc<S> {
 
     fn decide_batch(
         &self,
-        envelopes: &[&Envelope<RewardMessage>],
+        events: &[Asked<'_>],
     ) -> impl Future<Output = Vec<Result<Option<Decision>, DecisionError>>> + Send {
-        (**self).decide_batch(envelopes)
+        (**self).decide_batch(events)
     }
 }
 
