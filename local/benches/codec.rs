@@ -182,7 +182,7 @@ fn codec(c: &mut Criterion) {
     let sqs_relevant = sqs_event(&relevant_body);
     let sqs_decided = sqs_event(&decided_body);
     let sqs_queued = sqs_event(&queued_body);
-    let des_batch_body = batch::request_body(&vec![relevant_body.as_str(); RECORDS]);
+    let des_batch_body = batch::request_body(&[relevant_body.as_str(); RECORDS]);
     let des_request = function_url_request(&des_batch_body, "corr").to_string();
     let decision = decision::decide(
         &relevant.data,

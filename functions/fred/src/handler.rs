@@ -28,6 +28,9 @@ use crate::filter::FredFilter;
 pub const INPUT_TYPES: [EventType; 2] = [EventType::Relevant, EventType::Unqualification];
 
 /// What became of one record once it was read and filtered.
+// The steps of a batch live in one `Vec` for the length of the batch; boxing the envelope would
+// cost an allocation per record for no gain.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Step<'a> {
     /// Settled without DES: dropped, or a failure.

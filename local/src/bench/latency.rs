@@ -324,9 +324,8 @@ fn run_queue(
         batch_of: vec![0; messages.len()],
         ..HopRun::default()
     };
-    let limit = if fifo {
-        source.batch_size.clamp(1, 10)
-    } else if source.window_ms <= 0.0 {
+    // FIFO sources, and any source without a window, take at most ten (one `ReceiveMessage`).
+    let limit = if fifo || source.window_ms <= 0.0 {
         source.batch_size.clamp(1, 10)
     } else {
         source.batch_size.max(1)
