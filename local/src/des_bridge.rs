@@ -3,30 +3,44 @@
 //! way FRED's HTTP client reads it — the `has-decision` header first, the body only when it is
 //! `true`.
 //!
+//! A FRED batch goes to DES as one batch request (a JSON array of the events), read the same
+//! way: the per-event flags of `has-decision` first, the body only when some flag needs it.
+//!
 //! The bridge builds that request directly ([`decision_request`]), as the runner hands the SQS
 //! stages their `SqsEvent`s without Lambda's JSON: parsing the event JSON is the runtime's part,
 //! and `rewards bench` measures it apart. [`function_url_request`] and [`to_request`] are the
 //! JSON path, for the tests and that measurement; a test checks both give DES the same request.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use lambda_http::http::{header, Method};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Body, Request};
+use rewards_shared::decision::batch;
 use rewards_shared::envelope::Envelope;
 use rewards_shared::model::{Decision, RewardMessage};
-use rewards_shared::ports::{Clock, DecisionError, DecisionService};
+use rewards_shared::ports::{Asked, Clock, DecisionError, DecisionService};
 use serde_json::json;
 
 /// Calls DES's handler in process, through its HTTP shape.
 pub struct DesBridge<C> {
     des: Arc<des::Handler<C>>,
+    requests: Arc<AtomicU64>,
 }
 
 impl<C> DesBridge<C> {
     /// A bridge to `des`.
     pub fn new(des: Arc<des::Handler<C>>) -> Self {
-        DesBridge { des }
+        DesBridge {
+            des,
+            requests: Arc::default(),
+        }
+    }
+
+    /// The count of requests sent to DES so far (each one a Lambda invocation of DES), shared.
+    pub fn requests(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.requests)
     }
 }
 
@@ -87,17 +101,57 @@ pub fn decision_request(body: String, correlation_id: &str) -> Result<Request, S
         .map_err(|e| e.to_string())
 }
 
-impl<C: Clock> DecisionService for DesBridge<C> {
-    async fn decide(
+/// The request DES's handler gets for a batch `body` (a JSON array of CloudEvents).
+pub fn batch_request(body: String, correlation_id: &str) -> Result<Request, String> {
+    let mut request = decision_request(body, correlation_id)?;
+    request.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(batch::CONTENT_TYPE),
+    );
+    Ok(request)
+}
+
+impl<C: Clock> DesBridge<C> {
+    /// One batch request through DES's handler: each event's answer, or why the whole request
+    /// failed (`Err(true)` when DES refused it as a bad request).
+    async fn ask_batch(
         &self,
-        envelope: &Envelope<RewardMessage>,
-    ) -> Result<Option<Decision>, DecisionError> {
+        bodies: &[&str],
+        correlation_id: &str,
+    ) -> Result<Vec<batch::Answer>, (bool, String)> {
+        let request =
+            batch_request(batch::request_body(bodies), correlation_id).map_err(|e| (false, e))?;
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let response = self.des.handle(request).await;
+        let status = response.status().as_u16();
+        if status != 200 {
+            return Err((
+                status == 400,
+                format!("status {status}: {}", body_text(response.body())),
+            ));
+        }
+        let flags = response
+            .headers()
+            .get("has-decision")
+            .and_then(|value| value.to_str().ok())
+            .ok_or_else(|| (false, "no has-decision header".to_owned()))
+            .and_then(|value| batch::parse_header(value).map_err(|e| (false, e)))?;
+        batch::answers(&flags, bodies.len(), || {
+            serde_json::from_str(&body_text(response.body())).map_err(|e| e.to_string())
+        })
+        .map_err(|e| (false, format!("malformed batch answer: {e}")))
+    }
+
+    /// One event in the single form, its body sent as received.
+    async fn decide_one(&self, event: &Asked<'_>) -> Result<Option<Decision>, DecisionError> {
+        let envelope = event.envelope;
         let unavailable = |reason: String| DecisionError::Unavailable {
             event_id: envelope.id.clone(),
             reason,
         };
-        let body = envelope.encode().map_err(|e| unavailable(e.to_string()))?;
-        let request = decision_request(body, &envelope.correlation_id).map_err(unavailable)?;
+        let request = decision_request(event.body.to_owned(), &envelope.correlation_id)
+            .map_err(unavailable)?;
+        self.requests.fetch_add(1, Ordering::Relaxed);
         let response = self.des.handle(request).await;
         let status = response.status().as_u16();
         if status == 400 {
@@ -120,6 +174,70 @@ impl<C: Clock> DecisionService for DesBridge<C> {
         serde_json::from_str(&body_text(response.body()))
             .map(Some)
             .map_err(|e| unavailable(format!("malformed decision: {e}")))
+    }
+}
+
+impl<C: Clock> DecisionService for DesBridge<C> {
+    async fn decide_batch(
+        &self,
+        events: &[Asked<'_>],
+    ) -> Vec<Result<Option<Decision>, DecisionError>> {
+        if let [event] = events {
+            return vec![self.decide_one(event).await];
+        }
+        let mut results = Vec::with_capacity(events.len());
+        for chunk in events.chunks(batch::MAX_EVENTS) {
+            let bodies: Vec<&str> = chunk.iter().map(|event| event.body).collect();
+            let answers = self
+                .ask_batch(&bodies, &chunk[0].envelope.correlation_id)
+                .await;
+            match answers {
+                Ok(answers) => {
+                    results.extend(
+                        chunk
+                            .iter()
+                            .zip(answers)
+                            .map(|(event, answer)| match answer {
+                                batch::Answer::Decided(decision) => Ok(Some(decision)),
+                                batch::Answer::NoDecision => Ok(None),
+                                batch::Answer::Invalid(reason) => Err(DecisionError::Rejected {
+                                    event_id: event.envelope.id.clone(),
+                                    reason,
+                                }),
+                            }),
+                    );
+                }
+                Err((true, _)) => {
+                    for event in chunk {
+                        results.push(self.decide_one(event).await);
+                    }
+                }
+                Err((false, reason)) => {
+                    results.extend(chunk.iter().map(|event| {
+                        Err(DecisionError::Unavailable {
+                            event_id: event.envelope.id.clone(),
+                            reason: reason.clone(),
+                        })
+                    }));
+                }
+            }
+        }
+        results
+    }
+
+    async fn decide(
+        &self,
+        envelope: &Envelope<RewardMessage>,
+    ) -> Result<Option<Decision>, DecisionError> {
+        let body = envelope.encode().map_err(|e| DecisionError::Unavailable {
+            event_id: envelope.id.clone(),
+            reason: e.to_string(),
+        })?;
+        self.decide_one(&Asked {
+            envelope,
+            body: &body,
+        })
+        .await
     }
 }
 

@@ -94,6 +94,7 @@ pub struct Pipeline<B: Backend, Q: Transport> {
     offset: i64,
     msk_attempts: u32,
     trace: Vec<Trace>,
+    des_requests: Arc<std::sync::atomic::AtomicU64>,
 }
 
 fn telemetry(stage: Stage, outcomes: &Arc<MemoryOutcomes>) -> Telemetry {
@@ -184,6 +185,8 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
             telemetry(Stage::Des, &outcomes),
         ));
         let published = Counting::new(ports.publisher);
+        let des = DesBridge::new(des);
+        let des_requests = des.requests();
         Ok(Pipeline {
             dec: dec::Handler::new(
                 CPP_TOPIC,
@@ -204,7 +207,7 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
             ),
             fred: fred::Handler::new(
                 fred_filter,
-                DesBridge::new(des),
+                des,
                 published.clone(),
                 ports.dead_letters.clone(),
                 clock.clone(),
@@ -236,7 +239,13 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
             offset: 0,
             msk_attempts: MSK_ATTEMPTS,
             trace: Vec::new(),
+            des_requests,
         })
+    }
+
+    /// Requests FRED has sent DES so far (DES's Lambda invocations).
+    pub fn des_requests(&self) -> u64 {
+        self.des_requests.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Feeds one step and drains the pipeline.

@@ -4,12 +4,13 @@ use chrono::{DateTime, Utc};
 use lambda_http::http::header::{HeaderName, HeaderValue, ALLOW, CONTENT_TYPE};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
-use rewards_shared::decision::{self, DeliveryPreferences};
+use rewards_shared::decision::{self, batch, DeliveryPreferences};
 use rewards_shared::envelope::{Envelope, EventType};
 use rewards_shared::limits::MAX_RECORD_BYTES;
-use rewards_shared::model::{InvalidInput, RewardMessage, Validate as _};
+use rewards_shared::model::{Decision, InvalidInput, RewardMessage, Validate as _};
 use rewards_shared::ports::Clock;
 use rewards_shared::telemetry::{Recorder, Telemetry};
+use serde_json::value::RawValue;
 
 /// The one route.
 pub const DECISIONS_PATH: &str = "/decisions";
@@ -86,7 +87,11 @@ impl<C: Clock> Handler<C> {
                 .insert(ALLOW, HeaderValue::from_static("POST"));
             return response;
         }
-        let envelope = match read_event(request.body()) {
+        let bytes: &[u8] = request.body().as_ref();
+        if is_batch(bytes) {
+            return self.respond_batch(bytes, now, recorder);
+        }
+        let envelope = match read_event(bytes) {
             Ok(envelope) => envelope,
             Err((status, reason)) => {
                 tracing::warn!(reason = %reason, "bad request");
@@ -96,21 +101,7 @@ impl<C: Clock> Handler<C> {
         let span = tracing::Span::current();
         span.record("correlation_id", envelope.correlation_id.as_str());
         span.record("event_id", envelope.id.as_str());
-        recorder.latency(envelope.latency_at(now));
-        let decision = decision::decide(&envelope.data, &envelope.brand, &self.preferences);
-        recorder.count(
-            if decision.has_decision {
-                "Decisions"
-            } else {
-                "NoDecisions"
-            },
-            1.0,
-        );
-        tracing::info!(
-            has_decision = decision.has_decision,
-            message_type = %envelope.data.message_type,
-            "decided"
-        );
+        let decision = self.decide(&envelope, now, recorder);
         let has_decision = if decision.has_decision {
             HeaderValue::from_static("true")
         } else {
@@ -128,12 +119,127 @@ impl<C: Clock> Handler<C> {
             ),
         }
     }
+
+    /// Decides one event that was read, recording its latency and verdict.
+    fn decide(
+        &self,
+        envelope: &Envelope<RewardMessage>,
+        now: DateTime<Utc>,
+        recorder: &Recorder<'_>,
+    ) -> Decision {
+        recorder.latency(envelope.latency_at(now));
+        let decision = decision::decide(&envelope.data, &envelope.brand, &self.preferences);
+        recorder.count(
+            if decision.has_decision {
+                "Decisions"
+            } else {
+                "NoDecisions"
+            },
+            1.0,
+        );
+        tracing::info!(
+            has_decision = decision.has_decision,
+            message_type = %envelope.data.message_type,
+            event_id = %envelope.id,
+            correlation_id = %envelope.correlation_id,
+            "decided"
+        );
+        decision
+    }
+
+    /// Answers a batch (`decision::batch`): one flag per event in `has-decision`, and a body
+    /// holding the decisions of the decided events and the reasons of the unreadable ones.
+    fn respond_batch(
+        &self,
+        bytes: &[u8],
+        now: DateTime<Utc>,
+        recorder: &Recorder<'_>,
+    ) -> Response<Body> {
+        let events = match read_batch(bytes) {
+            Ok(events) => events,
+            Err((status, reason)) => {
+                tracing::warn!(reason = %reason, "bad batch request");
+                return error(status, &format!("invalid-input: {reason}"));
+            }
+        };
+        recorder.count("RecordsIn", events.len().saturating_sub(1) as f64);
+        recorder.count("BatchRequests", 1.0);
+        let mut flags = Vec::with_capacity(events.len());
+        let mut body = batch::Body::default();
+        for event in events {
+            match read_event(event.get().as_bytes()) {
+                Ok(envelope) => {
+                    let decision = self.decide(&envelope, now, recorder);
+                    if decision.has_decision {
+                        flags.push(batch::Flag::Decided);
+                        body.decisions.push(decision);
+                    } else {
+                        flags.push(batch::Flag::NoDecision);
+                    }
+                }
+                Err((_, reason)) => {
+                    tracing::warn!(reason = %reason, "bad event in a batch");
+                    recorder.count("BadEvents", 1.0);
+                    flags.push(batch::Flag::Invalid);
+                    body.errors.push(format!("invalid-input: {reason}"));
+                }
+            }
+        }
+        let header = HeaderValue::from_str(&batch::header(&flags));
+        match (serde_json::to_string(&body), header) {
+            (Ok(body), Ok(header)) => {
+                let mut response = json(StatusCode::OK, body);
+                response.headers_mut().insert(HAS_DECISION, header);
+                response
+            }
+            (Err(e), _) => error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("cannot encode the decisions: {e}"),
+            ),
+            (_, Err(e)) => error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("cannot write the flags: {e}"),
+            ),
+        }
+    }
+}
+
+/// Whether a request body is a batch: its first character that is not white space is `[`.
+fn is_batch(bytes: &[u8]) -> bool {
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+}
+
+/// Reads a batch request body as the JSON text of each event (each read on its own after).
+fn read_batch(bytes: &[u8]) -> Result<Vec<&RawValue>, (StatusCode, String)> {
+    if bytes.len() > batch::MAX_BYTES {
+        let reason = InvalidInput::Oversized {
+            bytes: bytes.len(),
+            limit: batch::MAX_BYTES,
+        };
+        return Err((StatusCode::PAYLOAD_TOO_LARGE, reason.to_string()));
+    }
+    let events: Vec<&RawValue> = serde_json::from_slice(bytes).map_err(|e| {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("not a JSON array of CloudEvents: {e}"),
+        )
+    })?;
+    if events.is_empty() || events.len() > batch::MAX_EVENTS {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            format!(
+                "a batch holds 1 to {} events, not {}",
+                batch::MAX_EVENTS,
+                events.len()
+            ),
+        ));
+    }
+    Ok(events)
 }
 
 /// Reads the request body as a CloudEvent DES decides on; the error is the status and what
 /// is wrong.
-fn read_event(body: &Body) -> Result<Envelope<RewardMessage>, (StatusCode, String)> {
-    let bytes: &[u8] = body.as_ref();
+fn read_event(bytes: &[u8]) -> Result<Envelope<RewardMessage>, (StatusCode, String)> {
     if bytes.len() > MAX_RECORD_BYTES {
         let reason = InvalidInput::Oversized {
             bytes: bytes.len(),
@@ -466,5 +572,86 @@ mod tests {
         let decision = body_json(&response);
         assert_eq!(decision["hasDecision"], true);
         assert_eq!(decision["deliveryPreference"], "TOAST");
+    }
+
+    #[tokio::test]
+    async fn a_batch_answers_one_flag_per_event_and_only_the_decided_in_the_body() {
+        let handler = handler(DeliveryPreferences::default());
+        let decided = event(MessageType::Progress, &["FREE_SPINS"]);
+        let mut none = event(MessageType::Progress, &["CASHBACK"]);
+        none.id = "ev-2".into();
+        let mut award = event(MessageType::RewardAwarded, &["FREE_BET"]);
+        award.id = "ev-3".into();
+        let bodies: Vec<String> = [&decided, &none, &award]
+            .iter()
+            .map(|e| e.encode().expect("encodes"))
+            .collect();
+        let mut bodies: Vec<&str> = bodies.iter().map(String::as_str).collect();
+        bodies.insert(1, r#"{"not": "an event"}"#);
+        let body = format!(" {}", batch::request_body(&bodies));
+        let response = handler
+            .handle(function_url_request("POST", "/decisions", &body, false))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            header(&response, "has-decision"),
+            Some("true,invalid,false,true")
+        );
+        let answer: batch::Body =
+            serde_json::from_slice(response.body().as_ref()).expect("batch body");
+        assert_eq!(answer.decisions.len(), 2);
+        assert_eq!(
+            answer.decisions[1].delivery_preference,
+            Some(DeliveryFormat::FullScreen)
+        );
+        assert_eq!(answer.errors.len(), 1);
+        assert!(
+            answer.errors[0].starts_with("invalid-input: "),
+            "{:?}",
+            answer.errors
+        );
+    }
+
+    #[tokio::test]
+    async fn a_batch_of_no_decisions_has_an_empty_body_of_decisions() {
+        let handler = handler(DeliveryPreferences::default());
+        let body = batch::request_body(&[event(MessageType::Progress, &["CASHBACK"])
+            .encode()
+            .expect("encodes")]);
+        let response = handler
+            .handle(function_url_request("POST", "/decisions", &body, false))
+            .await;
+        assert_eq!(header(&response, "has-decision"), Some("false"));
+        assert_eq!(body_json(&response), serde_json::json!({"decisions": []}));
+    }
+
+    #[tokio::test]
+    async fn a_malformed_or_empty_or_oversized_batch_is_refused_whole() {
+        let handler = handler(DeliveryPreferences::default());
+        let one = event(MessageType::Progress, &["FREE_SPINS"])
+            .encode()
+            .expect("encodes");
+        let too_many = batch::request_body(&vec![one.as_str(); batch::MAX_EVENTS + 1]);
+        for (body, expected) in [
+            ("[", "not a JSON array"),
+            ("[]", "1 to 100 events, not 0"),
+            (too_many.as_str(), "not 101"),
+        ] {
+            let response = handler
+                .handle(function_url_request("POST", "/decisions", body, false))
+                .await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+            assert!(response.headers().get("has-decision").is_none());
+            let error = body_json(&response)["error"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            assert!(error.contains(expected), "{error}");
+        }
+        let huge = format!("[{}]", " ".repeat(batch::MAX_BYTES));
+        let response = handler
+            .handle(function_url_request("POST", "/decisions", &huge, false))
+            .await;
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
 }

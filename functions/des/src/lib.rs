@@ -7,6 +7,11 @@
 //! from the message type and the brand's overrides (`DELIVERY_PREFERENCES`). The logic itself
 //! lives in [`rewards_shared::decision`], so FRED's local stand-in decides exactly as DES does.
 //!
+//! The same route takes a JSON array of such events (the batch form FRED uses, one request per
+//! SQS batch): the answer's `has-decision` header lists one flag per event (`true`, `false` or
+//! `invalid`) and the body holds only the decisions of the `true` events and the reasons of the
+//! `invalid` ones ([`rewards_shared::decision::batch`]).
+//!
 //! A malformed request is a 400 with `{"error": "…"}` naming the problem, never a 500; a wrong
 //! path is a 404 and a wrong method a 405, both JSON too.
 #![deny(missing_docs)]

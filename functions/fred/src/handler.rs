@@ -1,24 +1,30 @@
 //! FRED's batch handler for Lambda's SQS event.
 //!
-//! Each record is handled on its own (decode → filter → DES → the decided event); records run
-//! concurrently, bounded, since each may wait on DES. The decided events of the whole batch are
-//! published in one call. Bad records go to the dead-letter queue, transient failures (DES or
-//! the queue unavailable) are reported in `batchItemFailures`; one record never fails the
-//! batch.
+//! A batch is handled in three steps: each record is read and filtered on its own
+//! ([`Handler::read`]); the records that need a decision are sent to DES in one request, each
+//! as the CloudEvent text it arrived as ([`DecisionService::decide_batch`]); each record's answer becomes its decided event
+//! ([`Handler::forward`]). The decided events of the whole batch are published in one call. Bad
+//! records go to the dead-letter queue, transient failures (DES or the queue unavailable) are
+//! reported in `batchItemFailures`; one record never fails the batch.
 //!
 //! A delete instruction (a spent reward's) shares relevant-events with the award it deletes,
 //! in the award's FIFO group: FRED forwards it to decided-events as it is, without asking DES
-//! and whatever its filter says, so it stays behind the award on the way to BCG.
+//! and whatever its filter says. A record that fails for a retry holds back every later record
+//! of its group in the batch ([`sqs::hold_back_behind_failures`]), so nothing of a group is
+//! published ahead of what precedes it.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
-use rewards_shared::envelope::{Envelope, EventType, OneOf};
+use rewards_shared::envelope::{Envelope, EventType, OneOf, Traced as _};
 use rewards_shared::error::Retryable;
 use rewards_shared::ids::derived_id;
-use rewards_shared::model::{DecidedMessage, DeleteInstruction, RewardMessage, Validate as _};
+use rewards_shared::model::{
+    DecidedMessage, Decision, DeleteInstruction, RewardMessage, Validate as _,
+};
 use rewards_shared::outputs::{self, Outputs};
 use rewards_shared::ports::{
-    Clock, DeadLetterSink, DecisionService, Destination, DropReason, OutgoingMessage, Publisher,
+    Asked, Clock, DeadLetterSink, DecisionError, DecisionService, Destination, DropReason,
+    OutgoingMessage, Publisher,
 };
 use rewards_shared::sqs::{self, RecordFailure};
 use rewards_shared::stage::Stage;
@@ -26,13 +32,29 @@ use rewards_shared::telemetry::{Recorder, Telemetry};
 
 use crate::filter::FredFilter;
 
-/// Records decided at once, by default.
-pub const DEFAULT_CONCURRENCY: usize = 10;
-
 /// The event types FRED decides on.
 pub const INPUT_TYPES: [EventType; 2] = [EventType::Relevant, EventType::Unqualification];
 /// The event types FRED forwards as they are.
 pub const FORWARDED_TYPES: [EventType; 1] = [EventType::MessageDelete];
+
+/// What became of one record once it was read and filtered.
+// The steps of a batch live in one `Vec` for the length of the batch; boxing the envelope would
+// cost an allocation per record for no gain.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Step<'a> {
+    /// Settled without DES: dropped, or a failure.
+    Done(Result<Outputs, RecordFailure>),
+    /// Needs DES's decision; `span` is the record's.
+    Ask {
+        /// The event, read and checked.
+        envelope: Envelope<RewardMessage>,
+        /// The body it was read from (sent to DES as it is).
+        body: &'a str,
+        /// The record's span.
+        span: tracing::Span,
+    },
+}
 
 /// FRED's handler, generic over its ports.
 pub struct Handler<D, P, L, C> {
@@ -42,7 +64,6 @@ pub struct Handler<D, P, L, C> {
     dead_letters: L,
     clock: C,
     telemetry: Telemetry,
-    concurrency: usize,
 }
 
 impl<D, P, L, C> Handler<D, P, L, C>
@@ -69,35 +90,51 @@ where
             dead_letters,
             clock,
             telemetry,
-            concurrency: DEFAULT_CONCURRENCY,
         }
     }
 
-    /// Handles one SQS event; never fails the whole batch.
+    /// Handles one SQS event; never fails the whole batch. DES is asked once for the records
+    /// that need a decision.
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         let recorder = self.telemetry.recorder();
         let messages = &event.records;
         recorder.count("RecordsIn", messages.len() as f64);
         let now = self.clock.now();
-        let results = sqs::each_envelope_of_two(
-            Stage::Fred,
-            messages,
-            &INPUT_TYPES,
-            &FORWARDED_TYPES,
-            self.concurrency,
-            now,
-            &recorder,
-            |input: OneOf<RewardMessage, DeleteInstruction>| {
-                let recorder = &recorder;
-                async move {
-                    match input {
-                        OneOf::First(envelope) => self.decide(&envelope, now, recorder).await,
-                        OneOf::Second(envelope) => forward(&envelope, now),
-                    }
+        let steps: Vec<Step> = messages
+            .iter()
+            .map(|message| self.read(message, now, &recorder))
+            .collect::<Vec<_>>();
+        let asked: Vec<Asked<'_>> = steps
+            .iter()
+            .filter_map(|step| match step {
+                Step::Ask { envelope, body, .. } => Some(Asked { envelope, body }),
+                Step::Done(_) => None,
+            })
+            .collect::<Vec<_>>();
+        let answers = if asked.is_empty() {
+            Vec::new()
+        } else {
+            self.decisions.decide_batch(&asked).await
+        };
+        let mut answers = answers.into_iter();
+        let mut results: Vec<Result<Outputs, RecordFailure>> = steps
+            .into_iter()
+            .map(|step| match step {
+                Step::Done(result) => result,
+                Step::Ask { envelope, span, .. } => {
+                    let answer = answers.next().unwrap_or_else(|| {
+                        Err(DecisionError::Unavailable {
+                            event_id: envelope.id.clone(),
+                            reason: "DES gave fewer answers than events".into(),
+                        })
+                    });
+                    span.in_scope(|| self.forward(&envelope, answer, now))
                 }
-            },
-        )
-        .await;
+            })
+            .collect();
+        // Nothing of a FIFO group goes out after a record of it that failed for a retry (an
+        // award whose decision failed keeps its delete instruction back).
+        sqs::hold_back_behind_failures(messages, &mut results);
         let results = outputs::publish(&self.publisher, results, &recorder).await;
         let response = sqs::settle(
             Stage::Fred,
@@ -111,25 +148,82 @@ where
         response
     }
 
-    async fn decide(
+    /// Reads one record as a CloudEvent FRED takes and applies the filter, in the record's
+    /// span: settled here, or to be asked of DES.
+    pub fn read<'a>(
+        &self,
+        message: &'a SqsMessage,
+        now: DateTime<Utc>,
+        recorder: &Recorder<'_>,
+    ) -> Step<'a> {
+        let span = tracing::info_span!(
+            "record",
+            stage = Stage::Fred.as_str(),
+            correlation_id = tracing::field::Empty,
+            event_id = tracing::field::Empty,
+            message_id = sqs::message_id(message),
+        );
+        let read = span.in_scope(
+            || -> Result<(OneOf<RewardMessage, DeleteInstruction>, &'a str), RecordFailure> {
+                let body = sqs::body(message).map_err(RecordFailure::invalid)?;
+                let input = OneOf::decode(body, &INPUT_TYPES, &FORWARDED_TYPES)
+                    .map_err(RecordFailure::invalid)?;
+                span.record("correlation_id", input.correlation_id());
+                span.record("event_id", input.id());
+                recorder.latency(input.latency_at(now));
+                Ok((input, body))
+            },
+        );
+        let envelope = match read {
+            Ok((OneOf::First(envelope), body)) => {
+                match span.in_scope(|| envelope.data.validate()) {
+                    Ok(()) => (envelope, body),
+                    Err(invalid) => return Step::Done(Err(RecordFailure::invalid(invalid))),
+                }
+            }
+            Ok((OneOf::Second(delete), _)) => {
+                return Step::Done(span.in_scope(|| forward_delete(&delete, now)))
+            }
+            Err(failure) => return Step::Done(Err(failure)),
+        };
+        let (envelope, body) = envelope;
+        let activity = &envelope.data.activity;
+        if !self.filter.passes(
+            envelope.data.message_type,
+            &activity.brand,
+            &activity.promo_code,
+        ) {
+            let dropped = span.in_scope(|| {
+                Outputs::dropped(Stage::Fred, DropReason::NotConfigured, &activity.account_id)
+            });
+            return Step::Done(Ok(dropped));
+        }
+        Step::Ask {
+            envelope,
+            body,
+            span,
+        }
+    }
+
+    /// One record's result from DES's answer: the decided event, a `no-decision` drop, a
+    /// retry or a dead letter.
+    pub fn forward(
         &self,
         envelope: &Envelope<RewardMessage>,
+        answer: Result<Option<Decision>, DecisionError>,
         now: DateTime<Utc>,
-        _recorder: &Recorder<'_>,
     ) -> Result<Outputs, RecordFailure> {
         let data = &envelope.data;
-        data.validate().map_err(RecordFailure::invalid)?;
         let activity = &data.activity;
-        let dropped = |reason| Ok(Outputs::dropped(Stage::Fred, reason, &activity.account_id));
-        if !self
-            .filter
-            .passes(data.message_type, &activity.brand, &activity.promo_code)
-        {
-            return dropped(DropReason::NotConfigured);
-        }
-        let decision = match self.decisions.decide(envelope).await {
+        let decision = match answer {
             Ok(Some(decision)) => decision,
-            Ok(None) => return dropped(DropReason::NoDecision),
+            Ok(None) => {
+                return Ok(Outputs::dropped(
+                    Stage::Fred,
+                    DropReason::NoDecision,
+                    &activity.account_id,
+                ))
+            }
             Err(error) if error.is_retryable() => return Err(RecordFailure::retry(error)),
             Err(error) => {
                 return Err(RecordFailure::DeadLetter {
@@ -159,8 +253,9 @@ where
     }
 }
 
-/// Forwards a delete instruction to decided-events, in its attempt's group.
-fn forward(
+/// Forwards a delete instruction to decided-events, in its attempt's group, without asking
+/// DES.
+fn forward_delete(
     envelope: &Envelope<DeleteInstruction>,
     now: DateTime<Utc>,
 ) -> Result<Outputs, RecordFailure> {
@@ -718,5 +813,88 @@ mod tests {
         let sent = f.publisher.take(Destination::DecidedEvents);
         assert_eq!(sent.len(), 1, "only the other group's message");
         assert!(f.dead_letters.take().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_batch_asks_des_once_and_reads_the_body_only_for_the_decided() {
+        use rewards_shared::http::des::HAS_DECISION;
+        use rewards_shared::http::{DesClient, HttpSettings, RetryPolicy};
+        use rewards_shared::testing::{ScriptedResponse, ScriptedServer};
+
+        let decision = r#"{"hasDecision": true, "decisions": [], "deliveryPreference": "TOAST"}"#;
+        let server = ScriptedServer::start(vec![ScriptedResponse::json(
+            200,
+            format!(r#"{{"decisions": [{decision}, {decision}]}}"#),
+        )
+        .with_header(HAS_DECISION, "true,false,true")])
+        .await
+        .expect("server");
+        let client = HttpSettings::default().build().expect("client");
+        let des = DesClient::new(client, server.url(), RetryPolicy::NONE);
+        let filter: FredFilter =
+            serde_json::from_str(r#"{"excludedPromoCodes": ["HIDDEN"]}"#).expect("filter");
+        let f = fixture(filter, des);
+        let inputs = [
+            envelope("e1", MessageType::Progress, "P", "FREE_SPINS"),
+            envelope("e2", MessageType::Progress, "HIDDEN", "FREE_SPINS"),
+            envelope("e3", MessageType::Progress, "P", "CASHBACK"),
+            envelope("e4", MessageType::Progress, "P", "FREE_BET"),
+        ];
+        let mut messages: Vec<SqsMessage> = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| sqs_message(&format!("m{i}"), e))
+            .collect();
+        messages.insert(2, encode_message("bad", "not json", 1, "arn:q"));
+        let response = f.handler.handle(event(messages)).await;
+        assert!(failed_ids(&response).is_empty());
+        let requests = server.requests();
+        assert_eq!(requests.len(), 1, "one DES request for the batch");
+        let asked: Vec<serde_json::Value> = serde_json::from_str(&requests[0].body).expect("array");
+        let ids: Vec<&str> = asked.iter().filter_map(|e| e["id"].as_str()).collect();
+        assert_eq!(ids, vec!["e1", "e3", "e4"]);
+        let sent = f.publisher.take(Destination::DecidedEvents);
+        let decided: Vec<String> = sent
+            .iter()
+            .map(|m| {
+                Envelope::<DecidedMessage>::decode(&m.body, &[EventType::Decided])
+                    .expect("decided")
+                    .correlation_id
+            })
+            .collect();
+        assert_eq!(decided, vec!["corr-e1", "corr-e4"]);
+        assert_eq!(f.dead_letters.take().len(), 1);
+        let outcomes = f.outcomes.take();
+        assert!(outcomes.contains(&dropped(DropReason::NotConfigured)));
+        assert!(outcomes.contains(&dropped(DropReason::NoDecision)));
+    }
+
+    #[tokio::test]
+    async fn des_unavailable_for_a_batch_retries_only_the_asked_records() {
+        use rewards_shared::http::{DesClient, HttpSettings, RetryPolicy};
+        use rewards_shared::testing::{ScriptedResponse, ScriptedServer};
+
+        let server = ScriptedServer::start(vec![ScriptedResponse::status(503)])
+            .await
+            .expect("server");
+        let client = HttpSettings::default().build().expect("client");
+        let des = DesClient::new(client, server.url(), RetryPolicy::NONE);
+        let filter: FredFilter =
+            serde_json::from_str(r#"{"excludedPromoCodes": ["HIDDEN"]}"#).expect("filter");
+        let f = fixture(filter, des);
+        let inputs = [
+            envelope("e1", MessageType::Progress, "P", "FREE_SPINS"),
+            envelope("e2", MessageType::Progress, "HIDDEN", "FREE_SPINS"),
+            envelope("e3", MessageType::Progress, "P", "FREE_BET"),
+        ];
+        let messages = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| sqs_message(&format!("m{i}"), e))
+            .collect();
+        let response = f.handler.handle(event(messages)).await;
+        assert_eq!(failed_ids(&response), vec!["m0", "m2"]);
+        assert!(f.publisher.take_all().is_empty());
+        assert_eq!(f.outcomes.take(), vec![dropped(DropReason::NotConfigured)]);
     }
 }

@@ -12,16 +12,21 @@
 //!   millisecond as Lambda bills it. The handler times are those of the run against moto: the
 //!   emulator's answer time stands in for DynamoDB's and SQS's (moto on loopback answers in
 //!   about as long as DynamoDB does in-region, 2–10 ms). The in-memory handler times give the
-//!   floor (`lambdaCpuOnly`). DES is invoked once per FRED record through its function URL
+//!   floor (`lambdaCpuOnly`). DES is invoked once per FRED batch that asks it, through its function URL
 //!   (no charge for the URL itself); PPH, CSL and OSG answer instantly here, so the time FRED,
 //!   BCG and MSQ wait for HTTP services in production is not in these figures.
 //! - DynamoDB on-demand: one write request unit per KB of the item written (the larger of the
 //!   items before and after, from the largest item found in each table after the run; a failed
 //!   conditional write is billed too), one read unit per 4 KB read strongly consistently.
-//! - SQS standard: each `SendMessageBatch` is one request per 64 KB of payload; each batch the
-//!   event source mapping delivers costs one `ReceiveMessage` and one `DeleteMessageBatch`.
+//! - SQS: each `SendMessageBatch` is one request per 64 KB of payload; each batch the event
+//!   source mapping delivers costs one `ReceiveMessage` and one `DeleteMessageBatch` per ten
+//!   messages. The ordered path's queues (`cpp-enriched-events`, `relevant-events`,
+//!   `decided-events`) are FIFO in the design and priced as FIFO ($0.50 per million requests
+//!   against $0.40); sends are split between the two prices by the share of messages each kind
+//!   of queue received.
 //! - Not included: MSK, CloudWatch Logs and metrics, data transfer, storage.
 
+use rewards_shared::ports::Destination;
 use rewards_shared::stage::Stage;
 
 use super::aws_calls::{AwsCalls, DYNAMODB_READS, DYNAMODB_WRITES, SQS_SENDS};
@@ -44,6 +49,8 @@ pub struct Prices {
     pub dynamodb_read_unit: f64,
     /// SQS standard queue, per request (64 KB chunk).
     pub sqs_request: f64,
+    /// SQS FIFO queue, per request (64 KB chunk).
+    pub sqs_fifo_request: f64,
 }
 
 /// The prices used (see the module documentation for the source).
@@ -55,7 +62,16 @@ pub const PRICES: Prices = Prices {
     dynamodb_write_unit: 0.625 / 1e6,
     dynamodb_read_unit: 0.125 / 1e6,
     sqs_request: 0.40 / 1e6,
+    sqs_fifo_request: 0.50 / 1e6,
 };
+
+/// The queues that are FIFO in the design (`.fifo`): the ordered path of an award.
+pub fn is_fifo(destination: Destination) -> bool {
+    matches!(
+        destination,
+        Destination::EnrichedEvents | Destination::RelevantEvents | Destination::DecidedEvents
+    )
+}
 
 /// Every function's memory (`Globals.Function.MemorySize` in `template.yaml`), in GB.
 pub const MEMORY_GB: f64 = 256.0 / 1024.0;
@@ -83,6 +99,8 @@ pub struct Cost {
     pub dynamodb: f64,
     /// SQS (our sends and the event source mappings' receives and deletes).
     pub sqs: f64,
+    /// Of `sqs`, the standard queues' share.
+    pub sqs_standard: f64,
     /// Lambda invocations per event, by function.
     pub invocations_per_event: Vec<(Stage, f64)>,
     /// Write request units per event.
@@ -104,7 +122,7 @@ impl Cost {
 /// at least a millisecond each).
 fn invocations(calls: &AwsCalls, stage: Stage, des_micros: f64) -> (f64, f64) {
     if stage == Stage::Des {
-        let n = calls.tally.des_calls() as f64;
+        let n = calls.tally.des_requests as f64;
         return (n, n * (des_micros / 1000.0).ceil().max(1.0));
     }
     calls.tally.stages.get(&stage).map_or((0.0, 0.0), |t| {
@@ -154,7 +172,22 @@ pub fn estimate(calls: &AwsCalls, memory: Option<&Throughput>) -> Cost {
     };
     let mut write_units = 0.0;
     let mut read_units = 0.0;
+    // Sends are priced by where their messages went: FIFO for the share of the messages the
+    // FIFO queues received, standard for the rest.
+    let messages: u64 = calls.queues.values().map(|t| t.messages).sum();
+    let fifo_messages: u64 = calls
+        .queues
+        .iter()
+        .filter(|(d, _)| is_fifo(**d))
+        .map(|(_, t)| t.messages)
+        .sum();
+    let fifo_share = if messages == 0 {
+        0.0
+    } else {
+        fifo_messages as f64 / messages as f64
+    };
     let mut sqs_requests = 0.0;
+    let mut fifo_requests = 0.0;
     for ((stage, service, operation), tally) in &calls.counts {
         if service.eq_ignore_ascii_case("dynamodb") {
             if DYNAMODB_WRITES.contains(&operation.as_str()) {
@@ -165,14 +198,20 @@ pub fn estimate(calls: &AwsCalls, memory: Option<&Throughput>) -> Cost {
             }
         } else if service.eq_ignore_ascii_case("sqs") && SQS_SENDS.contains(&operation.as_str()) {
             let average = tally.request_bytes as f64 / tally.calls.max(1) as f64;
-            sqs_requests += tally.calls as f64 * (average / 65_536.0).ceil().max(1.0);
+            let requests = tally.calls as f64 * (average / 65_536.0).ceil().max(1.0);
+            sqs_requests += requests;
+            fifo_requests += requests * fifo_share;
         }
     }
-    for tally in calls.queues.values() {
+    for (destination, tally) in &calls.queues {
         // Each `ReceiveMessage` is billed per 64 KB of payload; each delete call is one request.
         let average = tally.body_bytes as f64 / tally.receive_calls.max(1) as f64;
-        sqs_requests += tally.receive_calls as f64 * (average / 65_536.0).ceil().max(1.0)
+        let requests = tally.receive_calls as f64 * (average / 65_536.0).ceil().max(1.0)
             + tally.delete_calls as f64;
+        sqs_requests += requests;
+        if is_fifo(*destination) {
+            fifo_requests += requests;
+        }
     }
     cost.write_units_per_event = write_units / events;
     cost.read_units_per_event = read_units / events;
@@ -180,6 +219,7 @@ pub fn estimate(calls: &AwsCalls, memory: Option<&Throughput>) -> Cost {
     cost.dynamodb = (write_units * PRICES.dynamodb_write_unit
         + read_units * PRICES.dynamodb_read_unit)
         * million;
-    cost.sqs = sqs_requests * PRICES.sqs_request * million;
+    cost.sqs_standard = (sqs_requests - fifo_requests) * PRICES.sqs_request * million;
+    cost.sqs = cost.sqs_standard + fifo_requests * PRICES.sqs_fifo_request * million;
     cost
 }

@@ -187,6 +187,8 @@ pub struct RunTally {
     pub stages: BTreeMap<Stage, StageTally>,
     /// Outcomes by kind (`delivered via bcg`, `dropped at tim: duplicate`, …).
     pub outcomes: BTreeMap<String, u64>,
+    /// Requests FRED sent DES (DES's invocations; one per FRED batch that asked).
+    pub des_requests: u64,
 }
 
 impl RunTally {
@@ -222,7 +224,7 @@ impl RunTally {
         self.outcomes.get(kind).copied().unwrap_or(0)
     }
 
-    /// DES requests: FRED's records that got past its filter and its decoding.
+    /// Events FRED asked DES about: its records that got past its filter and its decoding.
     pub fn des_calls(&self) -> u64 {
         let fred = self.stages.get(&Stage::Fred).map_or(0, |s| s.records);
         let not_asked: u64 = self
@@ -316,7 +318,9 @@ async fn flush<B: Backend, Q: Transport>(
     } else {
         Stage::Dec
     });
+    let des_requests = pipeline.des_requests();
     pipeline.feed_kafka(topic, std::mem::take(batch)).await;
     pipeline.drain().await;
+    tally.des_requests += pipeline.des_requests().saturating_sub(des_requests);
     tally.add(pipeline.take_trace());
 }

@@ -4,6 +4,7 @@
 //! ```text
 //! rewards bench [--events N] [--json FILE] [--seed N]
 //!               [--aws] [--aws-events N] [--binaries DIR] [--records N] [--peer]
+//!               [--model-events N]
 //! ```
 //!
 //! - Always: the chain and per-stage throughput of a generated mix on one core ([`throughput`])
@@ -15,6 +16,10 @@
 //!   builds here; [`cold_start`]). Needs `--aws` (the functions call DynamoDB and SQS).
 //! - `--peer`: TIM written with Powertools for AWS Lambda (Python), `bench/powertools_tim/`,
 //!   measured the same way as TIM's binary ([`peer`]). Needs `--aws` and `--binaries`.
+//! - Always, after the rest: the latency model ([`latency`]) fed with the handler times measured
+//!   (against moto with `--aws`), origin → OSG p50 and p99 at 10, 1,000 and 10,000 events/s,
+//!   and the cost/latency curve of the event sources' batching settings (`--model-events N`
+//!   events per rate, default 30,000; 0 skips the model).
 //!
 //! `scripts/bench.sh` builds what is needed and runs everything. Numbers are printed, and
 //! written as JSON with `--json`; nothing here asserts a figure.
@@ -23,6 +28,7 @@ pub mod aws_calls;
 pub mod cold_start;
 pub mod cost;
 pub mod driver;
+pub mod latency;
 pub mod mix;
 pub mod peer;
 pub mod report;
@@ -35,7 +41,8 @@ pub use report::Report;
 
 /// The usage line.
 pub const USAGE: &str = "usage: rewards bench [--events N] [--json FILE] [--seed N] [--aws] \
-                         [--aws-events N] [--binaries DIR] [--records N] [--peer]";
+                         [--aws-events N] [--binaries DIR] [--records N] [--peer] \
+                         [--model-events N]";
 
 /// What to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +63,8 @@ pub struct Options {
     pub records: usize,
     /// Run the Powertools peer.
     pub peer: bool,
+    /// Events per rate in the latency model (0: no model).
+    pub model_events: usize,
 }
 
 impl Default for Options {
@@ -69,6 +78,7 @@ impl Default for Options {
             binaries: None,
             records: cold_start::RECORDS,
             peer: false,
+            model_events: latency::MAX_EVENTS_PER_RATE,
         }
     }
 }
@@ -96,6 +106,12 @@ impl Options {
                 "--aws-events" => options.aws_events = number(arg, value(arg)?)?,
                 "--records" => options.records = number(arg, value(arg)?)?,
                 "--seed" => options.seed = number(arg, value(arg)?)? as u64,
+                "--model-events" => {
+                    let text = value(arg)?;
+                    options.model_events = text.replace('_', "").parse().map_err(|_| {
+                        format!("--model-events takes a number (0: no model), not `{text}`")
+                    })?;
+                }
                 "--json" => options.json = Some(PathBuf::from(value(arg)?)),
                 "--binaries" => options.binaries = Some(PathBuf::from(value(arg)?)),
                 "--aws" => options.aws = true,
@@ -151,6 +167,25 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
         let calls = aws_calls::run(&aws_mix).await?;
         report.cost = Some(cost::estimate(&calls, report.throughput.as_ref()));
         report.aws = Some(calls);
+    }
+    if let Some(memory) = report
+        .throughput
+        .as_ref()
+        .filter(|_| options.model_events > 0)
+    {
+        eprintln!("bench: latency model of the event source mappings");
+        let chain = latency::chain_from(
+            memory,
+            report.aws.as_ref(),
+            report.cost.as_ref(),
+            &latency::PARTNERS,
+        );
+        report.latency = Some(latency::run(
+            chain,
+            latency::PARTNERS,
+            options.model_events,
+            options.seed,
+        ));
     }
     if let Some(dir) = &options.binaries {
         eprintln!(
@@ -229,6 +264,7 @@ mod tests {
     async fn a_tiny_run_writes_the_json_shape_of_issue_8() {
         let options = Options {
             events: 400,
+            model_events: 400,
             ..Options::default()
         };
         let report = run(&options).await.expect("bench runs");
@@ -243,11 +279,16 @@ mod tests {
             "binaryBytes",
             "peakRssBytes",
             "peers",
+            "latencyMillis",
+            "latencyModel",
         ] {
             assert!(json.get(key).is_some(), "missing {key}");
         }
         assert_eq!(json["chain"]["events"].as_u64(), Some(392));
         assert!(json["chain"]["cpuMicrosPerEvent"].is_number());
+        for rate in ["10", "1000", "10000"] {
+            assert!(json["latencyMillis"][rate]["p99"].is_number(), "{rate}");
+        }
         for stage in ["dec", "tim", "fred", "des", "bcg", "msq"] {
             assert!(
                 json["stages"][stage]["recordsPerSecond"].is_number(),

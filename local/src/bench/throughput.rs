@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::kafka::KafkaEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
-use rewards_shared::decision::DeliveryPreferences;
+use rewards_shared::decision::{batch, DeliveryPreferences};
 use rewards_shared::kafka::{encode_event, encode_record};
 use rewards_shared::ports::{
     Destination, ManualClock, MemoryDeadLetters, MemoryMessageStore, MemoryOutcomes,
@@ -31,7 +31,7 @@ use rewards_shared::telemetry::{MetricsOut, Telemetry};
 use super::driver::{feed, CurrentStage, QueueTally, Recording, RunTally};
 use super::mix::{Input, Mix};
 use crate::backend::{MemoryBackend, MemoryTransport, Ports};
-use crate::des_bridge::{decision_request, function_url_request, to_request};
+use crate::des_bridge::{batch_request, decision_request, function_url_request, to_request};
 use crate::pipeline::{Pipeline, StandIns, CPP_TOPIC};
 use crate::scenario::ScenarioError;
 
@@ -67,8 +67,10 @@ pub struct Throughput {
     pub cpu: Duration,
     /// Invocations, records, handler time and outcomes.
     pub tally: RunTally,
-    /// DES handler time per request (µs), from the replay.
+    /// DES handler time per request (µs), from the replay of FRED's batches.
     pub des_micros_per_call: f64,
+    /// Events per DES request in the replay.
+    pub des_events_per_call: f64,
     /// Lambda event JSON parse time per record (µs), by trigger (`msk`, queue names, and
     /// [`DES_FUNCTION_URL`] per DES request).
     pub decode_micros_per_record: BTreeMap<String, f64>,
@@ -91,7 +93,7 @@ impl Throughput {
     pub fn stage_records_per_second(&self, stage: Stage) -> f64 {
         if stage == Stage::Des {
             return if self.des_micros_per_call > 0.0 {
-                1e6 / self.des_micros_per_call
+                1e6 * self.des_events_per_call.max(1.0) / self.des_micros_per_call
             } else {
                 0.0
             };
@@ -101,7 +103,7 @@ impl Throughput {
         };
         let mut elapsed = tally.elapsed.as_secs_f64();
         if stage == Stage::Fred {
-            elapsed -= self.tally.des_calls() as f64 * self.des_micros_per_call / 1e6;
+            elapsed -= self.tally.des_requests as f64 * self.des_micros_per_call / 1e6;
         }
         if elapsed <= 0.0 {
             0.0
@@ -137,7 +139,7 @@ impl Throughput {
             .get(DES_FUNCTION_URL)
             .copied()
             .unwrap_or(0.0)
-            * self.tally.des_calls() as f64;
+            * self.tally.des_requests as f64;
         msk + (queues + des) / self.events as f64
     }
 }
@@ -210,7 +212,7 @@ pub async fn run(mix: &Mix) -> Result<Throughput, ScenarioError> {
     };
     // Replays and re-parses: about ten per event measured, at most 20,000.
     let budget = (tally.records_fed * 10).clamp(100, 20_000);
-    let des_micros_per_call = time_des(scenario.now, &samples, budget).await;
+    let (des_micros_per_call, des_events_per_call) = time_des(scenario.now, &samples, budget).await;
     let mut decode = decode_times(&samples, budget);
     decode.insert("msk".to_owned(), time_msk_decode(mix, budget));
     decode.insert(
@@ -223,6 +225,7 @@ pub async fn run(mix: &Mix) -> Result<Throughput, ScenarioError> {
         cpu,
         tally,
         des_micros_per_call,
+        des_events_per_call,
         decode_micros_per_record: decode,
         queues,
     })
@@ -233,16 +236,17 @@ fn warm_up_len(inputs: &[Input]) -> usize {
     (inputs.len() / WARM_UP_SHARE).min(inputs.len())
 }
 
-/// DES's handler time per request: the records FRED received, replayed as function URL
-/// events through a DES handler of their own (the request parse included, as in Lambda).
+/// DES's handler time per request and events per request: the batches FRED received, replayed
+/// as the requests FRED sends (one event alone, more as a batch) through a DES handler of their
+/// own (the request parse included, as in Lambda).
 async fn time_des(
     now: chrono::DateTime<chrono::Utc>,
     samples: &BTreeMap<Destination, Vec<SqsEvent>>,
     budget: u64,
-) -> f64 {
-    let bodies = fred_bodies(samples);
-    if bodies.is_empty() {
-        return 0.0;
+) -> (f64, f64) {
+    let requests = fred_requests(samples);
+    if requests.is_empty() {
+        return (0.0, 0.0);
     }
     let des = des::Handler::new(
         DeliveryPreferences::default(),
@@ -255,13 +259,19 @@ async fn time_des(
             MetricsOut::Discard,
         ),
     );
-    let rounds = (budget as usize / bodies.len()).max(1);
+    let events: usize = requests.iter().map(|(n, _)| n).sum();
+    let rounds = (budget as usize / events.max(1)).max(1);
     let mut elapsed = Duration::ZERO;
     let mut calls = 0u64;
     for _ in 0..rounds {
-        for body in &bodies {
+        for (n, body) in &requests {
             // Built outside the timing: the function URL event's parse is measured apart.
-            let Ok(request) = decision_request(body.clone(), "bench") else {
+            let request = if *n == 1 {
+                decision_request(body.clone(), "bench")
+            } else {
+                batch_request(body.clone(), "bench")
+            };
+            let Ok(request) = request else {
                 continue;
             };
             let started = Instant::now();
@@ -270,11 +280,15 @@ async fn time_des(
             calls += 1;
         }
     }
-    micros_per(elapsed, calls)
+    (
+        micros_per(elapsed, calls),
+        events as f64 / requests.len() as f64,
+    )
 }
 
-/// The CloudEvents FRED received (what it sends DES).
-fn fred_bodies(samples: &BTreeMap<Destination, Vec<SqsEvent>>) -> Vec<String> {
+/// The requests FRED sends DES for the batches it received: per batch, its events' count and
+/// the body (the event alone, or a JSON array of them).
+fn fred_requests(samples: &BTreeMap<Destination, Vec<SqsEvent>>) -> Vec<(usize, String)> {
     [
         Destination::RelevantEvents,
         Destination::UnqualificationEvents,
@@ -282,7 +296,18 @@ fn fred_bodies(samples: &BTreeMap<Destination, Vec<SqsEvent>>) -> Vec<String> {
     .iter()
     .filter_map(|destination| samples.get(destination))
     .flatten()
-    .flat_map(|event| event.records.iter().filter_map(|m| m.body.clone()))
+    .filter_map(|event| {
+        let bodies: Vec<&str> = event
+            .records
+            .iter()
+            .filter_map(|m| m.body.as_deref())
+            .collect();
+        match bodies.as_slice() {
+            [] => None,
+            [one] => Some((1, (*one).to_owned())),
+            many => Some((many.len(), batch::request_body(many))),
+        }
+    })
     .collect()
 }
 
@@ -312,9 +337,9 @@ fn decode_times(
 /// The function URL event parse time per DES request (JSON to the `lambda_http` request), on
 /// the bodies FRED received.
 fn time_function_url_decode(samples: &BTreeMap<Destination, Vec<SqsEvent>>, budget: u64) -> f64 {
-    let events: Vec<String> = fred_bodies(samples)
+    let events: Vec<String> = fred_requests(samples)
         .iter()
-        .map(|body| function_url_request(body, "bench").to_string())
+        .map(|(_, body)| function_url_request(body, "bench").to_string())
         .collect();
     if events.is_empty() {
         return 0.0;

@@ -35,6 +35,16 @@ impl Retryable for DecisionError {
     }
 }
 
+/// An event to decide: the envelope read, and the CloudEvent text it was read from, which a
+/// remote service is sent as it is (no second encoding).
+#[derive(Debug, Clone, Copy)]
+pub struct Asked<'a> {
+    /// The event, read.
+    pub envelope: &'a Envelope<RewardMessage>,
+    /// Its structured-mode JSON, as received.
+    pub body: &'a str,
+}
+
 /// Decides whether a reward event is worth a message.
 pub trait DecisionService: Send + Sync {
     /// The decision, or `None` when the event has none (`has-decision: false`).
@@ -42,6 +52,21 @@ pub trait DecisionService: Send + Sync {
         &self,
         envelope: &Envelope<RewardMessage>,
     ) -> impl Future<Output = Result<Option<Decision>, DecisionError>> + Send;
+
+    /// The decisions of several events, one result per event in their order (DES's batch
+    /// form). By default each event is asked on its own.
+    fn decide_batch(
+        &self,
+        events: &[Asked<'_>],
+    ) -> impl Future<Output = Vec<Result<Option<Decision>, DecisionError>>> + Send {
+        async move {
+            let mut answers = Vec::with_capacity(events.len());
+            for event in events {
+                answers.push(self.decide(event.envelope).await);
+            }
+            answers
+        }
+    }
 }
 
 impl<S: DecisionService + ?Sized> DecisionService for std::sync::Arc<S> {
@@ -50,6 +75,13 @@ impl<S: DecisionService + ?Sized> DecisionService for std::sync::Arc<S> {
         envelope: &Envelope<RewardMessage>,
     ) -> impl Future<Output = Result<Option<Decision>, DecisionError>> + Send {
         (**self).decide(envelope)
+    }
+
+    fn decide_batch(
+        &self,
+        events: &[Asked<'_>],
+    ) -> impl Future<Output = Vec<Result<Option<Decision>, DecisionError>>> + Send {
+        (**self).decide_batch(events)
     }
 }
 

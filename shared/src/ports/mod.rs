@@ -18,7 +18,7 @@ pub mod tim_state;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dead_letter::SqsDeadLetters;
 pub use dead_letter::{DeadLetter, DeadLetterError, DeadLetterSink, MemoryDeadLetters};
-pub use decisions::{DecisionError, DecisionService, LocalDecisions};
+pub use decisions::{Asked, DecisionError, DecisionService, LocalDecisions};
 pub use message_store::DynamoMessageStore;
 pub use message_store::{
     ItemState, MemoryMessageStore, MessageStore, MessageStoreError, PutResult, TombstoneResult,
