@@ -13,7 +13,12 @@
 
 use std::collections::HashMap;
 
-use crate::ports::{DropReason, FailedMessage, Outcome, OutgoingMessage, Publisher};
+use chrono::{DateTime, Utc};
+
+use crate::envelope::{Envelope, EventType};
+use crate::ids::derived_id;
+use crate::model::{DeleteInstruction, Validate as _};
+use crate::ports::{Destination, DropReason, FailedMessage, Outcome, OutgoingMessage, Publisher};
 use crate::sqs::RecordFailure;
 use crate::stage::Stage;
 use crate::telemetry::Recorder;
@@ -138,6 +143,35 @@ pub async fn publish<P: Publisher>(
         }
     }
     settled
+}
+
+/// A delete instruction passed on by `stage` to `destination` as it is (a new event of the
+/// same type, id derived from the incoming one, the stage's timestamp added), in its
+/// attempt's message group: how FRED and BCG carry a spent reward's delete instruction along
+/// the award's path.
+pub fn pass_on_delete(
+    stage: Stage,
+    destination: Destination,
+    envelope: &Envelope<DeleteInstruction>,
+    now: DateTime<Utc>,
+) -> Result<Outputs, RecordFailure> {
+    let instruction = &envelope.data;
+    instruction.validate().map_err(RecordFailure::invalid)?;
+    let passed = envelope.next(
+        stage,
+        EventType::MessageDelete,
+        derived_id(&[stage.as_str(), &envelope.id]),
+        now,
+        instruction.clone(),
+    );
+    let message = OutgoingMessage::new(destination, &passed)
+        .map_err(RecordFailure::invalid)?
+        .in_group(
+            &instruction.account_id,
+            &instruction.promo_code,
+            &instruction.attempt_id,
+        );
+    Ok(Outputs::message(message))
 }
 
 /// Sends `messages` keeping each message group's order whatever fails: the messages go in

@@ -139,7 +139,15 @@ where
                 async move {
                     match input {
                         OneOf::First(envelope) => self.deliver(&envelope, now, recorder).await,
-                        OneOf::Second(envelope) => forward(&envelope, now),
+                        // Published after the messages of the records before it in its group
+                        // (`outputs::publish` keeps a group's order), and not at all when one
+                        // of those failed.
+                        OneOf::Second(envelope) => outputs::pass_on_delete(
+                            Stage::Bcg,
+                            Destination::MsqDelete,
+                            &envelope,
+                            now,
+                        ),
                     }
                 }
             },
@@ -294,32 +302,6 @@ where
             );
         Ok(Outputs::new(vec![outgoing], vec![outcome]))
     }
-}
-
-/// Forwards a delete instruction to MSQ. It is published after the messages of the records
-/// before it in its group (`outputs::publish` keeps a group's order), and not at all when one
-/// of those failed.
-fn forward(
-    envelope: &Envelope<DeleteInstruction>,
-    now: DateTime<Utc>,
-) -> Result<Outputs, RecordFailure> {
-    let instruction = &envelope.data;
-    instruction.validate().map_err(RecordFailure::invalid)?;
-    let forwarded = envelope.next(
-        Stage::Bcg,
-        EventType::MessageDelete,
-        derived_id(&[Stage::Bcg.as_str(), &envelope.id]),
-        now,
-        instruction.clone(),
-    );
-    let message = OutgoingMessage::new(Destination::MsqDelete, &forwarded)
-        .map_err(RecordFailure::invalid)?
-        .in_group(
-            &instruction.account_id,
-            &instruction.promo_code,
-            &instruction.attempt_id,
-        );
-    Ok(Outputs::message(message))
 }
 
 #[cfg(test)]

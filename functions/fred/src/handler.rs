@@ -182,7 +182,9 @@ where
                 }
             }
             Ok((OneOf::Second(delete), _)) => {
-                return Step::Done(span.in_scope(|| forward_delete(&delete, now)))
+                return Step::Done(span.in_scope(|| {
+                    outputs::pass_on_delete(Stage::Fred, Destination::DecidedEvents, &delete, now)
+                }))
             }
             Err(failure) => return Step::Done(Err(failure)),
         };
@@ -251,31 +253,6 @@ where
             );
         Ok(Outputs::message(message))
     }
-}
-
-/// Forwards a delete instruction to decided-events, in its attempt's group, without asking
-/// DES.
-fn forward_delete(
-    envelope: &Envelope<DeleteInstruction>,
-    now: DateTime<Utc>,
-) -> Result<Outputs, RecordFailure> {
-    let instruction = &envelope.data;
-    instruction.validate().map_err(RecordFailure::invalid)?;
-    let forwarded = envelope.next(
-        Stage::Fred,
-        EventType::MessageDelete,
-        derived_id(&[Stage::Fred.as_str(), &envelope.id]),
-        now,
-        instruction.clone(),
-    );
-    let message = OutgoingMessage::new(Destination::DecidedEvents, &forwarded)
-        .map_err(RecordFailure::invalid)?
-        .in_group(
-            &instruction.account_id,
-            &instruction.promo_code,
-            &instruction.attempt_id,
-        );
-    Ok(Outputs::message(message))
 }
 
 #[cfg(test)]
