@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every benchmark of `rewards bench` (issue 8) and writes target/bench.json:
+# Runs every benchmark of `rewards bench` and writes target/bench.json:
 #
 #   scripts/bench.sh                 # 100,000 events in memory, 5,000 against moto
 #   scripts/bench.sh --events 20000  # more options are passed on to `rewards bench`

@@ -1,4 +1,4 @@
-//! Bad input never panics and is always classified (issue 7, docs/inputs.md).
+//! Bad input never panics and is always classified (docs/inputs.md).
 //!
 //! Every decoder gets arbitrary bytes and near-valid JSON: the valid sample events of
 //! `events/<function>/` with one mutation each — a dropped field, a wrong type, a huge number,

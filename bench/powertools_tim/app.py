@@ -1,6 +1,6 @@
 """TIM written the way a team would write it with Powertools for AWS Lambda (Python).
 
-The benchmark peer of our Rust TIM (issue 8): the same rules (spec section 4) on the same
+The benchmark peer of our Rust TIM: the same rules (spec section 4) on the same
 enriched CloudEvents, with Powertools' batch processor (partial batch responses) and its
 idempotency utility on DynamoDB (one record per activity, keyed on the activity's
 accountId, promoCode, attemptId and sequence), and the reward state in a table of its own,

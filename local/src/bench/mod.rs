@@ -1,5 +1,5 @@
 //! `rewards bench`: throughput, AWS calls and cost per event, cold start and memory, and the
-//! Powertools peer (issue 8).
+//! Powertools peer.
 //!
 //! ```text
 //! rewards bench [--events N] [--json FILE] [--seed N]

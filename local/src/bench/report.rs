@@ -1,4 +1,4 @@
-//! The benchmark's report: a table for a person, and the JSON of issue 8 (`--json FILE`).
+//! The benchmark's report: a table for a person, and its JSON (`--json FILE`).
 //!
 //! Sections that were not run are `null` in the JSON and absent from the table. Keys beyond
 //! the issue's shape (`machine`, `mix`, `targets`, details under each section) are additions.
@@ -18,7 +18,7 @@ use super::peer::{Comparison, Pass};
 use super::throughput::Throughput;
 use super::Options;
 
-/// The targets of issue 8.
+/// The performance targets.
 pub mod targets {
     /// TIM's DynamoDB writes per event, at most.
     pub const TIM_WRITES: f64 = 1.0;
@@ -167,7 +167,7 @@ impl Report {
         }
     }
 
-    /// The JSON of issue 8, with additions.
+    /// The report's JSON.
     pub fn to_json(&self) -> Value {
         let mut out = Map::new();
         out.insert(
