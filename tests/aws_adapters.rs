@@ -10,9 +10,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use chrono::{DateTime, Utc};
 use rewards_shared::envelope::EventType;
-use rewards_shared::model::{
-    DeleteInstruction, DeliveryFormat, MessageType, OnsiteMessage, QueuedMessage,
-};
+use rewards_shared::model::{DeleteInstruction, MessageType};
+use rewards_shared::ports::message_store::compliance::queued;
 use rewards_shared::ports::{
     DeadLetter, DeadLetterSink, Destination, DynamoMessageStore, DynamoTimStateStore, ItemState,
     MessageStore, MessageStoreError, OutgoingMessage, Publisher, PutResult, RewardState,
@@ -532,33 +531,6 @@ impl Msq {
 }
 
 const NOW: &str = "2026-11-18T10:00:00Z";
-
-fn queued(
-    account: &str,
-    promo: &str,
-    message_type: MessageType,
-    sequence: u64,
-    occurred_at: &str,
-) -> QueuedMessage {
-    QueuedMessage {
-        message: OnsiteMessage {
-            message_id: format!("msg-{promo}-{}-{sequence}", message_type.as_str()),
-            account_id: account.into(),
-            brand: "skybet".into(),
-            message_type,
-            format: DeliveryFormat::Toast,
-            title: "Keep going!".into(),
-            body: format!("{sequence} of 5 done"),
-            promo_code: promo.into(),
-            promo_url: "https://example.test/promo".into(),
-            correlation_id: "corr-1".into(),
-            expires_at: Some(at("2026-11-23T23:59:59Z")),
-        },
-        attempt_id: "2026-W47".into(),
-        sequence,
-        occurred_at: at(occurred_at),
-    }
-}
 
 fn delete(sequence: u64) -> DeleteInstruction {
     DeleteInstruction {

@@ -159,10 +159,25 @@ pub struct TestQueue {
 /// Creates a standard queue `{name}` with its dead-letter queue `{name}-dlq`, redriven after
 /// [`MAX_RECEIVE_COUNT`] receives, as every queue of the stack.
 pub async fn create_queue(client: &aws_sdk_sqs::Client, name: &str) -> TestQueue {
-    let dlq_url = client
+    create_queue_pair(client, name, false).await
+}
+
+/// Creates a FIFO queue `{name}.fifo` with its FIFO dead-letter queue `{name}-dlq.fifo`,
+/// redriven after [`MAX_RECEIVE_COUNT`] receives, as the stack's ordered queues.
+pub async fn create_fifo_queue(client: &aws_sdk_sqs::Client, name: &str) -> TestQueue {
+    create_queue_pair(client, name, true).await
+}
+
+async fn create_queue_pair(client: &aws_sdk_sqs::Client, name: &str, fifo: bool) -> TestQueue {
+    let suffix = if fifo { ".fifo" } else { "" };
+    let mut dead_letter = client
         .create_queue()
-        .queue_name(format!("{name}-dlq"))
-        .attributes(QueueAttributeName::MessageRetentionPeriod, "1209600")
+        .queue_name(format!("{name}-dlq{suffix}"))
+        .attributes(QueueAttributeName::MessageRetentionPeriod, "1209600");
+    if fifo {
+        dead_letter = dead_letter.attributes(QueueAttributeName::FifoQueue, "true");
+    }
+    let dlq_url = dead_letter
         .send()
         .await
         .expect("create dead-letter queue")
@@ -182,11 +197,15 @@ pub async fn create_queue(client: &aws_sdk_sqs::Client, name: &str) -> TestQueue
         "deadLetterTargetArn": dlq_arn,
         "maxReceiveCount": MAX_RECEIVE_COUNT.to_string(),
     });
-    let url = client
+    let mut queue = client
         .create_queue()
-        .queue_name(name)
+        .queue_name(format!("{name}{suffix}"))
         .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
-        .attributes(QueueAttributeName::VisibilityTimeout, "30")
+        .attributes(QueueAttributeName::VisibilityTimeout, "30");
+    if fifo {
+        queue = queue.attributes(QueueAttributeName::FifoQueue, "true");
+    }
+    let url = queue
         .send()
         .await
         .expect("create queue")
@@ -369,46 +388,6 @@ pub fn sqs_client_with(
         .interceptor(counter.clone())
         .build();
     aws_sdk_sqs::Client::from_conf(conf)
-}
-
-/// Creates a FIFO queue `{name}.fifo` with its FIFO dead-letter queue `{name}-dlq.fifo`,
-/// redriven after [`MAX_RECEIVE_COUNT`] receives, as the stack's ordered queues.
-pub async fn create_fifo_queue(client: &aws_sdk_sqs::Client, name: &str) -> TestQueue {
-    let dlq_url = client
-        .create_queue()
-        .queue_name(format!("{name}-dlq.fifo"))
-        .attributes(QueueAttributeName::FifoQueue, "true")
-        .send()
-        .await
-        .expect("create FIFO dead-letter queue")
-        .queue_url
-        .expect("dead-letter queue URL");
-    let dlq_arn = client
-        .get_queue_attributes()
-        .queue_url(&dlq_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("dead-letter queue attributes")
-        .attributes
-        .and_then(|attributes| attributes.get(&QueueAttributeName::QueueArn).cloned())
-        .expect("dead-letter queue ARN");
-    let redrive = serde_json::json!({
-        "deadLetterTargetArn": dlq_arn,
-        "maxReceiveCount": MAX_RECEIVE_COUNT.to_string(),
-    });
-    let url = client
-        .create_queue()
-        .queue_name(format!("{name}.fifo"))
-        .attributes(QueueAttributeName::FifoQueue, "true")
-        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
-        .attributes(QueueAttributeName::VisibilityTimeout, "30")
-        .send()
-        .await
-        .expect("create FIFO queue")
-        .queue_url
-        .expect("queue URL");
-    TestQueue { url, dlq_url }
 }
 
 /// Every message waiting in `queue_url` now (received and deleted), in order, with every
