@@ -90,15 +90,14 @@ impl Queues {
     /// is taken as sent after the deduplication window (a retry that came too late for SQS to
     /// recognise it). Returns whether the queue took it.
     pub fn accept_one(&mut self, message: OutgoingMessage, now: DateTime<Utc>, late: bool) -> bool {
+        if !late && self.is_duplicate(&message, now) {
+            self.deduplicated += 1;
+            return false;
+        }
         let destination = message.destination;
         let queue = self.queues.entry(destination).or_default();
         let deduplication_id = message.deduplication_id().to_owned();
         if destination.is_fifo() {
-            let seen = queue.accepted.get(&deduplication_id);
-            if !late && seen.is_some_and(|at| now - *at < DEDUPLICATION_WINDOW) {
-                self.deduplicated += 1;
-                return false;
-            }
             queue.accepted.insert(deduplication_id.clone(), now);
         }
         self.next_id += 1;
