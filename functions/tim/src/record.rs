@@ -3,13 +3,18 @@
 //!
 //! Redeliveries: the write and the publish are two effects, and a crash (or a failed publish)
 //! between them leaves the state written and the message unsent. SQS then redelivers the
-//! record (`ApproximateReceiveCount` > 1) and the write answers "stale" with the stored item.
-//! When the item's latest state was written by this very event (same CloudEvent id, same
-//! sequence), TIM recomputes the verdict from the state the item keeps from *before* the event
-//! and emits the same events again, with the same ids; downstream effects are idempotent. No
-//! newer event of the key can have been written meanwhile: TIM's queue is FIFO, grouped by the
-//! key, and a failed event is reported with every later event of its key. A stale record on
-//! its first delivery is a true duplicate (a repeat from Kafka or DEC) and is dropped.
+//! record and the write answers "stale" with the stored item. The same answer comes when the
+//! write itself was applied but its answer was lost (a time-out) and the SDK retried it. In
+//! both cases the stored item's latest state was written by this very event *carried by this
+//! very queue message* (same CloudEvent id, same sequence, same SQS `messageId`): TIM then
+//! recomputes the verdict from the state the item keeps from *before* the event and emits the
+//! same events again, with the same ids; downstream effects are idempotent. No newer event of
+//! the key can have been written meanwhile: TIM's queue is FIFO, grouped by the key, and a
+//! failed event is reported with every later event of its key. A stale record that another
+//! message carried (a repeat from Kafka or DEC) is a true duplicate and is dropped.
+//!
+//! Items written before the message was kept with the state name none; for them a redelivery
+//! is told by its receive count (above 1), as before.
 
 use chrono::{DateTime, Utc};
 use rewards_shared::envelope::{Envelope, EventType};
@@ -44,12 +49,21 @@ pub fn key(activity: &EnrichedActivity) -> StateKey {
     }
 }
 
+/// The queue message that carried an event to TIM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery<'a> {
+    /// Its SQS `messageId`.
+    pub message_id: &'a str,
+    /// Its `ApproximateReceiveCount` (1 on the first receive).
+    pub receive_count: u32,
+}
+
 /// Applies one event: the tag filter, one conditional write, the rule table. Returns the
 /// events to publish, or the drop outcome.
 pub async fn apply<S: TimStateStore>(
     store: &S,
     envelope: &Envelope<EnrichedActivity>,
-    receive_count: u32,
+    delivery: Delivery<'_>,
     filter_tag: &str,
     now: DateTime<Utc>,
 ) -> Result<Outputs, RecordFailure> {
@@ -59,7 +73,10 @@ pub async fn apply<S: TimStateStore>(
     }
     let key = key(activity);
     let written = store
-        .advance(&key, &state_update(activity, &envelope.id))
+        .advance(
+            &key,
+            &state_update(activity, &envelope.id, delivery.message_id),
+        )
         .await
         .map_err(|error| {
             if !error.is_retryable() {
@@ -70,7 +87,7 @@ pub async fn apply<S: TimStateStore>(
     let verdict = match written {
         WriteResult::Applied { previous } => verdict(activity, previous.as_ref()),
         WriteResult::Stale { stored } => {
-            let Some(before) = state_before(&stored, envelope, receive_count) else {
+            let Some(before) = state_before(&stored, envelope, delivery) else {
                 return Ok(dropped(activity, DropReason::Duplicate));
             };
             tracing::info!(key = %key, "redelivery of an event already written: emitting its events again");
@@ -85,17 +102,22 @@ pub async fn apply<S: TimStateStore>(
     })
 }
 
-/// For a redelivered event (`receive_count` > 1) that the stored item shows wrote the latest
-/// state, the state before it (`Some(None)` when it was the key's first event). `None` for a
-/// true duplicate.
+/// For an event whose own earlier write the stored item shows as the latest state — written
+/// by this event, from this queue message — the state before it (`Some(None)` when it was the
+/// key's first event). `None` for a true duplicate.
 fn state_before<'a>(
     stored: &'a StoredState,
     envelope: &Envelope<EnrichedActivity>,
-    receive_count: u32,
+    delivery: Delivery<'_>,
 ) -> Option<Option<&'a RewardState>> {
-    let written_by_this =
+    let same_event =
         stored.current.event_id == envelope.id && stored.current.sequence == envelope.data.sequence;
-    (receive_count > 1 && written_by_this).then_some(stored.previous.as_ref())
+    let same_message = if stored.delivery.is_empty() {
+        delivery.receive_count > 1
+    } else {
+        stored.delivery == delivery.message_id
+    };
+    (same_event && same_message).then_some(stored.previous.as_ref())
 }
 
 fn dropped(activity: &EnrichedActivity, reason: DropReason) -> Outputs {

@@ -604,6 +604,7 @@ mod tests {
             progress: Default::default(),
             awards: false,
             expires_at: None,
+            delivery: "m".into(),
         };
         assert!(store.advance(&key, &update).await.is_ok());
         assert_eq!(faults.counts(), FaultCounts::default());

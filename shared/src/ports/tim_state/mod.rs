@@ -10,7 +10,8 @@
 //! scheme the event does not name keeps its stored value.
 //!
 //! The stored item also keeps the state *before* its latest event ([`StoredState::previous`]),
-//! written by the same update. That lets TIM recompute, without another call, what a
+//! written by the same update, and the queue message that carried the latest event
+//! ([`StoredState::delivery`]). That lets TIM recompute, without another call, what a
 //! redelivered event emitted the first time when a crash or a failed publish came between the
 //! write and the publish. One state back is enough: the queue in front of TIM is a FIFO
 //! queue grouped by this key, and TIM reports a failed event with every later event of its
@@ -88,6 +89,11 @@ pub struct StateUpdate {
     pub awards: bool,
     /// The reward's expiry: the store keeps the state until then (plus its grace period).
     pub expires_at: Option<DateTime<Utc>>,
+    /// The queue message that carried the event (its SQS `messageId`), kept with the state.
+    /// A write that finds its own event stored tells by it whether the stored state came from
+    /// this very message — an earlier receive of it, or an attempt of this same write whose
+    /// answer was lost and which the SDK retried — or from another copy of the event.
+    pub delivery: String,
 }
 
 /// The item as stored: the latest state and the one before it.
@@ -97,6 +103,9 @@ pub struct StoredState {
     pub current: RewardState,
     /// State before the latest event (`None` if it was the key's first).
     pub previous: Option<RewardState>,
+    /// The queue message that carried the latest event ([`StateUpdate::delivery`]); empty for
+    /// items written before deliveries were kept.
+    pub delivery: String,
 }
 
 /// The answer to one conditional write.
