@@ -314,13 +314,9 @@ async fn bad_records_go_alone_to_their_stage_dead_letter_queue_with_the_reason()
 
 /// `rewards chaos --aws` at a small size: the same ledger over the DynamoDB and SQS adapters
 /// on moto (SQS's own FIFO order, deduplication and redelivery), faults at the ports; nothing
-/// lost, nothing shown twice. `scripts/chaos-aws.sh` runs 2,000 events.
-///
-/// Not in the test command: over moto the run still loses a message now and then, depending on
-/// timing (README, Chaos), so it would make the test command flaky until that is traced. Run it
-/// with `scripts/with-moto.sh cargo test -p rewards-tests --test aws_chain -- --ignored`.
+/// lost, nothing shown twice. `scripts/chaos-aws.sh` runs 2,000 events. It needs the moto of
+/// scripts/with-moto.sh, whose FIFO queues keep group order (tests/sqs_fifo_emulation.rs).
 #[tokio::test]
-#[ignore = "timing-dependent over moto until its loss is traced (README, Chaos)"]
 async fn the_chaos_run_over_moto_loses_nothing_and_shows_nothing_twice() {
     let options = rewards_local::chaos::Options {
         events: 150,
