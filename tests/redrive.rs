@@ -212,7 +212,7 @@ async fn dec_letters_are_replayed_as_their_kafka_record() {
     assert!(report[0].moved());
     assert_eq!(count(&sqs, &dlq).await, 0);
     let events = dec.events.lock().expect("events");
-    let event: aws_lambda_events::event::kafka::KafkaEvent =
+    let event: rewards_shared::lambda_event::KafkaEvent =
         serde_json::from_value(events[0].clone()).expect("an MSK event");
     let records = rewards_shared::kafka::records(&event);
     assert_eq!(records.len(), 1);

@@ -16,10 +16,11 @@
 //! (and lands in the DLQ through the queue's redrive policy if the gap outlives
 //! `maxReceiveCount`) rather than dead-lettered at once as `invalid-input`.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use chrono::{DateTime, Utc};
 use rewards_shared::envelope::{Envelope, EventType, OneOf};
 use rewards_shared::ids::derived_id;
+use rewards_shared::lambda_event::SqsEvent;
 use rewards_shared::locale;
 use rewards_shared::model::{
     DecidedMessage, DeleteInstruction, MessageType, OnsiteMessage, QueuedMessage, Validate as _,
@@ -410,9 +411,7 @@ mod tests {
     }
 
     fn event(messages: Vec<SqsMessage>) -> SqsEvent {
-        let mut event = SqsEvent::default();
-        event.records = messages;
-        event
+        SqsEvent::of(messages)
     }
 
     fn templates() -> Arc<MemoryTemplates> {

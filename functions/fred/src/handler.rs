@@ -13,11 +13,12 @@
 //! of its group in the batch ([`sqs::hold_back_behind_failures`]), so nothing of a group is
 //! published ahead of what precedes it.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use chrono::{DateTime, Utc};
 use rewards_shared::envelope::{Envelope, EventType, OneOf, Traced as _};
 use rewards_shared::error::Retryable;
 use rewards_shared::ids::derived_id;
+use rewards_shared::lambda_event::{SqsEvent, SqsMessage};
 use rewards_shared::model::{
     DecidedMessage, Decision, DeleteInstruction, RewardMessage, Validate as _,
 };
@@ -359,9 +360,7 @@ mod tests {
     }
 
     fn event(messages: Vec<SqsMessage>) -> SqsEvent {
-        let mut event = SqsEvent::default();
-        event.records = messages;
-        event
+        SqsEvent::of(messages)
     }
 
     fn failed_ids(response: &SqsBatchResponse) -> Vec<String> {

@@ -14,9 +14,10 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use futures::stream::{self, StreamExt};
 use rewards_shared::envelope::Envelope;
+use rewards_shared::lambda_event::SqsEvent;
 use rewards_shared::model::EnrichedActivity;
 use rewards_shared::outputs::{self, Outputs};
 use rewards_shared::ports::{Clock, DeadLetterSink, Publisher, StateKey, TimStateStore};
@@ -236,20 +237,14 @@ mod tests {
     }
 
     fn messages(prefix: &str, bodies: &[String], receive_count: u32) -> SqsEvent {
-        let mut event = SqsEvent::default();
-        event.records = bodies
-            .iter()
-            .enumerate()
-            .map(|(i, body)| {
-                encode_message(
-                    &format!("{prefix}{i}"),
-                    body,
-                    receive_count,
-                    "arn:aws:sqs:eu-west-1:1:cpp-enriched-events",
-                )
-            })
-            .collect();
-        event
+        SqsEvent::of(bodies.iter().enumerate().map(|(i, body)| {
+            encode_message(
+                &format!("{prefix}{i}"),
+                body,
+                receive_count,
+                "arn:aws:sqs:eu-west-1:1:cpp-enriched-events",
+            )
+        }))
     }
 
     struct Fixture<S> {

@@ -11,9 +11,10 @@
 //! | BCG | SQS event, the decided envelope | the onsite message (OSG), `rewards.message.queue` envelope |
 //! | MSQ | SQS event, the queued envelope; MSK event, a customer-online record | the onsite message (OSG) |
 //!
-//! `lean SqsEvent` decodes only what the stages read of an SQS message (message id, receive
-//! count, body) into borrowed text where the JSON allows: the lever "decode only what a stage
-//! reads", measured beside `aws_lambda_events`' full `SqsEvent`.
+//! `lean SqsEvent` and `lean KafkaEvent` are the events the functions decode
+//! (`rewards_shared::lambda_event`: only what a stage reads), measured beside
+//! `aws_lambda_events`' full types; `borrowing SqsEvent` borrows the text where the JSON allows,
+//! which the runtime client does not permit (it shows what that would add).
 //!
 //! Before timing, the bench prints the heap allocations of one run of each operation per record
 //! (a counting global allocator): `allocs/record …` lines on stderr.
@@ -32,6 +33,7 @@ use lambda_http::request::LambdaRequest;
 use rewards_shared::decision::{self, batch, DeliveryPreferences};
 use rewards_shared::envelope::{Envelope, EventType};
 use rewards_shared::kafka;
+use rewards_shared::lambda_event as lean;
 use rewards_shared::model::{
     CppActivity, CustomerOnline, DecidedMessage, DeliveryFormat, EnrichedActivity, OnsiteMessage,
     QueuedMessage, RewardMessage,
@@ -104,13 +106,19 @@ fn sqs_event(body: &str) -> String {
 
 /// An MSK event of [`RECORDS`] records with `value`.
 fn msk_event(topic: &str, value: &[u8]) -> String {
-    let records = (0..RECORDS)
-        .map(|i| kafka::encode_record(topic, 0, i as i64, value, &[]))
-        .collect();
-    serde_json::to_string(&kafka::encode_event(records)).expect("MSK event")
+    let mut event = KafkaEvent::default();
+    event.event_source = Some("aws:kafka".to_owned());
+    event.records.insert(
+        format!("{topic}-0"),
+        (0..RECORDS)
+            .map(|i| kafka::encode_record(topic, 0, i as i64, value, &[]))
+            .collect(),
+    );
+    serde_json::to_string(&event).expect("MSK event")
 }
 
-/// What a stage reads of an SQS message.
+/// What a stage reads of an SQS message, borrowed where the JSON allows: what
+/// [`lean::SqsEvent`] would gain if the runtime client kept the event's buffer (it does not).
 #[derive(Debug, Deserialize)]
 struct LeanSqsEvent<'a> {
     #[serde(rename = "Records", borrow)]
@@ -157,7 +165,7 @@ fn onsite(decided: &Envelope<DecidedMessage>) -> OnsiteMessage {
 fn codec(c: &mut Criterion) {
     // Inputs of each stage.
     let cpp_value = {
-        let event: KafkaEvent =
+        let event: lean::KafkaEvent =
             serde_json::from_str(&sample("dec/msk-cpp-activity.json")).expect("MSK sample");
         let records = kafka::records(&event);
         records[0].value().expect("a value")
@@ -247,6 +255,13 @@ fn codec(c: &mut Criterion) {
             }),
         ),
         (
+            "lambda: lean KafkaEvent (MSK, 10 records)",
+            RECORDS,
+            Box::new(|| {
+                std::hint::black_box(serde_json::from_str::<lean::KafkaEvent>(&msk_cpp).is_ok());
+            }),
+        ),
+        (
             "lambda: SqsEvent (10 messages)",
             RECORDS,
             Box::new(|| {
@@ -255,6 +270,13 @@ fn codec(c: &mut Criterion) {
         ),
         (
             "lambda: lean SqsEvent (10 messages)",
+            RECORDS,
+            Box::new(|| {
+                std::hint::black_box(serde_json::from_str::<lean::SqsEvent>(&sqs_relevant).is_ok());
+            }),
+        ),
+        (
+            "lambda: borrowing SqsEvent (10 messages, bench only)",
             RECORDS,
             Box::new(|| {
                 let event: LeanSqsEvent<'_> = serde_json::from_str(&sqs_relevant).expect("lean");

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use rewards_shared::kafka::{encode_event, encode_record};
+use rewards_shared::kafka::encode_record;
 use rewards_shared::ports::{
     Destination, ManualClock, MemoryDeadLetters, MemoryMessageStore, MemoryPublisher,
     MemoryTimStateStore,
@@ -178,10 +178,28 @@ fn msk_payloads(mix: &Mix, wanted: usize) -> (Vec<String>, usize) {
                     encode_record(topic, 0, (batch * MSK_BATCH_SIZE + i) as i64, value, &[])
                 })
                 .collect();
-            serde_json::to_string(&encode_event(records)).ok()
+            serde_json::to_string(&lambda_msk_event(records)).ok()
         })
         .collect();
     (payloads, chosen.len())
+}
+
+/// Lambda's MSK event in full (as its JSON reaches a function), records grouped by
+/// `topic-partition`.
+pub(super) fn lambda_msk_event(
+    records: Vec<aws_lambda_events::event::kafka::KafkaRecord>,
+) -> aws_lambda_events::event::kafka::KafkaEvent {
+    let mut event = aws_lambda_events::event::kafka::KafkaEvent::default();
+    event.event_source = Some("aws:kafka".to_owned());
+    for record in records {
+        let group = format!(
+            "{}-{}",
+            record.topic.as_deref().unwrap_or_default(),
+            record.partition
+        );
+        event.records.entry(group).or_default().push(record);
+    }
+    event
 }
 
 /// SQS events as JSON, `wanted` records in all (cycled when there are fewer).

@@ -20,7 +20,6 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use aws_lambda_events::event::sqs::SqsEvent;
 use rewards_shared::ports::{
     DynamoTimStateStore, ManualClock, MemoryDeadLetters, MemoryOutcomes, SqsPublisher,
 };
@@ -233,7 +232,8 @@ async fn counted_tim_passes(
             MetricsOut::Discard,
         ),
     );
-    let events: Vec<SqsEvent> = payloads
+    // Parsed as Lambda's runtime client parses them for the handler.
+    let events: Vec<rewards_shared::lambda_event::SqsEvent> = payloads
         .iter()
         .filter_map(|p| serde_json::from_str(p).ok())
         .collect();

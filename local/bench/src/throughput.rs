@@ -17,10 +17,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::event::kafka::KafkaEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
 use rewards_shared::decision::{batch, DeliveryPreferences};
-use rewards_shared::kafka::{encode_event, encode_record};
+use rewards_shared::kafka::encode_record;
+use rewards_shared::lambda_event as lean;
 use rewards_shared::ports::{
     Destination, ManualClock, MemoryDeadLetters, MemoryMessageStore, MemoryOutcomes,
     MemoryPublisher, MemoryTimStateStore,
@@ -326,7 +326,7 @@ fn decode_times(
                 .filter_map(|e| serde_json::to_string(e).ok())
                 .collect();
             let records: u64 = events.iter().map(|e| e.records.len() as u64).sum();
-            let time = time_parse::<SqsEvent>(&texts)?;
+            let time = time_parse::<lean::SqsEvent>(&texts)?;
             let rounds = rounds_for(records, budget);
             Some((
                 destination.queue_name().to_owned(),
@@ -374,11 +374,11 @@ fn time_msk_decode(mix: &Mix, budget: u64) -> f64 {
         .map(|(offset, value)| encode_record(CPP_TOPIC, 0, offset as i64, value, &[]))
         .collect();
     let count = records.len() as u64;
-    let Ok(text) = serde_json::to_string(&encode_event(records)) else {
+    let Ok(text) = serde_json::to_string(&super::cold_start::lambda_msk_event(records)) else {
         return 0.0;
     };
     let texts = [text];
-    let Some(time) = time_parse::<KafkaEvent>(&texts) else {
+    let Some(time) = time_parse::<lean::KafkaEvent>(&texts) else {
         return 0.0;
     };
     let rounds = rounds_for(count, budget);

@@ -433,6 +433,8 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
         destination: Destination,
         event: SqsEvent,
     ) -> (Stage, SqsBatchResponse) {
+        // The handlers take the lean event Lambda's JSON decodes into.
+        let event = rewards_shared::lambda_event::SqsEvent::from(event);
         match destination {
             Destination::EnrichedEvents => (Stage::Tim, self.tim.handle(&event).await),
             Destination::RelevantEvents | Destination::UnqualificationEvents => {
