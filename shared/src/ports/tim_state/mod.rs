@@ -19,6 +19,7 @@
 
 #[cfg(any(test, feature = "testing"))]
 pub mod compliance;
+#[cfg(feature = "dynamodb")]
 mod dynamodb;
 mod memory;
 
@@ -29,6 +30,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::Retryable;
 
+#[cfg(feature = "dynamodb")]
 pub use dynamodb::DynamoTimStateStore;
 pub use memory::MemoryTimStateStore;
 
