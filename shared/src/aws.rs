@@ -23,33 +23,49 @@
 //! [`sdk_config`] loads the configuration once per process (one Lambda execution environment,
 //! so once per cold start) and hands out clones; clients share its HTTP connection pool.
 
+#[cfg(feature = "aws")]
 pub mod classify;
+#[cfg(feature = "aws")]
 pub mod http_client;
+#[cfg(feature = "sqs")]
 pub(crate) mod sqs_batch;
 pub mod tls;
 
+#[cfg(feature = "aws")]
 use std::time::Duration;
 
+#[cfg(feature = "aws")]
 use aws_config::retry::RetryConfig;
+#[cfg(feature = "aws")]
 use aws_config::timeout::TimeoutConfig;
+#[cfg(feature = "aws")]
 use aws_config::{BehaviorVersion, SdkConfig};
+#[cfg(feature = "aws")]
 use tokio::sync::OnceCell;
 
+#[cfg(feature = "aws")]
 /// Attempts per operation, the first one included.
 pub const MAX_ATTEMPTS: u32 = 3;
+#[cfg(feature = "aws")]
 /// Backoff before the first retry (standard mode randomises it, doubling per attempt).
 pub const INITIAL_BACKOFF: Duration = Duration::from_millis(100);
+#[cfg(feature = "aws")]
 /// Longest backoff between two attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(1);
+#[cfg(feature = "aws")]
 /// Time-out to open a connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+#[cfg(feature = "aws")]
 /// Time-out of one attempt (request sent to response read).
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
+#[cfg(feature = "aws")]
 /// Time-out of one operation, every attempt and backoff included.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(6);
 
+#[cfg(feature = "aws")]
 static SDK_CONFIG: OnceCell<SdkConfig> = OnceCell::const_new();
 
+#[cfg(feature = "aws")]
 /// The retry configuration of every client: standard mode, [`MAX_ATTEMPTS`] attempts.
 pub fn retry_config() -> RetryConfig {
     RetryConfig::standard()
@@ -58,6 +74,7 @@ pub fn retry_config() -> RetryConfig {
         .with_max_backoff(MAX_BACKOFF)
 }
 
+#[cfg(feature = "aws")]
 /// The time-out configuration of every client.
 pub fn timeout_config() -> TimeoutConfig {
     TimeoutConfig::builder()
@@ -67,6 +84,7 @@ pub fn timeout_config() -> TimeoutConfig {
         .build()
 }
 
+#[cfg(feature = "aws")]
 /// The SDK configuration, loaded from the environment on the first call (region, credentials,
 /// `AWS_ENDPOINT_URL`) with this module's retry and time-out settings; later calls return a
 /// clone of it.
@@ -74,6 +92,7 @@ pub async fn sdk_config() -> SdkConfig {
     SDK_CONFIG.get_or_init(load_sdk_config).await.clone()
 }
 
+#[cfg(feature = "aws")]
 /// Loads a new SDK configuration from the environment, with this module's retry and time-out
 /// settings. Functions use [`sdk_config`]; this is for callers that need a configuration of
 /// their own (tests running each on its own tokio runtime must not share connection pools).
@@ -86,11 +105,13 @@ pub async fn load_sdk_config() -> SdkConfig {
         .await
 }
 
+#[cfg(feature = "dynamodb")]
 /// A DynamoDB client on `config`.
 pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(config)
 }
 
+#[cfg(feature = "sqs")]
 /// An SQS client on `config`.
 pub fn sqs_client(config: &SdkConfig) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(config)

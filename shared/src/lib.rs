@@ -15,6 +15,7 @@
 //! - [`telemetry`]: JSON logs and CloudWatch Embedded Metric Format metrics.
 #![deny(missing_docs)]
 
+#[cfg(feature = "https")]
 pub mod aws;
 pub mod config;
 pub mod decision;

@@ -14,10 +14,12 @@
 //! The SDK has already retried the transient ones (standard retry mode, see [`crate::aws`]):
 //! an `Unavailable` here means the retries ran out, and the record goes back to its source.
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// The SDK's error of an operation (the same type for every service client).
-pub type SdkError<E> = aws_sdk_dynamodb::error::SdkError<E>;
+pub type SdkError<E> = aws_smithy_runtime_api::client::result::SdkError<E, HttpResponse>;
 
 /// Error codes that mean "slow down", whatever the status code.
 pub const THROTTLING_CODES: &[&str] = &[

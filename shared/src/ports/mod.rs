@@ -16,9 +16,11 @@ pub mod templates;
 pub mod tim_state;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(feature = "sqs")]
 pub use dead_letter::SqsDeadLetters;
 pub use dead_letter::{DeadLetter, DeadLetterError, DeadLetterSink, MemoryDeadLetters};
 pub use decisions::{Asked, DecisionError, DecisionService, LocalDecisions};
+#[cfg(feature = "dynamodb")]
 pub use message_store::DynamoMessageStore;
 pub use message_store::{
     ItemState, MemoryMessageStore, MessageStore, MessageStoreError, PutResult, TombstoneResult,
@@ -26,11 +28,13 @@ pub use message_store::{
 pub use onsite::{Delivery, MemoryOnsiteGateway, OnsiteError, OnsiteGateway};
 pub use outcomes::{DropReason, LogOutcomes, MemoryOutcomes, Outcome, OutcomeSink};
 pub use promotions::{CachedPromotions, MemoryPromotions, PromotionError, PromotionSource};
+#[cfg(feature = "sqs")]
 pub use publisher::SqsPublisher;
 pub use publisher::{
     group_id, Destination, FailedMessage, MemoryPublisher, OutgoingMessage, PublishError, Publisher,
 };
 pub use templates::{CachedTemplates, MemoryTemplates, Template, TemplateError, TemplateSource};
+#[cfg(feature = "dynamodb")]
 pub use tim_state::DynamoTimStateStore;
 pub use tim_state::{
     MemoryTimStateStore, RewardState, StateKey, StateUpdate, StoredState, TimStateError,

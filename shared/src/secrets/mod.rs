@@ -12,6 +12,7 @@
 //!   when the partner answers 401/403, so a rotated key is picked up by the next call.
 
 pub mod api_key;
+#[cfg(feature = "secrets")]
 pub mod secrets_manager;
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ use std::sync::Mutex;
 use futures::future::BoxFuture;
 
 pub use api_key::{ApiKey, SecretApiKey};
+#[cfg(feature = "secrets")]
 pub use secrets_manager::SecretsManager;
 
 use crate::error::Retryable;
@@ -111,6 +113,7 @@ impl SecretSource for MemorySecrets {
     }
 }
 
+#[cfg(feature = "secrets")]
 /// A Lambda function's key for a partner: read at run time from the secret `secret_arn` when
 /// one is configured (through Secrets Manager, with `sdk`'s region, credentials and endpoint),
 /// no key otherwise.

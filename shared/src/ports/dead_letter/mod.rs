@@ -4,6 +4,7 @@
 #[cfg(any(test, feature = "testing"))]
 pub mod compliance;
 mod memory;
+#[cfg(feature = "sqs")]
 mod sqs;
 
 use std::future::Future;
@@ -14,6 +15,7 @@ use crate::stage::Stage;
 use crate::telemetry::Recorder;
 
 pub use memory::MemoryDeadLetters;
+#[cfg(feature = "sqs")]
 pub use sqs::{
     SqsDeadLetters, ATTR_PAYLOAD_BYTES, ATTR_PAYLOAD_NOTE, ATTR_REASON, ATTR_SOURCE, ATTR_STAGE,
 };

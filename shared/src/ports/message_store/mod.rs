@@ -18,6 +18,7 @@
 
 #[cfg(any(test, feature = "testing"))]
 pub mod compliance;
+#[cfg(feature = "dynamodb")]
 mod dynamodb;
 mod memory;
 
@@ -29,6 +30,7 @@ use crate::error::Retryable;
 use crate::keys;
 use crate::model::{DeleteInstruction, MessageType, QueuedMessage};
 
+#[cfg(feature = "dynamodb")]
 pub use dynamodb::DynamoMessageStore;
 pub use memory::MemoryMessageStore;
 

@@ -3,6 +3,7 @@
 #[cfg(any(test, feature = "testing"))]
 pub mod compliance;
 mod memory;
+#[cfg(feature = "sqs")]
 mod sqs;
 
 use std::future::Future;
@@ -13,6 +14,7 @@ use crate::envelope::{Envelope, EnvelopeError, EventType};
 use crate::error::Retryable;
 
 pub use memory::MemoryPublisher;
+#[cfg(feature = "sqs")]
 pub use sqs::{SqsPublisher, ATTR_CE_TYPE, ATTR_CORRELATION_ID};
 
 /// The queues stages publish to (their URLs come from configuration).

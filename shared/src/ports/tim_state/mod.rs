@@ -20,6 +20,7 @@
 
 #[cfg(any(test, feature = "testing"))]
 pub mod compliance;
+#[cfg(feature = "dynamodb")]
 mod dynamodb;
 mod memory;
 
@@ -30,6 +31,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::Retryable;
 
+#[cfg(feature = "dynamodb")]
 pub use dynamodb::DynamoTimStateStore;
 pub use memory::MemoryTimStateStore;
 
