@@ -277,49 +277,9 @@ pub mod batch {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::model::{ActivityStatus, EnrichedActivity, EnrichedProgress, TierDefinition};
-
-    pub(crate) fn progress(scheme: &str, activity_type: &str) -> EnrichedProgress {
-        EnrichedProgress {
-            reward_scheme_id: scheme.into(),
-            activity_type: activity_type.into(),
-            current: 3,
-            target: 5,
-            status: ActivityStatus::InProgress.into(),
-            products: vec!["casino".into()],
-            reward_type: activity_type.into(),
-            product_reward_type: "CASINO_FREE_SPINS".into(),
-            tier_definition: TierDefinition::default(),
-            expiration_date: Some("2026-11-23T23:59:59Z".parse().expect("date")),
-        }
-    }
-
-    pub(crate) fn message(message_type: MessageType, types: &[&str]) -> RewardMessage {
-        RewardMessage {
-            message_type,
-            activity: EnrichedActivity {
-                activity_id: "a-1".into(),
-                account_id: "10048213".into(),
-                brand: "skybet".into(),
-                promo_code: "WEEKLY-SPINS".into(),
-                attempt_id: "2026-W47".into(),
-                sequence: 12,
-                status: ActivityStatus::InProgress,
-                occurred_at: "2026-11-16T09:30:00Z".parse().expect("date"),
-                locale: Some("en-GB".into()),
-                promo_name: "Weekly Spins".into(),
-                promo_url: "https://example.test/promo".into(),
-                tags: vec!["tim".into()],
-                reward_progress: types
-                    .iter()
-                    .enumerate()
-                    .map(|(i, t)| progress(&format!("rs-{i}"), t))
-                    .collect(),
-            },
-        }
-    }
+    use crate::testing::fixtures::reward_message as message;
 
     #[test]
     fn each_known_activity_type_is_a_decision() {

@@ -308,26 +308,20 @@ where
 mod tests {
     use super::*;
     use aws_lambda_events::event::sqs::SqsMessage;
-    use rewards_shared::envelope::StageTimestamps;
     use rewards_shared::model::{
-        ActivityStatus, Decision, DecisionKind, DeliveryFormat, EnrichedActivity, EnrichedProgress,
-        ProgressDecision, TierDefinition,
+        ActivityStatus, Decision, DecisionKind, DeliveryFormat, EnrichedActivity, ProgressDecision,
     };
     use rewards_shared::ports::{
         FailedMessage, ManualClock, MemoryDeadLetters, MemoryOnsiteGateway, MemoryOutcomes,
         MemoryPublisher, MemoryTemplates, PublishError,
     };
     use rewards_shared::sqs::encode_message;
+    use rewards_shared::testing::fixtures::{self, at, failed_ids, sqs_event as event, ACCOUNT};
 
-    const ACCOUNT: &str = "10048213";
     /// A Wednesday.
     const WEDNESDAY: &str = "2026-11-18T10:00:00Z";
     /// A Monday (London).
     const MONDAY: &str = "2026-11-16T10:00:00Z";
-
-    fn at(text: &str) -> DateTime<Utc> {
-        text.parse().expect("date")
-    }
 
     fn decided(
         id: &str,
@@ -335,56 +329,24 @@ mod tests {
         preference: Option<DeliveryFormat>,
         locale: Option<&str>,
     ) -> Envelope<DecidedMessage> {
-        let mut timestamps = StageTimestamps::from_origin(at("2026-11-16T09:30:00Z"));
-        timestamps.stamp(Stage::Fred, at("2026-11-16T09:30:00.500Z"));
-        Envelope {
-            id: id.into(),
-            source: Stage::Fred.source().into(),
-            event_type: EventType::Decided,
-            subject: ACCOUNT.into(),
-            time: at("2026-11-16T09:30:00.500Z"),
-            brand: "skybet".into(),
-            correlation_id: format!("corr-{id}"),
-            timestamps,
-            data: DecidedMessage {
-                message_type,
-                activity: EnrichedActivity {
-                    activity_id: format!("act-{id}"),
-                    account_id: ACCOUNT.into(),
-                    brand: "skybet".into(),
-                    promo_code: "WEEKLY-SPINS".into(),
-                    attempt_id: "2026-W47".into(),
-                    sequence: 12,
-                    status: ActivityStatus::InProgress,
-                    occurred_at: at("2026-11-16T09:30:00Z"),
-                    locale: locale.map(str::to_owned),
-                    promo_name: "Weekly Spins".into(),
-                    promo_url: "https://example.test/promo".into(),
-                    tags: vec!["tim".into()],
-                    reward_progress: vec![EnrichedProgress {
-                        reward_scheme_id: "rs-100".into(),
-                        activity_type: "FREE_SPINS".into(),
-                        current: 3,
-                        target: 5,
-                        status: ActivityStatus::InProgress.into(),
-                        products: vec![],
-                        reward_type: "FREE_SPINS".into(),
-                        product_reward_type: "CASINO_FREE_SPINS".into(),
-                        tier_definition: TierDefinition::default(),
-                        expiration_date: Some(at("2026-11-23T23:59:59Z")),
-                    }],
-                },
-                decision: Decision {
-                    has_decision: true,
-                    decisions: vec![ProgressDecision {
-                        reward_scheme_id: "rs-100".into(),
-                        activity_type: "FREE_SPINS".into(),
-                        decision: DecisionKind::Decision,
-                    }],
-                    delivery_preference: preference,
-                },
+        let data = DecidedMessage {
+            message_type,
+            activity: EnrichedActivity {
+                activity_id: format!("act-{id}"),
+                locale: locale.map(str::to_owned),
+                ..fixtures::enriched_activity()
             },
-        }
+            decision: Decision {
+                has_decision: true,
+                decisions: vec![ProgressDecision {
+                    reward_scheme_id: "rs-100".into(),
+                    activity_type: "FREE_SPINS".into(),
+                    decision: DecisionKind::Decision,
+                }],
+                delivery_preference: preference,
+            },
+        };
+        fixtures::envelope(id, Stage::Fred, EventType::Decided, data)
     }
 
     fn progress(id: &str) -> Envelope<DecidedMessage> {
@@ -407,12 +369,6 @@ mod tests {
 
     fn sqs_message(id: &str, envelope: &Envelope<DecidedMessage>) -> SqsMessage {
         encode_message(id, &envelope.encode().expect("encodes"), 1, "arn:decided")
-    }
-
-    fn event(messages: Vec<SqsMessage>) -> SqsEvent {
-        let mut event = SqsEvent::default();
-        event.records = messages;
-        event
     }
 
     fn templates() -> Arc<MemoryTemplates> {
@@ -491,14 +447,6 @@ mod tests {
             fixture_with(Settings::default(), Arc::clone(&publisher), online),
             publisher,
         )
-    }
-
-    fn failed_ids(response: &SqsBatchResponse) -> Vec<String> {
-        response
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.clone())
-            .collect()
     }
 
     fn queued_messages(publisher: &MemoryPublisher) -> Vec<Envelope<QueuedMessage>> {

@@ -304,35 +304,16 @@ mod tests {
     use super::*;
     use rewards_shared::envelope::{Envelope, EventType};
     use rewards_shared::kafka::{encode_event, encode_record};
-    use rewards_shared::model::{EnrichedActivity, RewardScheme, TierDefinition};
+    use rewards_shared::model::EnrichedActivity;
     use rewards_shared::ports::{
         CachedPromotions, Destination, ManualClock, MemoryDeadLetters, MemoryOutcomes,
         MemoryPromotions, MemoryPublisher,
     };
     use rewards_shared::ports::{Outcome, PublishError};
+    use rewards_shared::testing::fixtures::promotion;
 
     const CPP_TOPIC: &str = "dc1.skybet.cpp.activity";
     const EPPM_TOPIC: &str = "dc1.skybet.eppm.activity";
-
-    fn promotion(code: &str) -> Promotion {
-        Promotion {
-            promo_code: code.into(),
-            promo_name: "Weekly Spins".into(),
-            promo_url: "https://example.test/promo".into(),
-            tags: vec!["tim".into()],
-            brand: "skybet".into(),
-            reward_schemes: vec![RewardScheme {
-                reward_scheme_id: "rs-100".into(),
-                products: vec!["casino".into()],
-                reward_type: "FREE_SPINS".into(),
-                product_reward_type: "CASINO_FREE_SPINS".into(),
-                tier_definition: TierDefinition(serde_json::json!(
-                    {"tiers": [{"threshold": 5, "reward": "10 free spins"}]}
-                )),
-                expiration_date: Some("2026-11-23T23:59:59Z".parse().expect("date")),
-            }],
-        }
-    }
 
     fn cpp(activity_id: &str, promo: &str) -> String {
         format!(

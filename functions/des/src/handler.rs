@@ -285,62 +285,18 @@ mod tests {
     use super::*;
     use base64::Engine;
     use lambda_http::request::LambdaRequest;
-    use rewards_shared::envelope::StageTimestamps;
-    use rewards_shared::model::{
-        ActivityStatus, Decision, DecisionKind, DeliveryFormat, EnrichedActivity, EnrichedProgress,
-        MessageType, TierDefinition,
-    };
+    use rewards_shared::model::{Decision, DecisionKind, DeliveryFormat, MessageType};
     use rewards_shared::ports::{ManualClock, MemoryOutcomes};
     use rewards_shared::stage::Stage;
-
-    fn at(text: &str) -> DateTime<Utc> {
-        text.parse().expect("date")
-    }
+    use rewards_shared::testing::fixtures::{self, at};
 
     fn event(message_type: MessageType, activity_types: &[&str]) -> Envelope<RewardMessage> {
-        Envelope {
-            id: "ev-1".into(),
-            source: Stage::Tim.source().into(),
-            event_type: EventType::Relevant,
-            subject: "10048213".into(),
-            time: at("2026-11-16T09:30:00.500Z"),
-            brand: "skybet".into(),
-            correlation_id: "corr-1".into(),
-            timestamps: StageTimestamps::from_origin(at("2026-11-16T09:30:00Z")),
-            data: RewardMessage {
-                message_type,
-                activity: EnrichedActivity {
-                    activity_id: "a-1".into(),
-                    account_id: "10048213".into(),
-                    brand: "skybet".into(),
-                    promo_code: "WEEKLY-SPINS".into(),
-                    attempt_id: "2026-W47".into(),
-                    sequence: 12,
-                    status: ActivityStatus::InProgress,
-                    occurred_at: at("2026-11-16T09:30:00Z"),
-                    locale: Some("en-GB".into()),
-                    promo_name: "Weekly Spins".into(),
-                    promo_url: "https://example.test/promo".into(),
-                    tags: vec![],
-                    reward_progress: activity_types
-                        .iter()
-                        .enumerate()
-                        .map(|(i, activity_type)| EnrichedProgress {
-                            reward_scheme_id: format!("rs-{i}"),
-                            activity_type: (*activity_type).into(),
-                            current: 3,
-                            target: 5,
-                            status: ActivityStatus::InProgress.into(),
-                            products: vec![],
-                            reward_type: (*activity_type).into(),
-                            product_reward_type: "X".into(),
-                            tier_definition: TierDefinition::default(),
-                            expiration_date: Some(at("2026-11-23T23:59:59Z")),
-                        })
-                        .collect(),
-                },
-            },
-        }
+        fixtures::envelope(
+            "ev-1",
+            Stage::Tim,
+            EventType::Relevant,
+            fixtures::reward_message(message_type, activity_types),
+        )
     }
 
     /// A request as the Lambda function URL delivers it (payload format 2.0).

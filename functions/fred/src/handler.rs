@@ -262,10 +262,8 @@ mod tests {
     use super::*;
     use aws_lambda_events::event::sqs::SqsMessage;
     use rewards_shared::decision::DeliveryPreferences;
-    use rewards_shared::envelope::StageTimestamps;
     use rewards_shared::model::{
-        ActivityStatus, Decision, DeliveryFormat, EnrichedActivity, EnrichedProgress, MessageType,
-        TierDefinition,
+        Decision, DeliveryFormat, EnrichedActivity, EnrichedProgress, MessageType,
     };
     use rewards_shared::ports::Outcome;
     use rewards_shared::ports::{
@@ -273,10 +271,7 @@ mod tests {
         MemoryPublisher,
     };
     use rewards_shared::sqs::encode_message;
-
-    fn at(text: &str) -> DateTime<Utc> {
-        text.parse().expect("date")
-    }
+    use rewards_shared::testing::fixtures::{self, at, failed_ids, sqs_event as event};
 
     fn envelope(
         id: &str,
@@ -284,47 +279,21 @@ mod tests {
         promo_code: &str,
         activity_type: &str,
     ) -> Envelope<RewardMessage> {
-        let mut timestamps = StageTimestamps::from_origin(at("2026-11-16T09:30:00Z"));
-        timestamps.stamp(Stage::Tim, at("2026-11-16T09:30:00.500Z"));
-        Envelope {
-            id: id.into(),
-            source: Stage::Tim.source().into(),
-            event_type: EventType::Relevant,
-            subject: "10048213".into(),
-            time: at("2026-11-16T09:30:00.500Z"),
-            brand: "skybet".into(),
-            correlation_id: format!("corr-{id}"),
-            timestamps,
-            data: RewardMessage {
-                message_type,
-                activity: EnrichedActivity {
-                    activity_id: format!("act-{id}"),
-                    account_id: "10048213".into(),
-                    brand: "skybet".into(),
-                    promo_code: promo_code.into(),
-                    attempt_id: "2026-W47".into(),
-                    sequence: 12,
-                    status: ActivityStatus::InProgress,
-                    occurred_at: at("2026-11-16T09:30:00Z"),
-                    locale: Some("en-GB".into()),
-                    promo_name: "Weekly Spins".into(),
-                    promo_url: "https://example.test/promo".into(),
-                    tags: vec!["tim".into()],
-                    reward_progress: vec![EnrichedProgress {
-                        reward_scheme_id: "rs-100".into(),
-                        activity_type: activity_type.into(),
-                        current: 3,
-                        target: 5,
-                        status: ActivityStatus::InProgress.into(),
-                        products: vec![],
-                        reward_type: activity_type.into(),
-                        product_reward_type: "CASINO_FREE_SPINS".into(),
-                        tier_definition: TierDefinition::default(),
-                        expiration_date: Some(at("2026-11-23T23:59:59Z")),
-                    }],
-                },
-            },
-        }
+        let activity = EnrichedActivity {
+            activity_id: format!("act-{id}"),
+            promo_code: promo_code.into(),
+            reward_progress: vec![EnrichedProgress {
+                activity_type: activity_type.into(),
+                reward_type: activity_type.into(),
+                ..fixtures::progress()
+            }],
+            ..fixtures::enriched_activity()
+        };
+        let data = RewardMessage {
+            message_type,
+            activity,
+        };
+        fixtures::envelope(id, Stage::Tim, EventType::Relevant, data)
     }
 
     fn sqs_message(id: &str, envelope: &Envelope<RewardMessage>) -> SqsMessage {
@@ -356,20 +325,6 @@ mod tests {
             dead_letters,
             outcomes,
         }
-    }
-
-    fn event(messages: Vec<SqsMessage>) -> SqsEvent {
-        let mut event = SqsEvent::default();
-        event.records = messages;
-        event
-    }
-
-    fn failed_ids(response: &SqsBatchResponse) -> Vec<String> {
-        response
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.clone())
-            .collect()
     }
 
     fn dropped(reason: DropReason) -> Outcome {

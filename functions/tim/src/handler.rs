@@ -160,7 +160,6 @@ mod tests {
     use rewards_shared::ids::derived_id;
     use rewards_shared::model::{
         ActivityStatus, DeleteInstruction, EnrichedProgress, MessageType, RewardMessage,
-        TierDefinition,
     };
     use rewards_shared::ports::{
         Destination, DropReason, ManualClock, MemoryDeadLetters, MemoryOutcomes, MemoryPublisher,
@@ -168,6 +167,7 @@ mod tests {
         WriteResult,
     };
     use rewards_shared::sqs::encode_message;
+    use rewards_shared::testing::fixtures;
 
     fn activity(
         account: &str,
@@ -178,28 +178,15 @@ mod tests {
         EnrichedActivity {
             activity_id: format!("{account}-{sequence}"),
             account_id: account.into(),
-            brand: "skybet".into(),
-            promo_code: "WEEKLY-SPINS".into(),
-            attempt_id: "2026-W47".into(),
             sequence,
             status,
-            occurred_at: "2026-11-16T09:30:00Z".parse().expect("date"),
-            locale: Some("en-GB".into()),
-            promo_name: "Weekly Spins".into(),
-            promo_url: "https://example.test".into(),
             tags: vec!["tim".into(), "weekly".into()],
             reward_progress: vec![EnrichedProgress {
-                reward_scheme_id: "rs-100".into(),
-                activity_type: "FREE_SPINS".into(),
                 current,
-                target: 5,
                 status: status.into(),
-                products: vec!["casino".into()],
-                reward_type: "FREE_SPINS".into(),
-                product_reward_type: "CASINO_FREE_SPINS".into(),
-                tier_definition: TierDefinition::default(),
-                expiration_date: Some("2026-11-23T23:59:59Z".parse().expect("date")),
+                ..fixtures::progress()
             }],
+            ..fixtures::enriched_activity()
         }
     }
 

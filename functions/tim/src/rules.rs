@@ -77,34 +77,20 @@ pub fn state_update(activity: &EnrichedActivity, event_id: &str) -> StateUpdate 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rewards_shared::model::{EnrichedProgress, TierDefinition};
+    use rewards_shared::model::EnrichedProgress;
+    use rewards_shared::testing::fixtures;
 
     fn activity(status: ActivityStatus, current: u64) -> EnrichedActivity {
         EnrichedActivity {
-            activity_id: "a".into(),
-            account_id: "1".into(),
-            brand: "skybet".into(),
-            promo_code: "P".into(),
-            attempt_id: "W".into(),
             sequence: 2,
             status,
-            occurred_at: "2026-11-16T09:30:00Z".parse().expect("date"),
-            locale: None,
-            promo_name: "P".into(),
-            promo_url: "u".into(),
-            tags: vec!["tim".into()],
             reward_progress: vec![EnrichedProgress {
                 reward_scheme_id: "rs".into(),
-                activity_type: "FREE_SPINS".into(),
                 current,
-                target: 5,
                 status: status.into(),
-                products: vec![],
-                reward_type: "FREE_SPINS".into(),
-                product_reward_type: "X".into(),
-                tier_definition: TierDefinition::default(),
-                expiration_date: Some("2026-11-23T23:59:59Z".parse().expect("date")),
+                ..fixtures::progress()
             }],
+            ..fixtures::enriched_activity()
         }
     }
 
