@@ -16,27 +16,28 @@
 //! (and lands in the DLQ through the queue's redrive policy if the gap outlives
 //! `maxReceiveCount`) rather than dead-lettered at once as `invalid-input`.
 
+use crate::render::{render, Placeholders};
+use crate::rules::cycle_start::CycleStart;
+use crate::rules::expired::is_expired;
+use crate::rules::locale_fallback;
+use crate::rules::message_id::message_id;
+use crate::rules::no_delivery_preference::delivery_format;
+use crate::rules::osg_or_msq::{after_osg, QueueReason};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use rewards_shared::envelope::{Envelope, EventType, OneOf};
 use rewards_shared::ids::derived_id;
-use rewards_shared::locale;
 use rewards_shared::model::{
-    DecidedMessage, DeleteInstruction, MessageType, OnsiteMessage, QueuedMessage, Validate as _,
+    DecidedMessage, DeleteInstruction, OnsiteMessage, QueuedMessage, Validate as _,
 };
 use rewards_shared::outputs::{self, Outputs};
 use rewards_shared::ports::{
-    Clock, DeadLetterSink, Delivery, Destination, DropReason, OnsiteGateway, Outcome,
-    OutgoingMessage, Publisher, Template, TemplateSource,
+    Clock, DeadLetterSink, Destination, DropReason, OnsiteGateway, Outcome, OutgoingMessage,
+    Publisher, TemplateSource,
 };
 use rewards_shared::sqs::{self, RecordFailure};
 use rewards_shared::stage::Stage;
 use rewards_shared::telemetry::{Recorder, Telemetry};
-use std::sync::Arc;
-
-use crate::cycle::CycleStart;
-use crate::message_id::message_id;
-use crate::render::{render, Placeholders};
 
 /// Records handled at once, by default.
 pub const DEFAULT_CONCURRENCY: usize = 10;
@@ -69,24 +70,6 @@ pub struct Handler<T, O, P, L, C> {
     clock: C,
     telemetry: Telemetry,
     concurrency: usize,
-}
-
-/// Why a message goes to MSQ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum QueueReason {
-    CycleStart,
-    NotOnsite,
-    OsgFailed,
-}
-
-impl QueueReason {
-    fn as_str(self) -> &'static str {
-        match self {
-            QueueReason::CycleStart => "cycle-start",
-            QueueReason::NotOnsite => "not-onsite",
-            QueueReason::OsgFailed => "osg-failed",
-        }
-    }
 }
 
 impl<T, O, P, L, C> Handler<T, O, P, L, C>
@@ -170,20 +153,20 @@ where
         data.validate().map_err(RecordFailure::invalid)?;
         let activity = &data.activity;
         let dropped = |reason| Ok(Outputs::dropped(Stage::Bcg, reason, &activity.account_id));
-        let expires_at = activity.expires_at();
-        if expires_at.is_some_and(|expiry| expiry <= now) {
+        if is_expired(activity, now) {
             return dropped(DropReason::Expired);
         }
-        let Some(format) = data.decision.delivery_preference else {
+        let Some(format) = delivery_format(&data.decision) else {
             return dropped(DropReason::NoDeliveryPreference);
         };
-        let template = self
-            .template(
-                &activity.brand,
-                data.message_type,
-                activity.locale.as_deref(),
-            )
-            .await?;
+        let template = locale_fallback::template(
+            &self.templates,
+            &activity.brand,
+            data.message_type,
+            activity.locale.as_deref(),
+            &self.settings.default_locale,
+        )
+        .await?;
         let placeholders = Placeholders::from_activity(activity);
         let message = OnsiteMessage {
             message_id: message_id(activity, data.message_type),
@@ -196,13 +179,18 @@ where
             promo_code: activity.promo_code.clone(),
             promo_url: activity.promo_url.clone(),
             correlation_id: envelope.correlation_id.clone(),
-            expires_at,
+            expires_at: activity.expires_at(),
         };
         if self.settings.cycle.holds_for_msq(data.message_type, now) {
             return self.queue(envelope, message, now, QueueReason::CycleStart);
         }
-        match self.onsite.deliver(&message).await {
-            Ok(Delivery::Delivered) => {
+        let answer = self.onsite.deliver(&message).await;
+        if let Err(error) = &answer {
+            tracing::warn!(error = %error, "OSG failed after retries; queueing to MSQ");
+        }
+        match after_osg(&answer) {
+            Some(reason) => self.queue(envelope, message, now, reason),
+            None => {
                 recorder.outcome(Outcome::Delivered {
                     account_id: message.account_id,
                     message_type: message.message_type,
@@ -214,57 +202,7 @@ where
                 });
                 Ok(Outputs::none())
             }
-            Ok(Delivery::NotOnsite) => self.queue(envelope, message, now, QueueReason::NotOnsite),
-            Err(error) => {
-                tracing::warn!(error = %error, "OSG failed after retries; queueing to MSQ");
-                self.queue(envelope, message, now, QueueReason::OsgFailed)
-            }
         }
-    }
-
-    /// The template for the activity's locale (or the default one), falling back to the
-    /// default locale's.
-    async fn template(
-        &self,
-        brand: &str,
-        message_type: MessageType,
-        locale: Option<&str>,
-    ) -> Result<Arc<Template>, RecordFailure> {
-        // Locales compare case-insensitively: `pt-br` is `pt-BR`.
-        let default = locale::canonical(&self.settings.default_locale);
-        let locale = locale
-            .map(locale::canonical)
-            .filter(|locale| !locale.is_empty())
-            .unwrap_or_else(|| default.clone());
-        let mut tried = vec![locale.as_str()];
-        if locale != default {
-            tried.push(default.as_str());
-        }
-        for candidate in &tried {
-            match self
-                .templates
-                .template(brand, message_type, candidate)
-                .await
-            {
-                Ok(Some(template)) => {
-                    if *candidate != locale {
-                        tracing::info!(
-                            locale = locale.as_str(),
-                            fallback = *candidate,
-                            "template fell back to the default locale"
-                        );
-                    }
-                    return Ok(template);
-                }
-                Ok(None) => {}
-                Err(error) => return Err(RecordFailure::retry(error)),
-            }
-        }
-        tracing::error!(brand, message_type = %message_type, locales = ?tried, "no CSL template");
-        Err(RecordFailure::retry(format!(
-            "no template for {brand}/{message_type} in locale {}",
-            tried.join(" or ")
-        )))
     }
 
     fn queue(
@@ -308,15 +246,17 @@ where
 mod tests {
     use super::*;
     use aws_lambda_events::event::sqs::SqsMessage;
+    use rewards_shared::model::MessageType;
     use rewards_shared::model::{
         ActivityStatus, Decision, DecisionKind, DeliveryFormat, EnrichedActivity, ProgressDecision,
     };
     use rewards_shared::ports::{
         FailedMessage, ManualClock, MemoryDeadLetters, MemoryOnsiteGateway, MemoryOutcomes,
-        MemoryPublisher, MemoryTemplates, PublishError,
+        MemoryPublisher, MemoryTemplates, PublishError, Template,
     };
     use rewards_shared::sqs::encode_message;
     use rewards_shared::testing::fixtures::{self, at, failed_ids, sqs_event as event, ACCOUNT};
+    use std::sync::Arc;
 
     /// A Wednesday.
     const WEDNESDAY: &str = "2026-11-18T10:00:00Z";
