@@ -1,15 +1,6 @@
-//! One TIM record: decode, filter by tag, one conditional write, the rule table, and the
-//! outgoing events.
-//!
-//! Redeliveries: the write and the publish are two effects, and a crash (or a failed publish)
-//! between them leaves the state written and the message unsent. SQS then redelivers the
-//! record (`ApproximateReceiveCount` > 1) and the write answers "stale" with the stored item.
-//! When the item's latest state was written by this very event (same CloudEvent id, same
-//! sequence), TIM recomputes the verdict from the state the item keeps from *before* the event
-//! and emits the same events again, with the same ids; downstream effects are idempotent. No
-//! newer event of the key can have been written meanwhile: TIM's queue is FIFO, grouped by the
-//! key, and a failed event is reported with every later event of its key. A stale record on
-//! its first delivery is a true duplicate (a repeat from Kafka or DEC) and is dropped.
+//! One TIM record: decode, filter by tag ([`crate::rules::tag_filter`]), one conditional
+//! write, the rule table ([`crate::rules`]), and the outgoing events. A stale write is a
+//! duplicate or a redelivery ([`crate::rules::redelivery`]).
 
 use chrono::{DateTime, Utc};
 use rewards_shared::envelope::{Envelope, EventType};
@@ -20,13 +11,13 @@ use rewards_shared::model::{
 };
 use rewards_shared::outputs::Outputs;
 use rewards_shared::ports::{
-    Destination, DropReason, OutgoingMessage, RewardState, StateKey, StoredState, TimStateStore,
-    WriteResult,
+    Destination, DropReason, OutgoingMessage, StateKey, TimStateStore, WriteResult,
 };
 use rewards_shared::sqs::RecordFailure;
 use rewards_shared::stage::Stage;
 
-use crate::rules::{state_update, verdict, Verdict};
+use crate::rules::redelivery::state_before;
+use crate::rules::{state_update, tag_filter, verdict, Verdict};
 
 /// Reads an SQS body as the enriched activity DEC emitted.
 pub fn decode(body: &str) -> Result<Envelope<EnrichedActivity>, InvalidInput> {
@@ -54,7 +45,7 @@ pub async fn apply<S: TimStateStore>(
     now: DateTime<Utc>,
 ) -> Result<Outputs, RecordFailure> {
     let activity = &envelope.data;
-    if !activity.tags.iter().any(|tag| tag == filter_tag) {
+    if !tag_filter::passes(activity, filter_tag) {
         return Ok(dropped(activity, DropReason::Filtered));
     }
     let key = key(activity);
@@ -83,19 +74,6 @@ pub async fn apply<S: TimStateStore>(
         Verdict::Drop(reason) => dropped(activity, reason),
         Verdict::Nothing => Outputs::none(),
     })
-}
-
-/// For a redelivered event (`receive_count` > 1) that the stored item shows wrote the latest
-/// state, the state before it (`Some(None)` when it was the key's first event). `None` for a
-/// true duplicate.
-fn state_before<'a>(
-    stored: &'a StoredState,
-    envelope: &Envelope<EnrichedActivity>,
-    receive_count: u32,
-) -> Option<Option<&'a RewardState>> {
-    let written_by_this =
-        stored.current.event_id == envelope.id && stored.current.sequence == envelope.data.sequence;
-    (receive_count > 1 && written_by_this).then_some(stored.previous.as_ref())
 }
 
 fn dropped(activity: &EnrichedActivity, reason: DropReason) -> Outputs {

@@ -9,7 +9,13 @@
 //! | `UNQUALIFIED` | `relevant-unqualification-events` | `UNQUALIFICATION` |
 //! | `EXPIRED` | nothing (state only) | — |
 //!
-//! The tag filter and the sequence check come before these rules (see [`crate::record`]).
+//! Before these rules come the tag filter ([`tag_filter`]) and the sequence check (the state
+//! store's conditional write: an event not above the stored sequence is a `duplicate`, unless
+//! it is a [`redelivery`]). An `IN_PROGRESS` event emits only if it [`progress`]ed.
+
+pub mod progress;
+pub mod redelivery;
+pub mod tag_filter;
 
 use std::collections::BTreeMap;
 
@@ -37,14 +43,7 @@ pub fn verdict(activity: &EnrichedActivity, previous: Option<&RewardState>) -> V
     match activity.status {
         ActivityStatus::OptedIn => Verdict::Emit(MessageType::OptIn),
         ActivityStatus::InProgress => {
-            let progressed = activity.reward_progress.iter().any(|progress| {
-                let stored = previous
-                    .and_then(|state| state.progress.get(&progress.reward_scheme_id))
-                    .copied()
-                    .unwrap_or(0);
-                progress.current > stored
-            });
-            if progressed {
+            if progress::progressed(activity, previous) {
                 Verdict::Emit(MessageType::Progress)
             } else {
                 Verdict::Drop(DropReason::NoProgress)

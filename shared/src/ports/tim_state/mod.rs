@@ -10,12 +10,8 @@
 //! scheme the event does not name keeps its stored value.
 //!
 //! The stored item also keeps the state *before* its latest event ([`StoredState::previous`]),
-//! written by the same update. That lets TIM recompute, without another call, what a
-//! redelivered event emitted the first time when a crash or a failed publish came between the
-//! write and the publish. One state back is enough: the queue in front of TIM is a FIFO
-//! queue grouped by this key, and TIM reports a failed event with every later event of its
-//! key, so no newer event of the key is written before the failed one comes back
-//! (docs/decisions.md, "Ordering").
+//! written by the same update, for TIM's redelivery rule (`functions/tim/src/rules/redelivery.rs`
+//! explains it and decides with it).
 
 #[cfg(any(test, feature = "testing"))]
 pub mod compliance;
