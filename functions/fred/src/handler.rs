@@ -30,7 +30,7 @@ use rewards_shared::sqs::{self, RecordFailure};
 use rewards_shared::stage::Stage;
 use rewards_shared::telemetry::{Recorder, Telemetry};
 
-use crate::filter::FredFilter;
+use crate::rules::not_configured::FredFilter;
 
 /// The event types FRED decides on.
 pub const INPUT_TYPES: [EventType; 2] = [EventType::Relevant, EventType::Unqualification];
