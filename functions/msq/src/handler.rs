@@ -20,7 +20,8 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
 use crate::event::{MsqError, MsqEvent, MsqResponse};
-use crate::resend::{self, End};
+use crate::rules::resend::{self, End};
+use crate::rules::ttl;
 
 /// The event types MSQ reads from SQS.
 pub const INPUT_TYPES: [EventType; 2] = [EventType::MessageQueue, EventType::MessageDelete];
@@ -85,7 +86,7 @@ where
         expires_at: Option<chrono::DateTime<chrono::Utc>>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Option<chrono::DateTime<chrono::Utc>> {
-        expires_at.or_else(|| now.checked_add_signed(self.max_ttl))
+        ttl::bounded_expiry(expires_at, now, self.max_ttl)
     }
 
     /// Handles one invocation: an SQS batch (never fails as a whole) or an MSK batch (its
@@ -312,7 +313,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::resend::tests::{at, queued, ACCOUNT};
+    use crate::rules::resend::tests::{at, queued, ACCOUNT};
     use aws_lambda_events::event::sqs::SqsMessage;
     use rewards_shared::envelope::StageTimestamps;
     use rewards_shared::ports::{
