@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 pub mod aws;
+pub mod cache;
 pub mod config;
 pub mod decision;
 pub mod envelope;

@@ -5,8 +5,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::cache::TtlCache;
 use crate::error::Retryable;
-use crate::http::cache::TtlCache;
 use crate::model::Promotion;
 
 /// Why a promotion could not be had.
@@ -132,7 +132,7 @@ impl<S> CachedPromotions<S> {
     }
 
     /// Cache hits and misses so far.
-    pub fn stats(&self) -> crate::http::cache::CacheStats {
+    pub fn stats(&self) -> crate::cache::CacheStats {
         self.cache.stats()
     }
 }
