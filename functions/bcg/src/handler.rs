@@ -25,12 +25,12 @@ use crate::rules::no_delivery_preference::delivery_format;
 use crate::rules::osg_or_msq::{after_osg, QueueReason};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
+use rewards_shared::effects::{self, RecordEffects};
 use rewards_shared::envelope::{Envelope, EventType, OneOf};
 use rewards_shared::ids::derived_id;
 use rewards_shared::model::{
     DecidedMessage, DeleteInstruction, OnsiteMessage, QueuedMessage, Validate as _,
 };
-use rewards_shared::outputs::{self, Outputs};
 use rewards_shared::ports::{
     Clock, DeadLetterSink, Destination, DropReason, OnsiteGateway, Outcome, OutgoingMessage,
     Publisher, TemplateSource,
@@ -123,9 +123,9 @@ where
                     match input {
                         OneOf::First(envelope) => self.deliver(&envelope, now, recorder).await,
                         // Published after the messages of the records before it in its group
-                        // (`outputs::publish` keeps a group's order), and not at all when one
+                        // (`effects::publish` keeps a group's order), and not at all when one
                         // of those failed.
-                        OneOf::Second(envelope) => outputs::pass_on_delete(
+                        OneOf::Second(envelope) => effects::pass_on_delete(
                             Stage::Bcg,
                             Destination::MsqDelete,
                             &envelope,
@@ -136,7 +136,7 @@ where
             },
         )
         .await;
-        let results = outputs::publish(&self.publisher, results, &recorder).await;
+        let results = effects::publish(&self.publisher, results, &recorder).await;
         let response =
             sqs::settle(Stage::Bcg, messages, results, &self.dead_letters, &recorder).await;
         recorder.flush();
@@ -148,11 +148,17 @@ where
         envelope: &Envelope<DecidedMessage>,
         now: DateTime<Utc>,
         recorder: &Recorder<'_>,
-    ) -> Result<Outputs, RecordFailure> {
+    ) -> Result<RecordEffects, RecordFailure> {
         let data = &envelope.data;
         data.validate().map_err(RecordFailure::invalid)?;
         let activity = &data.activity;
-        let dropped = |reason| Ok(Outputs::dropped(Stage::Bcg, reason, &activity.account_id));
+        let dropped = |reason| {
+            Ok(RecordEffects::dropped(
+                Stage::Bcg,
+                reason,
+                &activity.account_id,
+            ))
+        };
         if is_expired(activity, now) {
             return dropped(DropReason::Expired);
         }
@@ -200,7 +206,7 @@ where
                     title: message.title,
                     body: message.body,
                 });
-                Ok(Outputs::none())
+                Ok(RecordEffects::none())
             }
         }
     }
@@ -211,7 +217,7 @@ where
         message: OnsiteMessage,
         now: DateTime<Utc>,
         reason: QueueReason,
-    ) -> Result<Outputs, RecordFailure> {
+    ) -> Result<RecordEffects, RecordFailure> {
         tracing::info!(reason = reason.as_str(), message_id = %message.message_id, "queueing to MSQ");
         let activity = &envelope.data.activity;
         let outcome = Outcome::Queued {
@@ -238,7 +244,7 @@ where
                 &activity.promo_code,
                 &activity.attempt_id,
             );
-        Ok(Outputs::new(vec![outgoing], vec![outcome]))
+        Ok(RecordEffects::new(vec![outgoing], vec![outcome]))
     }
 }
 

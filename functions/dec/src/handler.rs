@@ -15,11 +15,11 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::kafka::KafkaEvent;
 use futures::stream::{self, StreamExt};
+use rewards_shared::effects;
 use rewards_shared::error::Retryable;
 use rewards_shared::ids::derived_id;
 use rewards_shared::kafka::{self, KafkaBatchResponse, Record};
 use rewards_shared::model::Promotion;
-use rewards_shared::outputs;
 use rewards_shared::ports::dead_letter::send_recorded;
 use rewards_shared::ports::{
     Clock, DeadLetter, DeadLetterError, DeadLetterSink, OutgoingMessage, PromotionError,
@@ -270,7 +270,7 @@ where
             .collect();
         let outgoing = messages.into_iter().map(|(_, message)| message).collect();
         // A FIFO group's messages go in order, and none after one that failed.
-        let failed = outputs::publish_in_group_order(&self.publisher, outgoing).await;
+        let failed = effects::publish_in_group_order(&self.publisher, outgoing).await;
         if failed.is_empty() {
             recorder.count("Emitted", count as f64);
             return Vec::new();

@@ -15,13 +15,13 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
+use rewards_shared::effects::{self, RecordEffects};
 use rewards_shared::envelope::{Envelope, EventType, OneOf, Traced as _};
 use rewards_shared::error::Retryable;
 use rewards_shared::ids::derived_id;
 use rewards_shared::model::{
     DecidedMessage, Decision, DeleteInstruction, RewardMessage, Validate as _,
 };
-use rewards_shared::outputs::{self, Outputs};
 use rewards_shared::ports::{
     Asked, Clock, DeadLetterSink, DecisionError, DecisionService, Destination, DropReason,
     OutgoingMessage, Publisher,
@@ -44,7 +44,7 @@ pub const FORWARDED_TYPES: [EventType; 1] = [EventType::MessageDelete];
 #[derive(Debug)]
 pub enum Step<'a> {
     /// Settled without DES: dropped, or a failure.
-    Done(Result<Outputs, RecordFailure>),
+    Done(Result<RecordEffects, RecordFailure>),
     /// Needs DES's decision; `span` is the record's.
     Ask {
         /// The event, read and checked.
@@ -117,7 +117,7 @@ where
             self.decisions.decide_batch(&asked).await
         };
         let mut answers = answers.into_iter();
-        let mut results: Vec<Result<Outputs, RecordFailure>> = steps
+        let mut results: Vec<Result<RecordEffects, RecordFailure>> = steps
             .into_iter()
             .map(|step| match step {
                 Step::Done(result) => result,
@@ -135,7 +135,7 @@ where
         // Nothing of a FIFO group goes out after a record of it that failed for a retry (an
         // award whose decision failed keeps its delete instruction back).
         sqs::hold_back_behind_failures(messages, &mut results);
-        let results = outputs::publish(&self.publisher, results, &recorder).await;
+        let results = effects::publish(&self.publisher, results, &recorder).await;
         let response = sqs::settle(
             Stage::Fred,
             messages,
@@ -183,7 +183,7 @@ where
             }
             Ok((OneOf::Second(delete), _)) => {
                 return Step::Done(span.in_scope(|| {
-                    outputs::pass_on_delete(Stage::Fred, Destination::DecidedEvents, &delete, now)
+                    effects::pass_on_delete(Stage::Fred, Destination::DecidedEvents, &delete, now)
                 }))
             }
             Err(failure) => return Step::Done(Err(failure)),
@@ -196,7 +196,7 @@ where
             &activity.promo_code,
         ) {
             let dropped = span.in_scope(|| {
-                Outputs::dropped(Stage::Fred, DropReason::NotConfigured, &activity.account_id)
+                RecordEffects::dropped(Stage::Fred, DropReason::NotConfigured, &activity.account_id)
             });
             return Step::Done(Ok(dropped));
         }
@@ -214,13 +214,13 @@ where
         envelope: &Envelope<RewardMessage>,
         answer: Result<Option<Decision>, DecisionError>,
         now: DateTime<Utc>,
-    ) -> Result<Outputs, RecordFailure> {
+    ) -> Result<RecordEffects, RecordFailure> {
         let data = &envelope.data;
         let activity = &data.activity;
         let decision = match answer {
             Ok(Some(decision)) => decision,
             Ok(None) => {
-                return Ok(Outputs::dropped(
+                return Ok(RecordEffects::dropped(
                     Stage::Fred,
                     DropReason::NoDecision,
                     &activity.account_id,
@@ -251,7 +251,7 @@ where
                 &activity.promo_code,
                 &activity.attempt_id,
             );
-        Ok(Outputs::message(message))
+        Ok(RecordEffects::message(message))
     }
 }
 

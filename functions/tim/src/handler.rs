@@ -2,7 +2,7 @@
 //!
 //! Records of the same key (one FIFO message group) are applied in sequence order; different
 //! keys run concurrently, bounded. The batch goes in rounds: round *n* applies the *n*-th
-//! record of every key and publishes the round's outputs in one call (a batch with one record
+//! record of every key and publishes the round's effects in one call (a batch with one record
 //! per key, the usual case, is one round and one publish call). A key's next record is written
 //! only once the previous one's messages are out, so the stored state is never ahead of the
 //! published messages by more than one event — which is what TIM's redelivery rule (see
@@ -16,9 +16,9 @@ use std::collections::{BTreeMap, VecDeque};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use futures::stream::{self, StreamExt};
+use rewards_shared::effects::{self, RecordEffects};
 use rewards_shared::envelope::Envelope;
 use rewards_shared::model::EnrichedActivity;
-use rewards_shared::outputs::{self, Outputs};
 use rewards_shared::ports::{Clock, DeadLetterSink, Publisher, StateKey, TimStateStore};
 use rewards_shared::sqs::{self, RecordFailure};
 use rewards_shared::stage::Stage;
@@ -41,7 +41,7 @@ pub struct Handler<S, P, D, C> {
     concurrency: usize,
 }
 
-type RecordResult = Result<Outputs, RecordFailure>;
+type RecordResult = Result<RecordEffects, RecordFailure>;
 
 impl<S, P, D, C> Handler<S, P, D, C>
 where
@@ -109,7 +109,7 @@ where
                 .buffered(self.concurrency.max(1))
                 .collect()
                 .await;
-            let published = outputs::publish(&self.publisher, applied, &recorder).await;
+            let published = effects::publish(&self.publisher, applied, &recorder).await;
             let mut next = Vec::with_capacity(keys.len());
             for ((index, result), mut rest) in indexes.into_iter().zip(published).zip(keys) {
                 // A key whose record failed transiently stops: its later records come again.

@@ -6,7 +6,7 @@
 //!   rule table, as pure functions of the activity and the previous state.
 //! - [`record`]: one record: decode, filter, write, decide, build the outgoing events.
 //! - [`handler`]: the batch: records of a key in sequence order, keys concurrently (bounded),
-//!   outputs published in one call, bad records dead-lettered, transient failures reported.
+//!   effects published in one call, bad records dead-lettered, transient failures reported.
 #![deny(missing_docs)]
 
 pub mod config;

@@ -3,13 +3,13 @@
 //! duplicate or a redelivery ([`crate::rules::redelivery`]).
 
 use chrono::{DateTime, Utc};
+use rewards_shared::effects::RecordEffects;
 use rewards_shared::envelope::{Envelope, EventType};
 use rewards_shared::error::Retryable;
 use rewards_shared::ids::derived_id;
 use rewards_shared::model::{
     DeleteInstruction, EnrichedActivity, InvalidInput, MessageType, RewardMessage, Validate as _,
 };
-use rewards_shared::outputs::Outputs;
 use rewards_shared::ports::{
     Destination, DropReason, OutgoingMessage, StateKey, TimStateStore, WriteResult,
 };
@@ -43,7 +43,7 @@ pub async fn apply<S: TimStateStore>(
     receive_count: u32,
     filter_tag: &str,
     now: DateTime<Utc>,
-) -> Result<Outputs, RecordFailure> {
+) -> Result<RecordEffects, RecordFailure> {
     let activity = &envelope.data;
     if !tag_filter::passes(activity, filter_tag) {
         return Ok(dropped(activity, DropReason::Filtered));
@@ -69,15 +69,15 @@ pub async fn apply<S: TimStateStore>(
         }
     };
     Ok(match verdict {
-        Verdict::Emit(message_type) => Outputs::message(emit(envelope, message_type, now)?),
-        Verdict::Delete => Outputs::message(delete(envelope, now)?),
+        Verdict::Emit(message_type) => RecordEffects::message(emit(envelope, message_type, now)?),
+        Verdict::Delete => RecordEffects::message(delete(envelope, now)?),
         Verdict::Drop(reason) => dropped(activity, reason),
-        Verdict::Nothing => Outputs::none(),
+        Verdict::Nothing => RecordEffects::none(),
     })
 }
 
-fn dropped(activity: &EnrichedActivity, reason: DropReason) -> Outputs {
-    Outputs::dropped(Stage::Tim, reason, &activity.account_id)
+fn dropped(activity: &EnrichedActivity, reason: DropReason) -> RecordEffects {
+    RecordEffects::dropped(Stage::Tim, reason, &activity.account_id)
 }
 
 fn emit(
