@@ -17,7 +17,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-cargo build --release --locked -p rewards-local -p dec -p tim -p fred -p des -p bcg -p msq
+cargo build --release --locked -p rewards -p dec -p tim -p fred -p des -p bcg -p msq
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install --quiet -r bench/requirements.txt
 

@@ -6,7 +6,9 @@
 # - Makes sure the project's virtualenv (.venv, gitignored) exists and holds moto[server]:
 #   installs scripts/python-requirements.txt (pinned versions) when that file changed since
 #   the last install, or moto[server] alone when there is no such file.
-# - Starts `moto_server` on a free port of 127.0.0.1, waits until it answers.
+# - Starts moto's server on a free port of 127.0.0.1 through scripts/moto_server.py (which
+#   makes its SQS FIFO queues keep group order and deduplication as SQS does), waits until it
+#   answers.
 # - Exports AWS_ENDPOINT_URL, dummy credentials and the region (eu-west-1), so the AWS SDK
 #   (the adapters and the integration tests) talks to moto and never to AWS.
 # - Runs the command and stops the server when it ends, also when it fails or is
@@ -86,7 +88,7 @@ trap 'stop_server; exit 143' TERM
 endpoint=""
 for attempt in 1 2 3; do
   port="$(free_port)"
-  "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$server_log" 2>&1 &
+  "$venv/bin/python" "$root/scripts/moto_server.py" -H 127.0.0.1 -p "$port" >"$server_log" 2>&1 &
   server_pid=$!
   deadline=$((SECONDS + timeout_s))
   while [ "$SECONDS" -lt "$deadline" ]; do

@@ -75,6 +75,7 @@ fn update(sequence: u64, current: u64, awards: bool) -> StateUpdate {
         progress: BTreeMap::from([("rs-100".to_owned(), current), ("rs-200".to_owned(), 1)]),
         awards,
         expires_at: Some(at("2026-11-23T23:59:59Z")),
+        delivery: format!("message-{sequence}"),
     }
 }
 
@@ -243,6 +244,7 @@ async fn tim_equal_or_older_sequence_is_stale_with_the_stored_item_in_one_call()
     let stored = StoredState {
         current: state(6, 3, false),
         previous: Some(state(5, 2, false)),
+        delivery: "message-6".into(),
     };
     let before = tim.counter.count("UpdateItem");
     let before_total = tim.counter.total();
@@ -335,6 +337,7 @@ async fn tim_reads_an_item_written_before_progress_was_kept_per_scheme() {
         progress: BTreeMap::from([("b".to_owned(), 3)]),
         awards: false,
         expires_at: None,
+        delivery: "message-5".into(),
     };
     let result = tim.store.advance(&key, &next).await.expect("write 5");
     let WriteResult::Applied {

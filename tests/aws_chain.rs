@@ -11,14 +11,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
+use aws_runner::{AwsRun, AwsSettings};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
-use rewards_local::aws::{AwsRun, AwsSettings};
-use rewards_local::report::{self, Trace};
-use rewards_local::{run_scenario, Pipeline, Scenario};
 use rewards_shared::model::MessageType;
 use rewards_shared::ports::{Destination, Outcome};
 use rewards_shared::stage::Stage;
 use rewards_tests::{attribute, moto_config, receive, MAX_RECEIVE_COUNT};
+use scenario_runner::report::{self, Trace};
+use scenario_runner::{run_scenario, Pipeline, Scenario};
 
 fn scenarios_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/scenarios")
@@ -147,7 +147,7 @@ async fn the_runner_entry_point_runs_over_the_configured_endpoint() {
     // What `rewards run --aws` calls: the SDK configuration from the environment (moto here).
     moto_config().await;
     let file = scenarios_dir().join("happy-path.json");
-    let trace = rewards_local::aws::run_scenario(&file)
+    let trace = aws_runner::run_scenario(&file)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
@@ -314,22 +314,18 @@ async fn bad_records_go_alone_to_their_stage_dead_letter_queue_with_the_reason()
 
 /// `rewards chaos --aws` at a small size: the same ledger over the DynamoDB and SQS adapters
 /// on moto (SQS's own FIFO order, deduplication and redelivery), faults at the ports; nothing
-/// lost, nothing shown twice. `scripts/chaos-aws.sh` runs 2,000 events.
-///
-/// Not in the test command: over moto the run still loses a message now and then, depending on
-/// timing (README, Chaos), so it would make the test command flaky until that is traced. Run it
-/// with `scripts/with-moto.sh cargo test -p rewards-tests --test aws_chain -- --ignored`.
+/// lost, nothing shown twice. `scripts/chaos-aws.sh` runs 2,000 events. It needs the moto of
+/// scripts/with-moto.sh, whose FIFO queues keep group order (tests/sqs_fifo_emulation.rs).
 #[tokio::test]
-#[ignore = "timing-dependent over moto until its loss is traced (README, Chaos)"]
 async fn the_chaos_run_over_moto_loses_nothing_and_shows_nothing_twice() {
-    let options = rewards_local::chaos::Options {
+    let options = chaos::Options {
         events: 150,
         seed: 11,
         duplicate_share: 0.05,
         json: None,
         aws: true,
     };
-    let report = rewards_local::chaos::run(&options)
+    let report = chaos::run(&options)
         .await
         .expect("the chaos run over moto runs");
     let summary = report.readable();

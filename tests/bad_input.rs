@@ -13,7 +13,6 @@ use std::sync::Arc;
 use base64::Engine;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use rewards_local::des_bridge::{function_url_request, to_request};
 use rewards_shared::decision::DeliveryPreferences;
 use rewards_shared::envelope::{Envelope, EventType};
 use rewards_shared::kafka::{encode_event, encode_record, records};
@@ -26,6 +25,7 @@ use rewards_shared::ports::{
 };
 use rewards_shared::stage::Stage;
 use rewards_shared::telemetry::Telemetry;
+use scenario_runner::des_bridge::{function_url_request, to_request};
 use serde_json::{json, Value};
 
 const CPP_TOPIC: &str = "dc1.skybet.cpp.activity";
@@ -34,7 +34,7 @@ const ONLINE_TOPIC: &str = "dc1.skybet.customer.online";
 
 fn sample(file: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../events")
+        .join("../../events")
         .join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?}: {e}"))

@@ -2,7 +2,7 @@
 //! nothing is shown twice (`rewards chaos`); and a small sweep of seeds at the heavy
 //! duplicate and reorder share.
 
-use rewards_local::chaos::{self, Options};
+use chaos::{self, Options};
 
 #[tokio::test(flavor = "current_thread")]
 async fn faults_fire_and_nothing_is_lost_or_shown_twice() {

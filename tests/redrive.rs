@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName};
 use futures::future::BoxFuture;
-use rewards_local::redrive::{DecReplay, Redrive, Target};
+use redrive::{DecReplay, Redrive, Target};
 use rewards_shared::kafka::KafkaBatchResponse;
 use rewards_shared::stage::Stage;
 use rewards_tests::{attribute, moto_config, receive, unique};
@@ -120,7 +120,7 @@ async fn dead_letters_go_back_to_the_fifo_input_queue_sent_first_deleted_after()
         groups.messages.unwrap_or_default().is_empty(),
         "all three were received above"
     );
-    let rendered = rewards_local::redrive::render(&first);
+    let rendered = redrive::render(&first);
     assert!(
         rendered.ends_with("2 moved, 0 left in the dead-letter queue\n"),
         "{rendered}"
@@ -212,7 +212,7 @@ async fn dec_letters_are_replayed_as_their_kafka_record() {
     assert!(report[0].moved());
     assert_eq!(count(&sqs, &dlq).await, 0);
     let events = dec.events.lock().expect("events");
-    let event: aws_lambda_events::event::kafka::KafkaEvent =
+    let event: rewards_shared::lambda_event::KafkaEvent =
         serde_json::from_value(events[0].clone()).expect("an MSK event");
     let records = rewards_shared::kafka::records(&event);
     assert_eq!(records.len(), 1);

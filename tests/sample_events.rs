@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use aws_lambda_events::event::kafka::KafkaEvent;
-use aws_lambda_events::event::sqs::SqsEvent;
 use rewards_shared::decision::DeliveryPreferences;
 use rewards_shared::envelope::{Envelope, EventType};
+use rewards_shared::lambda_event::KafkaEvent;
+use rewards_shared::lambda_event::SqsEvent;
 use rewards_shared::model::{DecidedMessage, MessageType, Promotion, RewardMessage};
 use rewards_shared::ports::{
     Clock, Destination, ItemState, LocalDecisions, ManualClock, MemoryDeadLetters,

@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rewards_local::{report, run_scenario};
+use scenario_runner::{report, run_scenario};
 
 fn scenarios_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/scenarios")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/scenarios")
 }
 
 fn scenarios() -> Vec<PathBuf> {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use rewards_local::{report, Pipeline, Scenario};
+use scenario_runner::{report, Pipeline, Scenario};
 use serde_json::{json, Value};
 
 /// The scenarios whose inputs are all valid (no raw or bad records).
@@ -29,7 +29,7 @@ const BASES: [&str; 8] = [
 
 fn scenario_file(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../events/scenarios")
+        .join("../../events/scenarios")
         .join(format!("{name}.json"))
 }
 

@@ -1,7 +1,7 @@
 //! Reading Lambda's MSK event: records grouped by topic-partition, base64 values, headers as
 //! byte arrays.
 
-use aws_lambda_events::event::kafka::{KafkaEvent, KafkaRecord};
+use crate::lambda_event::{KafkaEvent, KafkaRecord};
 use base64::Engine;
 
 use crate::limits::MAX_RECORD_BYTES;
@@ -67,8 +67,10 @@ impl Record<'_> {
 
     /// When the producer wrote the record (Kafka's record timestamp), if the record has one.
     pub fn timestamp(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        let at = self.record.timestamp.0;
-        (at.timestamp_millis() > 0).then_some(at)
+        let millis = self.record.timestamp;
+        (millis > 0)
+            .then(|| chrono::DateTime::from_timestamp_millis(millis))
+            .flatten()
     }
 
     /// The value as it arrived (base64), for dead letters of records that are not text.
@@ -202,15 +204,16 @@ pub fn records(event: &KafkaEvent) -> Vec<Record<'_>> {
         .collect()
 }
 
-/// Builds a Kafka record as Lambda delivers it (for the local runner, samples and tests).
+/// Builds a Kafka record as Lambda delivers it, in full (for the local runner, samples and
+/// tests).
 pub fn encode_record(
     topic: &str,
     partition: i64,
     offset: i64,
     value: &[u8],
     headers: &[(&str, &str)],
-) -> KafkaRecord {
-    let mut record = KafkaRecord::default();
+) -> aws_lambda_events::event::kafka::KafkaRecord {
+    let mut record = aws_lambda_events::event::kafka::KafkaRecord::default();
     record.topic = Some(topic.to_owned());
     record.partition = partition;
     record.offset = offset;
@@ -226,11 +229,15 @@ pub fn encode_record(
     record
 }
 
-/// Builds an MSK event from records, grouped by `topic-partition` as Lambda does.
-pub fn encode_event(records: Vec<KafkaRecord>) -> KafkaEvent {
-    let mut event = KafkaEvent::default();
-    event.event_source = Some("aws:kafka".to_owned());
+/// Builds the MSK event a handler reads from records (Lambda's own or lean ones), grouped by
+/// `topic-partition` as Lambda does.
+pub fn encode_event<R: Into<KafkaRecord>>(records: impl IntoIterator<Item = R>) -> KafkaEvent {
+    let mut event = KafkaEvent {
+        event_source: Some("aws:kafka".to_owned()),
+        ..KafkaEvent::default()
+    };
     for record in records {
+        let record: KafkaRecord = record.into();
         let group = format!(
             "{}-{}",
             record.topic.as_deref().unwrap_or_default(),

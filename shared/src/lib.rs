@@ -26,6 +26,7 @@ pub mod http;
 pub mod ids;
 pub mod kafka;
 pub mod keys;
+pub mod lambda_event;
 pub mod limits;
 pub mod locale;
 pub mod model;

@@ -4,13 +4,14 @@
 
 use std::future::Future;
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
 use crate::envelope::{Envelope, EventType, OneOf, Traced};
+use crate::lambda_event::{SqsMessage, SqsRecord};
 use crate::limits::MAX_RECORD_BYTES;
 use crate::model::InvalidInput;
 use crate::ports::dead_letter::send_recorded;
@@ -24,13 +25,13 @@ pub const RECEIVE_COUNT: &str = "ApproximateReceiveCount";
 pub const MESSAGE_GROUP_ID: &str = "MessageGroupId";
 
 /// The message's id ("" if Lambda gave none).
-pub fn message_id(message: &SqsMessage) -> &str {
-    message.message_id.as_deref().unwrap_or_default()
+pub fn message_id<M: SqsRecord>(message: &M) -> &str {
+    message.message_id().unwrap_or_default()
 }
 
 /// The message's body, within the size limit.
-pub fn body(message: &SqsMessage) -> Result<&str, InvalidInput> {
-    let body = message.body.as_deref().ok_or(InvalidInput::Empty)?;
+pub fn body<M: SqsRecord>(message: &M) -> Result<&str, InvalidInput> {
+    let body = message.body().ok_or(InvalidInput::Empty)?;
     if body.len() > MAX_RECORD_BYTES {
         return Err(InvalidInput::Oversized {
             bytes: body.len(),
@@ -41,20 +42,17 @@ pub fn body(message: &SqsMessage) -> Result<&str, InvalidInput> {
 }
 
 /// How many times SQS delivered the message (1 on the first delivery).
-pub fn receive_count(message: &SqsMessage) -> u32 {
+pub fn receive_count<M: SqsRecord>(message: &M) -> u32 {
     message
-        .attributes
-        .get(RECEIVE_COUNT)
+        .receive_count_attribute()
         .and_then(|count| count.parse().ok())
         .unwrap_or(1)
 }
 
 /// The message group of a message from a FIFO queue (`None` from a standard queue).
-pub fn message_group(message: &SqsMessage) -> Option<&str> {
+pub fn message_group<M: SqsRecord>(message: &M) -> Option<&str> {
     message
-        .attributes
-        .get(MESSAGE_GROUP_ID)
-        .map(String::as_str)
+        .message_group_attribute()
         .filter(|group| !group.is_empty())
 }
 
@@ -323,20 +321,21 @@ pub fn batch_response(failed_ids: impl IntoIterator<Item = String>) -> SqsBatchR
 }
 
 /// Marks `message` as one of a FIFO queue's, in `group` (as Lambda delivers it).
-pub fn set_message_group(message: &mut SqsMessage, group: &str) {
+pub fn set_message_group(message: &mut aws_lambda_events::event::sqs::SqsMessage, group: &str) {
     message
         .attributes
         .insert(MESSAGE_GROUP_ID.to_owned(), group.to_owned());
 }
 
-/// Builds an SQS message as Lambda delivers it (for the local runner, samples and tests).
+/// Builds an SQS message as Lambda delivers it, in full (for the local runner, samples and
+/// tests; a handler takes it `.into()` a lean [`SqsMessage`]).
 pub fn encode_message(
     message_id: &str,
     body: &str,
     receive_count: u32,
     queue_arn: &str,
-) -> SqsMessage {
-    let mut message = SqsMessage::default();
+) -> aws_lambda_events::event::sqs::SqsMessage {
+    let mut message = aws_lambda_events::event::sqs::SqsMessage::default();
     message.message_id = Some(message_id.to_owned());
     message.receipt_handle = Some(format!("receipt-{message_id}-{receive_count}"));
     message.body = Some(body.to_owned());
@@ -361,10 +360,10 @@ mod tests {
 
     #[tokio::test]
     async fn dead_letters_and_retries_are_settled_apart() {
-        let messages = vec![
-            encode_message("m1", "ok", 1, "arn:q"),
-            encode_message("m2", "bad", 1, "arn:q"),
-            encode_message("m3", "later", 1, "arn:q"),
+        let messages: Vec<SqsMessage> = vec![
+            encode_message("m1", "ok", 1, "arn:q").into(),
+            encode_message("m2", "bad", 1, "arn:q").into(),
+            encode_message("m3", "later", 1, "arn:q").into(),
         ];
         let results = vec![
             Ok(()),
@@ -398,9 +397,9 @@ mod tests {
 
     #[test]
     fn receive_count_defaults_to_one() {
-        let mut message = encode_message("m", "b", 3, "arn:q");
+        let mut message: SqsMessage = encode_message("m", "b", 3, "arn:q").into();
         assert_eq!(receive_count(&message), 3);
-        message.attributes.clear();
+        message.attributes.approximate_receive_count = None;
         assert_eq!(receive_count(&message), 1);
     }
 }

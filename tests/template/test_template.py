@@ -1076,10 +1076,10 @@ def test_misspelt_report_batch_item_failures_is_caught(tmp_path: Path) -> None:
 
 def test_runner_batch_size_is_the_template_default(template: dict) -> None:
     """The local runner and the benchmark deliver SQS batches of the size the stack deploys."""
-    source = (ROOT / "local" / "src" / "transport.rs").read_text()
+    source = (ROOT / "local" / "scenario-runner" / "src" / "queues.rs").read_text()
     for constant, parameter in [("BATCH_SIZE", "SqsBatchSize"), ("FIFO_BATCH_SIZE", "FifoBatchSize")]:
         match = re.search(rf"pub const {constant}: usize = (\d+);", source)
-        assert match, f"{constant} not found in local/src/transport.rs"
+        assert match, f"{constant} not found in local/scenario-runner/src/queues.rs"
         assert int(match.group(1)) == int(template["Parameters"][parameter]["Default"])
 
 

@@ -23,11 +23,12 @@ use crate::rules::locale_fallback;
 use crate::rules::message_id::message_id;
 use crate::rules::no_delivery_preference::delivery_format;
 use crate::rules::osg_or_msq::{after_osg, QueueReason};
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use chrono::{DateTime, Utc};
 use rewards_shared::effects::{self, RecordEffects};
 use rewards_shared::envelope::{Envelope, EventType, OneOf};
 use rewards_shared::ids::derived_id;
+use rewards_shared::lambda_event::SqsEvent;
 use rewards_shared::model::{
     DecidedMessage, DeleteInstruction, OnsiteMessage, QueuedMessage, Validate as _,
 };

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use aws_lambda_events::event::sqs::SqsEvent;
 use bcg::{Config, Handler};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use rewards_shared::config::{ProcessEnv, Vars};
 use rewards_shared::http::{CslClient, HttpSettings, OsgClient, RetryPolicy};
+use rewards_shared::lambda_event::SqsEvent;
 use rewards_shared::ports::{CachedTemplates, SqsDeadLetters, SqsPublisher, SystemClock};
 use rewards_shared::telemetry::{logging, Telemetry};
 use rewards_shared::{aws, secrets, stage::Stage};

@@ -13,12 +13,12 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use aws_lambda_events::event::kafka::KafkaEvent;
 use futures::stream::{self, StreamExt};
 use rewards_shared::effects;
 use rewards_shared::error::Retryable;
 use rewards_shared::ids::derived_id;
 use rewards_shared::kafka::{self, KafkaBatchResponse, Record};
+use rewards_shared::lambda_event::KafkaEvent;
 use rewards_shared::model::Promotion;
 use rewards_shared::ports::dead_letter::send_recorded;
 use rewards_shared::ports::{

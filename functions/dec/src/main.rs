@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use aws_lambda_events::event::kafka::KafkaEvent;
 use dec::{Config, Handler};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use rewards_shared::config::{ProcessEnv, Vars};
 use rewards_shared::http::{HttpSettings, PphClient, RetryPolicy};
+use rewards_shared::lambda_event::KafkaEvent;
 use rewards_shared::ports::{CachedPromotions, SqsDeadLetters, SqsPublisher, SystemClock};
 use rewards_shared::telemetry::{logging, Telemetry};
 use rewards_shared::{aws, secrets, stage::Stage};

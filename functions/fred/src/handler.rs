@@ -13,12 +13,13 @@
 //! of its group in the batch ([`sqs::hold_back_behind_failures`]), so nothing of a group is
 //! published ahead of what precedes it.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use chrono::{DateTime, Utc};
 use rewards_shared::effects::{self, RecordEffects};
 use rewards_shared::envelope::{Envelope, EventType, OneOf, Traced as _};
 use rewards_shared::error::Retryable;
 use rewards_shared::ids::derived_id;
+use rewards_shared::lambda_event::{SqsEvent, SqsMessage};
 use rewards_shared::model::{
     DecidedMessage, Decision, DeleteInstruction, RewardMessage, Validate as _,
 };
@@ -420,7 +421,7 @@ mod tests {
             envelope("e1", MessageType::OptIn, "P", "FREE_SPINS"),
             envelope("e2", MessageType::Progress, "X", "FREE_SPINS"),
         ];
-        let messages = inputs
+        let messages: Vec<_> = inputs
             .iter()
             .enumerate()
             .map(|(i, e)| sqs_message(&format!("m{i}"), e))
@@ -819,7 +820,7 @@ mod tests {
             envelope("e2", MessageType::Progress, "HIDDEN", "FREE_SPINS"),
             envelope("e3", MessageType::Progress, "P", "FREE_BET"),
         ];
-        let messages = inputs
+        let messages: Vec<_> = inputs
             .iter()
             .enumerate()
             .map(|(i, e)| sqs_message(&format!("m{i}"), e))

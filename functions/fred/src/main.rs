@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use aws_lambda_events::event::sqs::SqsEvent;
 use fred::{Config, Handler};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use rewards_shared::config::{ProcessEnv, Vars};
 use rewards_shared::http::sigv4::LAMBDA_SERVICE;
 use rewards_shared::http::{DesClient, HttpSettings, RetryPolicy, SigV4Signer};
+use rewards_shared::lambda_event::SqsEvent;
 use rewards_shared::ports::{SqsDeadLetters, SqsPublisher, SystemClock};
 use rewards_shared::telemetry::{logging, Telemetry};
 use rewards_shared::{aws, stage::Stage};

@@ -1,8 +1,8 @@
 //! MSQ's invocation payload (an SQS or an MSK event), its response and its error.
 
-use aws_lambda_events::event::kafka::KafkaEvent;
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use rewards_shared::kafka::KafkaBatchResponse;
+use rewards_shared::lambda_event::{KafkaEvent, SqsEvent};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// What Lambda invokes MSQ with.

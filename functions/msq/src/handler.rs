@@ -1,10 +1,10 @@
 //! MSQ's handler: SQS records dispatched by CloudEvent type, MSK customer-online records
 //! resent.
 
-use aws_lambda_events::event::kafka::KafkaEvent;
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use rewards_shared::envelope::{Envelope, EnvelopeError, EventType};
 use rewards_shared::kafka::{self, KafkaBatchResponse, Record};
+use rewards_shared::lambda_event::{KafkaEvent, SqsEvent};
 use rewards_shared::limits::DEFAULT_MAX_MESSAGE_TTL_DAYS;
 use rewards_shared::model::{
     self, CustomerOnline, DeleteInstruction, InvalidInput, MessageType, QueuedMessage, Validate,
@@ -402,8 +402,7 @@ mod tests {
     }
 
     fn sqs(messages: Vec<SqsMessage>) -> MsqEvent {
-        let mut event = SqsEvent::default();
-        event.records = messages;
+        let event = SqsEvent::of(messages);
         MsqEvent::Sqs(event)
     }
 

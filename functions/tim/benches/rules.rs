@@ -35,7 +35,11 @@ fn rules_bench(c: &mut Criterion) {
             let activity = std::hint::black_box(&envelope.data);
             let key = record::key(activity);
             let verdict = rules::verdict(activity, Some(&stored));
-            (key, verdict, rules::state_update(activity, &envelope.id))
+            (
+                key,
+                verdict,
+                rules::state_update(activity, &envelope.id, "message-1"),
+            )
         })
     });
 }

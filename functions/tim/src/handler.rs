@@ -14,10 +14,11 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use futures::stream::{self, StreamExt};
 use rewards_shared::effects::{self, RecordEffects};
 use rewards_shared::envelope::Envelope;
+use rewards_shared::lambda_event::SqsEvent;
 use rewards_shared::model::EnrichedActivity;
 use rewards_shared::ports::{Clock, DeadLetterSink, Publisher, StateKey, TimStateStore};
 use rewards_shared::sqs::{self, RecordFailure};
@@ -89,7 +90,6 @@ where
                 Err(invalid) => results[index] = Err(RecordFailure::invalid(invalid)),
             }
         }
-        let receive_counts: Vec<u32> = messages.iter().map(sqs::receive_count).collect();
         let mut keys: Vec<VecDeque<(usize, Envelope<EnrichedActivity>)>> = groups
             .into_values()
             .map(|mut group| {
@@ -104,7 +104,12 @@ where
             let indexes: Vec<usize> = round.iter().map(|(index, _)| *index).collect();
             let applied: Vec<RecordResult> = stream::iter(round)
                 .map(|(index, envelope)| {
-                    self.apply_one(index, envelope, &receive_counts, &recorder)
+                    let message = &messages[index];
+                    let delivery = record::Delivery {
+                        message_id: sqs::message_id(message),
+                        receive_count: sqs::receive_count(message),
+                    };
+                    self.apply_one(envelope, delivery, &recorder)
                 })
                 .buffered(self.concurrency.max(1))
                 .collect()
@@ -135,16 +140,14 @@ where
 
     async fn apply_one(
         &self,
-        index: usize,
         envelope: Envelope<EnrichedActivity>,
-        receive_counts: &[u32],
+        delivery: record::Delivery<'_>,
         recorder: &Recorder<'_>,
     ) -> RecordResult {
         let now = self.clock.now();
         recorder.latency(envelope.latency_at(now));
-        let receive_count = receive_counts.get(index).copied().unwrap_or(1);
         let span = tracing::info_span!("record", stage = "tim", correlation_id = %envelope.correlation_id, event_id = %envelope.id);
-        record::apply(&self.store, &envelope, receive_count, &self.filter_tag, now)
+        record::apply(&self.store, &envelope, delivery, &self.filter_tag, now)
             .instrument(span)
             .await
     }
@@ -211,20 +214,24 @@ mod tests {
     }
 
     fn event_with_count(bodies: &[String], receive_count: u32) -> SqsEvent {
-        let mut event = SqsEvent::default();
-        event.records = bodies
-            .iter()
-            .enumerate()
-            .map(|(i, body)| {
-                encode_message(
-                    &format!("m{i}"),
-                    body,
-                    receive_count,
-                    "arn:aws:sqs:eu-west-1:1:cpp-enriched-events",
-                )
-            })
-            .collect();
-        event
+        messages("m", bodies, receive_count)
+    }
+
+    /// Other messages carrying these bodies (ids `{prefix}{i}`): copies of events, not
+    /// redeliveries of the messages of [`event`].
+    fn copies(prefix: &str, bodies: &[String]) -> SqsEvent {
+        messages(prefix, bodies, 1)
+    }
+
+    fn messages(prefix: &str, bodies: &[String], receive_count: u32) -> SqsEvent {
+        SqsEvent::of(bodies.iter().enumerate().map(|(i, body)| {
+            encode_message(
+                &format!("{prefix}{i}"),
+                body,
+                receive_count,
+                "arn:aws:sqs:eu-west-1:1:cpp-enriched-events",
+            )
+        }))
     }
 
     struct Fixture<S> {
@@ -366,20 +373,16 @@ mod tests {
             ))]))
             .await;
         handler
-            .handle(&event(&[body(&activity(
-                "1",
-                5,
-                ActivityStatus::InProgress,
-                2,
-            ))]))
+            .handle(&copies(
+                "copy",
+                &[body(&activity("1", 5, ActivityStatus::InProgress, 2))],
+            ))
             .await;
         handler
-            .handle(&event(&[body(&activity(
-                "1",
-                4,
-                ActivityStatus::RewardAwarded,
-                5,
-            ))]))
+            .handle(&copies(
+                "older",
+                &[body(&activity("1", 4, ActivityStatus::RewardAwarded, 5))],
+            ))
             .await;
         assert_eq!(fixture.relevant_types(), vec![(MessageType::Progress, 5)]);
         let duplicates = fixture
@@ -544,14 +547,46 @@ mod tests {
         let emitted = fixture.publisher.take(Destination::RelevantEvents);
         assert_eq!(emitted.len(), 1, "the award is not lost");
 
-        // A later, independent copy (first delivery) is a true duplicate.
-        handler.handle(&event(&award)).await;
+        // A later, independent copy (another message, first delivery) is a true duplicate.
+        handler.handle(&copies("copy", &award)).await;
         assert!(fixture.relevant_types().is_empty());
         assert!(fixture.outcomes.take().contains(&Outcome::Dropped {
             stage: Stage::Tim,
             reason: DropReason::Duplicate,
             account_id: Some("1".into())
         }));
+    }
+
+    /// A store whose first answer is lost: it applies the write, the answer times out, and the
+    /// SDK sends the same write again, which finds the event already stored.
+    struct AnswerLost(MemoryTimStateStore);
+
+    impl TimStateStore for AnswerLost {
+        async fn advance(
+            &self,
+            key: &StateKey,
+            update: &StateUpdate,
+        ) -> Result<WriteResult, TimStateError> {
+            let _lost = self.0.advance(key, update).await?;
+            self.0.advance(key, update).await
+        }
+    }
+
+    #[tokio::test]
+    async fn an_applied_write_whose_answer_was_lost_still_emits() {
+        let fixture = Fixture::new(AnswerLost(MemoryTimStateStore::new()));
+        let handler = fixture.handler(Arc::clone(&fixture.publisher));
+        let bodies = [
+            body(&activity("1", 1, ActivityStatus::OptedIn, 0)),
+            body(&activity("1", 2, ActivityStatus::InProgress, 2)),
+        ];
+        let response = handler.handle(&event(&bodies)).await;
+        assert!(response.batch_item_failures.is_empty());
+        assert_eq!(
+            fixture.relevant_types(),
+            vec![(MessageType::OptIn, 1), (MessageType::Progress, 2)],
+            "a retried write of the event's own message is no duplicate"
+        );
     }
 
     /// A publisher that fails the messages of one TIM event id (`tim` of `ev-{activity}`),

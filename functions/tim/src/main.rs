@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use rewards_shared::config::{ProcessEnv, Vars};
+use rewards_shared::lambda_event::SqsEvent;
 use rewards_shared::ports::{DynamoTimStateStore, SqsDeadLetters, SqsPublisher, SystemClock};
 use rewards_shared::telemetry::{logging, Telemetry};
 use rewards_shared::{aws, stage::Stage};

@@ -17,6 +17,7 @@ use rewards_shared::sqs::RecordFailure;
 use rewards_shared::stage::Stage;
 
 use crate::rules::redelivery::state_before;
+pub use crate::rules::redelivery::Delivery;
 use crate::rules::{state_update, tag_filter, verdict, Verdict};
 
 /// Reads an SQS body as the enriched activity DEC emitted.
@@ -40,7 +41,7 @@ pub fn key(activity: &EnrichedActivity) -> StateKey {
 pub async fn apply<S: TimStateStore>(
     store: &S,
     envelope: &Envelope<EnrichedActivity>,
-    receive_count: u32,
+    delivery: Delivery<'_>,
     filter_tag: &str,
     now: DateTime<Utc>,
 ) -> Result<RecordEffects, RecordFailure> {
@@ -50,7 +51,10 @@ pub async fn apply<S: TimStateStore>(
     }
     let key = key(activity);
     let written = store
-        .advance(&key, &state_update(activity, &envelope.id))
+        .advance(
+            &key,
+            &state_update(activity, &envelope.id, delivery.message_id),
+        )
         .await
         .map_err(|error| {
             if !error.is_retryable() {
@@ -61,7 +65,7 @@ pub async fn apply<S: TimStateStore>(
     let verdict = match written {
         WriteResult::Applied { previous } => verdict(activity, previous.as_ref()),
         WriteResult::Stale { stored } => {
-            let Some(before) = state_before(&stored, envelope, receive_count) else {
+            let Some(before) = state_before(&stored, envelope, delivery) else {
                 return Ok(dropped(activity, DropReason::Duplicate));
             };
             tracing::info!(key = %key, "redelivery of an event already written: emitting its events again");

@@ -11,10 +11,11 @@
 //! };
 //! ```
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use chrono::{DateTime, Utc};
 
 use crate::envelope::{Envelope, EventType, StageTimestamps};
+use crate::lambda_event::{SqsEvent, SqsMessage};
 use crate::model::{
     ActivityStatus, EnrichedActivity, EnrichedProgress, MessageType, Promotion, RewardMessage,
     RewardScheme, TierDefinition,
@@ -152,11 +153,9 @@ pub fn envelope<T>(id: &str, from: Stage, event_type: EventType, data: T) -> Env
     }
 }
 
-/// An SQS event of `messages`, as Lambda delivers a batch.
-pub fn sqs_event(messages: Vec<SqsMessage>) -> SqsEvent {
-    let mut event = SqsEvent::default();
-    event.records = messages;
-    event
+/// An SQS event of `messages` (Lambda's own or lean ones), as Lambda delivers a batch.
+pub fn sqs_event<M: Into<SqsMessage>>(messages: impl IntoIterator<Item = M>) -> SqsEvent {
+    SqsEvent::of(messages)
 }
 
 /// The message ids a batch response reports for redelivery, in order.

@@ -58,8 +58,9 @@ pub fn verdict(activity: &EnrichedActivity, previous: Option<&RewardState>) -> V
     }
 }
 
-/// The state TIM writes for `activity` (CloudEvent `event_id`).
-pub fn state_update(activity: &EnrichedActivity, event_id: &str) -> StateUpdate {
+/// The state TIM writes for `activity` (CloudEvent `event_id`), carried by the queue message
+/// `delivery`.
+pub fn state_update(activity: &EnrichedActivity, event_id: &str, delivery: &str) -> StateUpdate {
     StateUpdate {
         sequence: activity.sequence,
         event_id: event_id.to_owned(),
@@ -70,6 +71,7 @@ pub fn state_update(activity: &EnrichedActivity, event_id: &str) -> StateUpdate 
             .collect::<BTreeMap<_, _>>(),
         awards: activity.status == ActivityStatus::RewardAwarded,
         expires_at: activity.expires_at(),
+        delivery: delivery.to_owned(),
     }
 }
 
@@ -194,11 +196,11 @@ mod tests {
 
     #[test]
     fn state_update_marks_awards_and_carries_progress_and_expiry() {
-        let award = state_update(&activity(ActivityStatus::RewardAwarded, 5), "e-2");
+        let award = state_update(&activity(ActivityStatus::RewardAwarded, 5), "e-2", "m-2");
         assert!(award.awards);
         assert_eq!(award.sequence, 2);
         assert_eq!(award.progress.get("rs"), Some(&5));
         assert!(award.expires_at.is_some());
-        assert!(!state_update(&activity(ActivityStatus::RewardSpent, 5), "e-3").awards);
+        assert!(!state_update(&activity(ActivityStatus::RewardSpent, 5), "e-3", "m-3").awards);
     }
 }

@@ -41,6 +41,7 @@ pub fn update(sequence: u64, progress: &[(&str, u64)], awards: bool) -> StateUpd
             .collect(),
         awards,
         expires_at: None,
+        delivery: format!("message-{sequence}"),
     }
 }
 
@@ -233,6 +234,25 @@ fn keys_of_any_text_never_share_an_item<'a, S: TimStateStore>(
     })
 }
 
+fn the_stored_state_names_the_message_that_carried_it<'a, S: TimStateStore>(
+    store: &'a S,
+    prefix: &'a str,
+) -> CaseRun<'a> {
+    Box::pin(async move {
+        let key = key(prefix);
+        advance(store, &key, update(1, &[("rs", 1)], false)).await;
+        assert_eq!(stored(store, &key).await.delivery, "message-1");
+        // The same write again (a retry whose first answer was lost) finds its own message.
+        let again = stale(advance(store, &key, update(1, &[("rs", 1)], false)).await);
+        assert_eq!(again.delivery, "message-1");
+        assert_eq!(again.current.event_id, "event-1");
+        let mut other = update(2, &[("rs", 2)], false);
+        other.delivery = "another-message".into();
+        advance(store, &key, other).await;
+        assert_eq!(stored(store, &key).await.delivery, "another-message");
+    })
+}
+
 /// Every case, for a store type.
 pub fn cases<S: TimStateStore>() -> Vec<Case<S>> {
     vec![
@@ -255,6 +275,10 @@ pub fn cases<S: TimStateStore>() -> Vec<Case<S>> {
         Case {
             name: "the_stale_answer_carries_the_state_before_the_latest_event",
             run: the_stale_answer_carries_the_state_before_the_latest_event::<S>,
+        },
+        Case {
+            name: "the_stored_state_names_the_message_that_carried_it",
+            run: the_stored_state_names_the_message_that_carried_it::<S>,
         },
         Case {
             name: "keys_of_any_text_never_share_an_item",

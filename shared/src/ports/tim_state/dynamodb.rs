@@ -9,6 +9,7 @@
 //! | `sequence`, `eventId`, `awarded` | N, S, BOOL | the latest event's sequence and id; whether an award was emitted |
 //! | `progress:{rewardSchemeId}` | N | `current` of that scheme, from the latest event that named it |
 //! | `touched` | L of S | the schemes the latest event named |
+//! | `delivery` | S | the SQS `messageId` of the message that carried the latest event |
 //! | `before:{rewardSchemeId}` | N or NULL | for each scheme the latest event named: its value before that event (NULL: none) |
 //! | `prevSequence`, `prevEventId`, `prevAwarded` | N, S, BOOL, or NULL | the same three before the latest event |
 //! | `expiresAt` | N | epoch seconds: the reward's expiry (or now) plus the grace period |
@@ -57,6 +58,7 @@ const SEQUENCE: &str = "sequence";
 const EVENT_ID: &str = "eventId";
 const AWARDED: &str = "awarded";
 const TOUCHED: &str = "touched";
+const DELIVERY: &str = "delivery";
 const PREV_SEQUENCE: &str = "prevSequence";
 const PREV_EVENT_ID: &str = "prevEventId";
 const PREV_AWARDED: &str = "prevAwarded";
@@ -267,6 +269,7 @@ fn expression(update: &StateUpdate, expires_at: i64) -> Expression {
         "#sequence = :sequence".to_owned(),
         "#eventId = :eventId".to_owned(),
         "#touched = :touched".to_owned(),
+        "#delivery = :delivery".to_owned(),
         "#expiresAt = :expiresAt".to_owned(),
         if update.awards {
             "#awarded = :true".to_owned()
@@ -280,6 +283,7 @@ fn expression(update: &StateUpdate, expires_at: i64) -> Expression {
         ("#eventId", EVENT_ID),
         ("#awarded", AWARDED),
         ("#touched", TOUCHED),
+        ("#delivery", DELIVERY),
         ("#prevSequence", PREV_SEQUENCE),
         ("#prevEventId", PREV_EVENT_ID),
         ("#prevAwarded", PREV_AWARDED),
@@ -305,6 +309,10 @@ fn expression(update: &StateUpdate, expires_at: i64) -> Expression {
                     .map(|scheme| AttributeValue::S(scheme.clone()))
                     .collect(),
             ),
+        ),
+        (
+            ":delivery".into(),
+            AttributeValue::S(update.delivery.clone()),
         ),
         (
             ":expiresAt".into(),
@@ -388,8 +396,13 @@ impl TimStateStore for DynamoTimStateStore {
                     let current = current(item, &pk)?
                         .ok_or_else(|| corrupt(&pk, "the stored item has no `sequence`".into()))?;
                     let previous = previous(item, &current, &pk)?;
+                    let delivery = text(item, DELIVERY, &pk)?;
                     Ok(WriteResult::Stale {
-                        stored: StoredState { current, previous },
+                        stored: StoredState {
+                            current,
+                            previous,
+                            delivery,
+                        },
                     })
                 }
                 _ => Err(failure(&pk, classify("UpdateItem", &error))),

@@ -86,6 +86,7 @@ impl TimStateStore for MemoryTimStateStore {
             StoredState {
                 current,
                 previous: previous.clone(),
+                delivery: update.delivery.clone(),
             },
         );
         Ok(WriteResult::Applied { previous })

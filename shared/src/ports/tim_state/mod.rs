@@ -10,7 +10,8 @@
 //! scheme the event does not name keeps its stored value.
 //!
 //! The stored item also keeps the state *before* its latest event ([`StoredState::previous`]),
-//! written by the same update, for TIM's redelivery rule (`functions/tim/src/rules/redelivery.rs`
+//! written by the same update, and the queue message that carried the latest event
+//! ([`StoredState::delivery`]), for TIM's redelivery rule (`functions/tim/src/rules/redelivery.rs`
 //! explains it and decides with it).
 
 #[cfg(any(test, feature = "testing"))]
@@ -84,6 +85,11 @@ pub struct StateUpdate {
     pub awards: bool,
     /// The reward's expiry: the store keeps the state until then (plus its grace period).
     pub expires_at: Option<DateTime<Utc>>,
+    /// The queue message that carried the event (its SQS `messageId`), kept with the state.
+    /// A write that finds its own event stored tells by it whether the stored state came from
+    /// this very message — an earlier receive of it, or an attempt of this same write whose
+    /// answer was lost and which the SDK retried — or from another copy of the event.
+    pub delivery: String,
 }
 
 /// The item as stored: the latest state and the one before it.
@@ -93,6 +99,9 @@ pub struct StoredState {
     pub current: RewardState,
     /// State before the latest event (`None` if it was the key's first).
     pub previous: Option<RewardState>,
+    /// The queue message that carried the latest event ([`StateUpdate::delivery`]); empty for
+    /// items written before deliveries were kept.
+    pub delivery: String,
 }
 
 /// The answer to one conditional write.

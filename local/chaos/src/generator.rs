@@ -1,0 +1,685 @@
+//! The chaos run's input: a seeded, realistic stream of activities and customers coming and
+//! going.
+//!
+//! Customers of two brands take part in promotions of their brand. Each customer's attempt at
+//! a promotion is a journey: opt-in, progress (sometimes without progress), the award when a
+//! reward's target is reached, then the reward spent or expired, a repeated award now and
+//! then — or an unqualification on the way (EPPM in week one, CPP `UNQUALIFIED` later).
+//! Sequences grow by one or more. Mixed in: Kafka redeliveries of earlier records (same
+//! bytes), upstream replays (same activity under a new id), activities of unknown promotions,
+//! malformed records, and customers going on and offline. Some promotions lack TIM's tag, some
+//! rewards are of a type DES does not decide on, some expire during the run, and the run
+//! crosses the cycle start day.
+//!
+//! Every record carries a `correlationid` header naming it; the [`Catalog`] maps it to the
+//! activity's `(accountId, promoCode, attemptId, sequence)`, so what the customer saw can be
+//! traced to its logical message without trusting the message ids.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use chrono::{DateTime, Duration, Utc};
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+use rewards_shared::envelope::format_timestamp;
+use rewards_shared::model::{MessageType, Promotion, RewardScheme, TierDefinition};
+use serde::Serialize;
+use serde_json::json;
+
+use scenario_runner::scenario::ScenarioTemplate;
+
+/// The brands customers play on.
+pub const BRANDS: [&str; 2] = ["skybet", "skyvegas"];
+/// TIM's filter tag.
+pub const TIM_TAG: &str = "tim";
+
+/// Where a record's activity belongs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Origin {
+    /// The customer.
+    pub account_id: String,
+    /// The promotion.
+    pub promo_code: String,
+    /// The attempt.
+    pub attempt_id: String,
+    /// The activity's sequence (0 for EPPM).
+    pub sequence: u64,
+}
+
+/// Correlation id (the record's `correlationid` header) → the activity it names.
+pub type Catalog = HashMap<String, Origin>;
+
+/// One Kafka record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The value.
+    pub value: Vec<u8>,
+    /// The `correlationid` header.
+    pub correlation_id: String,
+}
+
+/// One step of the run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChaosStep {
+    /// A batch of activities, at a time: one MSK event per topic, then the pipeline drains.
+    Activities {
+        /// The clock for this batch.
+        at: DateTime<Utc>,
+        /// Records for the CPP topic.
+        cpp: Vec<Record>,
+        /// Records for the EPPM topic.
+        eppm: Vec<Record>,
+    },
+    /// The customer comes online (OSG answers 200; MSQ resends).
+    Online {
+        /// The customer.
+        account_id: String,
+        /// Their brand.
+        brand: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The customer goes offline (OSG answers 404).
+    Offline {
+        /// The customer.
+        account_id: String,
+    },
+}
+
+/// What the generator put in, by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mix {
+    /// `OPTED_IN` activities.
+    pub opt_ins: u64,
+    /// `IN_PROGRESS` activities that progressed.
+    pub progress: u64,
+    /// `IN_PROGRESS` activities without progress.
+    pub no_progress: u64,
+    /// `REWARD_AWARDED` activities (repeats included).
+    pub awards: u64,
+    /// `REWARD_SPENT` activities.
+    pub spent: u64,
+    /// `EXPIRED` activities.
+    pub expired: u64,
+    /// CPP `UNQUALIFIED` activities.
+    pub unqualified_cpp: u64,
+    /// EPPM week-one unqualifications.
+    pub unqualified_eppm: u64,
+    /// Kafka redeliveries of an earlier record.
+    pub redelivered: u64,
+    /// The same activity replayed under a new id.
+    pub replayed: u64,
+    /// Activities of a promotion PPH does not know.
+    pub unknown_promotion: u64,
+    /// Records that are not valid activities.
+    pub malformed: u64,
+    /// Customers coming online.
+    pub online: u64,
+    /// Customers going offline.
+    pub offline: u64,
+}
+
+/// A customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customer {
+    /// Account id.
+    pub account_id: String,
+    /// Brand.
+    pub brand: String,
+    /// Locale, if known.
+    pub locale: Option<String>,
+}
+
+/// Everything the run needs, generated from a seed.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    /// The clock at the start.
+    pub start: DateTime<Utc>,
+    /// The clock at the end.
+    pub end: DateTime<Utc>,
+    /// PPH's promotions.
+    pub promotions: Vec<Promotion>,
+    /// CSL's templates.
+    pub templates: Vec<ScenarioTemplate>,
+    /// The customers.
+    pub customers: Vec<Customer>,
+    /// Who is online at the start.
+    pub online: Vec<String>,
+    /// The steps.
+    pub steps: Vec<ChaosStep>,
+    /// Correlation ids of the records.
+    pub catalog: Catalog,
+    /// How many events (records and on/offline switches) the steps hold.
+    pub events: usize,
+    /// The mix.
+    pub mix: Mix,
+}
+
+/// Phase of a journey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Fresh,
+    Progressing,
+    Awarded,
+}
+
+#[derive(Debug, Clone)]
+struct Journey {
+    customer: usize,
+    promotion: usize,
+    attempt_id: String,
+    week: u32,
+    sequence: u64,
+    current: Vec<u64>,
+    phase: Phase,
+}
+
+struct Generator {
+    rng: ChaCha8Rng,
+    promotions: Vec<Promotion>,
+    customers: Vec<Customer>,
+    online: Vec<bool>,
+    journeys: Vec<Journey>,
+    attempts: HashMap<(usize, usize), u32>,
+    recent: VecDeque<(Record, bool)>,
+    catalog: Catalog,
+    mix: Mix,
+    next_record: u64,
+}
+
+/// The first day of the run: a Friday, so the run crosses Monday (the cycle start day).
+fn start() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-13T08:00:00Z")
+        .map(|at| at.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+/// How long the run's clock runs.
+const SPAN_HOURS: i64 = 96;
+
+/// Generates `events` events from `seed`.
+pub fn generate(events: usize, seed: u64) -> Generated {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let start = start();
+    let end = start + Duration::hours(SPAN_HOURS);
+    let promotions = promotions(&mut rng, start, end);
+    let customer_count = (events / 40).clamp(200, 5000);
+    let customers: Vec<Customer> = (0..customer_count)
+        .map(|i| Customer {
+            account_id: format!("{}", 10_000_000 + i),
+            brand: BRANDS[i % BRANDS.len()].to_owned(),
+            locale: match rng.random_range(0..20) {
+                0..=16 => Some("en-GB".to_owned()),
+                17 | 18 => Some("de-DE".to_owned()),
+                _ => None,
+            },
+        })
+        .collect();
+    let online: Vec<bool> = customers.iter().map(|_| rng.random_bool(0.6)).collect();
+    let mut generator = Generator {
+        rng,
+        promotions,
+        customers,
+        online: online.clone(),
+        journeys: Vec::new(),
+        attempts: HashMap::new(),
+        recent: VecDeque::new(),
+        catalog: HashMap::new(),
+        mix: Mix::default(),
+        next_record: 0,
+    };
+    let pool = (customer_count / 4).max(8);
+    let mut steps = Vec::new();
+    let mut produced = 0;
+    while produced < events {
+        let at = start + Duration::seconds(SPAN_HOURS * 3600 * produced as i64 / events as i64);
+        if generator.rng.random_bool(0.03) {
+            steps.push(generator.switch(at));
+            produced += 1;
+            continue;
+        }
+        let size = generator.rng.random_range(1..=40).min(events - produced);
+        let mut cpp = Vec::new();
+        let mut eppm = Vec::new();
+        for _ in 0..size {
+            while generator.journeys.len() < pool {
+                generator.start_journey();
+            }
+            let (record, is_eppm) = generator.next_record(at);
+            if is_eppm {
+                eppm.push(record);
+            } else {
+                cpp.push(record);
+            }
+        }
+        produced += size;
+        steps.push(ChaosStep::Activities { at, cpp, eppm });
+    }
+    let Generator {
+        promotions,
+        customers,
+        catalog,
+        mix,
+        ..
+    } = generator;
+    Generated {
+        start,
+        end,
+        templates: templates(),
+        online: customers
+            .iter()
+            .zip(&online)
+            .filter(|(_, online)| **online)
+            .map(|(customer, _)| customer.account_id.clone())
+            .collect(),
+        promotions,
+        customers,
+        steps,
+        catalog,
+        events,
+        mix,
+    }
+}
+
+const ACTIVITY_TYPES: [&str; 4] = ["FREE_SPINS", "FREE_BET", "GAMING_BONUS", "CASHBACK"];
+
+fn promotions(rng: &mut ChaCha8Rng, start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<Promotion> {
+    (0..24)
+        .map(|i| {
+            let brand = BRANDS[i % BRANDS.len()];
+            let expires = if rng.random_bool(0.2) {
+                // Expires during the run: its late messages are dropped or not resent.
+                start + (end - start) * rng.random_range(3..9) / 10
+            } else {
+                end + Duration::days(30)
+            };
+            let schemes = rng.random_range(1..=3);
+            let mut tags = vec!["weekly".to_owned()];
+            if rng.random_bool(0.85) {
+                tags.push(TIM_TAG.to_owned());
+            }
+            Promotion {
+                promo_code: format!("PROMO-{i:02}"),
+                promo_name: format!("Promotion {i}"),
+                promo_url: format!("https://example.test/promo/{i}"),
+                tags,
+                brand: brand.to_owned(),
+                reward_schemes: (0..schemes)
+                    .map(|s| {
+                        let kind = ACTIVITY_TYPES[rng.random_range(0..ACTIVITY_TYPES.len())];
+                        RewardScheme {
+                            reward_scheme_id: format!("rs-{i:02}-{s}"),
+                            products: vec!["casino".to_owned()],
+                            reward_type: kind.to_owned(),
+                            product_reward_type: format!("CASINO_{kind}"),
+                            tier_definition: TierDefinition(json!({"tiers": [{"threshold": rng.random_range(3..=8_u64), "reward": "a reward"}]})),
+                            expiration_date: Some(expires),
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+fn templates() -> Vec<ScenarioTemplate> {
+    let mut templates = Vec::new();
+    for brand in BRANDS {
+        for message_type in MessageType::ALL {
+            templates.push(ScenarioTemplate {
+                brand: brand.to_owned(),
+                message_type,
+                locale: "en-GB".to_owned(),
+                title: format!("{message_type} in {{{{promoName}}}}"),
+                body: "{{current}} of {{target}} {{rewardType}} until {{expirationDate}}"
+                    .to_owned(),
+            });
+        }
+    }
+    templates
+}
+
+impl Generator {
+    fn start_journey(&mut self) {
+        let customer = self.rng.random_range(0..self.customers.len());
+        let brand = &self.customers[customer].brand;
+        let candidates: Vec<usize> = (0..self.promotions.len())
+            .filter(|p| &self.promotions[*p].brand == brand)
+            .collect();
+        let promotion = candidates[self.rng.random_range(0..candidates.len())];
+        // One journey per (customer, promotion) at a time: a new attempt starts after the
+        // last one ended.
+        if self
+            .journeys
+            .iter()
+            .any(|j| j.customer == customer && j.promotion == promotion)
+        {
+            return;
+        }
+        let attempt = self.attempts.entry((customer, promotion)).or_insert(0);
+        *attempt += 1;
+        let schemes = self.promotions[promotion].reward_schemes.len();
+        self.journeys.push(Journey {
+            customer,
+            promotion,
+            attempt_id: format!("2026-W{}", 45 + *attempt),
+            week: if *attempt % 2 == 1 { 1 } else { 2 },
+            sequence: 0,
+            current: vec![0; schemes],
+            phase: Phase::Fresh,
+        });
+    }
+
+    fn correlation(&mut self) -> String {
+        self.next_record += 1;
+        format!("chaos-{:07}", self.next_record)
+    }
+
+    /// The next record: a redelivery, a replay, a bad one, or a journey's next activity.
+    fn next_record(&mut self, at: DateTime<Utc>) -> (Record, bool) {
+        let roll = self.rng.random_range(0..1000);
+        if roll < 30 && !self.recent.is_empty() {
+            self.mix.redelivered += 1;
+            let index = self.rng.random_range(0..self.recent.len());
+            return self.recent[index].clone();
+        }
+        if roll < 40 {
+            if let Some(replay) = self.replay() {
+                return replay;
+            }
+        }
+        if roll < 43 {
+            return (self.unknown_promotion(at), false);
+        }
+        if roll < 45 {
+            return (self.malformed(), false);
+        }
+        let index = self.rng.random_range(0..self.journeys.len());
+        let record = self.advance(index, at);
+        self.recent.push_back(record.clone());
+        if self.recent.len() > 400 {
+            self.recent.pop_front();
+        }
+        record
+    }
+
+    /// A recent CPP activity again under a new activity id and correlation id.
+    fn replay(&mut self) -> Option<(Record, bool)> {
+        let index = self.rng.random_range(0..self.recent.len().max(1));
+        let (record, is_eppm) = self.recent.get(index)?.clone();
+        if is_eppm {
+            return None;
+        }
+        let mut value: serde_json::Value = serde_json::from_slice(&record.value).ok()?;
+        let origin = self.catalog.get(&record.correlation_id)?.clone();
+        let correlation_id = self.correlation();
+        value["activityId"] = json!(format!("replay-{correlation_id}"));
+        self.catalog.insert(correlation_id.clone(), origin);
+        self.mix.replayed += 1;
+        Some((
+            Record {
+                value: value.to_string().into_bytes(),
+                correlation_id,
+            },
+            false,
+        ))
+    }
+
+    fn unknown_promotion(&mut self, at: DateTime<Utc>) -> Record {
+        self.mix.unknown_promotion += 1;
+        let correlation_id = self.correlation();
+        let value = json!({
+            "activityId": format!("act-{correlation_id}"), "accountId": "10000000",
+            "brand": "skybet", "promoCode": "NO-SUCH-PROMO", "attemptId": "2026-W46",
+            "sequence": 1, "status": "OPTED_IN", "occurredAt": format_timestamp(at)
+        });
+        Record {
+            value: value.to_string().into_bytes(),
+            correlation_id,
+        }
+    }
+
+    fn malformed(&mut self) -> Record {
+        self.mix.malformed += 1;
+        let correlation_id = self.correlation();
+        let value: &[u8] = match self.rng.random_range(0..4) {
+            0 => b"{\"activityId\": \"a\", \"accountId\": ",
+            1 => b"{\"activityId\": \"a\", \"accountId\": \"1\", \"status\": \"WON\"}",
+            2 => b"not json at all",
+            _ => &[0xff, 0xfe, 0x00],
+        };
+        Record {
+            value: value.to_vec(),
+            correlation_id,
+        }
+    }
+
+    /// The journey's next activity.
+    fn advance(&mut self, index: usize, at: DateTime<Utc>) -> (Record, bool) {
+        let step = if self.rng.random_bool(0.85) {
+            1
+        } else {
+            self.rng.random_range(2..=3)
+        };
+        let mut journey = self.journeys[index].clone();
+        journey.sequence += step;
+        let promotion = self.promotions[journey.promotion].clone();
+        let targets: Vec<u64> = promotion
+            .reward_schemes
+            .iter()
+            .map(|s| s.tier_definition.first_threshold().unwrap_or(5))
+            .collect();
+        let roll = self.rng.random_range(0..100);
+        let (status, ends) = match journey.phase {
+            Phase::Fresh => {
+                journey.phase = Phase::Progressing;
+                ("OPTED_IN", false)
+            }
+            Phase::Progressing if roll < 7 => {
+                if journey.week == 1 {
+                    self.journeys.swap_remove(index);
+                    self.mix.unqualified_eppm += 1;
+                    return (self.eppm(&journey, at), true);
+                }
+                ("UNQUALIFIED", true)
+            }
+            Phase::Progressing if journey.current.iter().zip(&targets).any(|(c, t)| c >= t) => {
+                journey.phase = Phase::Awarded;
+                ("REWARD_AWARDED", false)
+            }
+            Phase::Progressing if roll < 17 => ("IN_PROGRESS", false),
+            Phase::Progressing => {
+                let scheme = self.rng.random_range(0..journey.current.len());
+                let gain = self.rng.random_range(1..=2);
+                journey.current[scheme] = (journey.current[scheme] + gain).min(targets[scheme]);
+                self.mix.progress += 1;
+                ("IN_PROGRESS*", false)
+            }
+            Phase::Awarded if roll < 50 => ("REWARD_SPENT", true),
+            Phase::Awarded if roll < 70 => ("EXPIRED", true),
+            Phase::Awarded if roll < 80 => ("REWARD_AWARDED", false),
+            Phase::Awarded => ("EXPIRED", true),
+        };
+        match status {
+            "OPTED_IN" => self.mix.opt_ins += 1,
+            "IN_PROGRESS" => self.mix.no_progress += 1,
+            "REWARD_AWARDED" => self.mix.awards += 1,
+            "REWARD_SPENT" => self.mix.spent += 1,
+            "EXPIRED" => self.mix.expired += 1,
+            "UNQUALIFIED" => self.mix.unqualified_cpp += 1,
+            _ => {}
+        }
+        let status = status.trim_end_matches('*');
+        let record = self.cpp(&journey, &promotion, &targets, status, at);
+        if ends {
+            self.journeys.swap_remove(index);
+        } else {
+            self.journeys[index] = journey;
+        }
+        (record, false)
+    }
+
+    fn cpp(
+        &mut self,
+        journey: &Journey,
+        promotion: &Promotion,
+        targets: &[u64],
+        status: &str,
+        at: DateTime<Utc>,
+    ) -> Record {
+        let correlation_id = self.correlation();
+        let customer = &self.customers[journey.customer];
+        let progress: Vec<serde_json::Value> = promotion
+            .reward_schemes
+            .iter()
+            .zip(&journey.current)
+            .zip(targets)
+            .map(|((scheme, current), target)| {
+                json!({"rewardSchemeId": scheme.reward_scheme_id, "activityType": scheme.reward_type,
+                       "current": current, "target": target, "status": status})
+            })
+            .collect();
+        let mut value = json!({
+            "activityId": format!("act-{correlation_id}"), "accountId": customer.account_id,
+            "brand": customer.brand, "promoCode": promotion.promo_code,
+            "attemptId": journey.attempt_id, "sequence": journey.sequence, "status": status,
+            "occurredAt": format_timestamp(at), "rewardProgress": progress
+        });
+        if let Some(locale) = &customer.locale {
+            value["locale"] = json!(locale);
+        }
+        self.catalog.insert(
+            correlation_id.clone(),
+            Origin {
+                account_id: customer.account_id.clone(),
+                promo_code: promotion.promo_code.clone(),
+                attempt_id: journey.attempt_id.clone(),
+                sequence: journey.sequence,
+            },
+        );
+        Record {
+            value: value.to_string().into_bytes(),
+            correlation_id,
+        }
+    }
+
+    fn eppm(&mut self, journey: &Journey, at: DateTime<Utc>) -> Record {
+        let correlation_id = self.correlation();
+        let customer = &self.customers[journey.customer];
+        let promotion = &self.promotions[journey.promotion];
+        let mut value = json!({
+            "eventId": format!("eppm-{correlation_id}"), "accountId": customer.account_id,
+            "brand": customer.brand, "promoCode": promotion.promo_code,
+            "attemptId": journey.attempt_id, "week": 1, "reason": "NO_QUALIFYING_BET",
+            "occurredAt": format_timestamp(at)
+        });
+        if let Some(locale) = &customer.locale {
+            value["locale"] = json!(locale);
+        }
+        self.catalog.insert(
+            correlation_id.clone(),
+            Origin {
+                account_id: customer.account_id.clone(),
+                promo_code: promotion.promo_code.clone(),
+                attempt_id: journey.attempt_id.clone(),
+                sequence: 0,
+            },
+        );
+        Record {
+            value: value.to_string().into_bytes(),
+            correlation_id,
+        }
+    }
+
+    /// A customer goes offline, or comes online.
+    fn switch(&mut self, at: DateTime<Utc>) -> ChaosStep {
+        let index = self.rng.random_range(0..self.customers.len());
+        let customer = &self.customers[index];
+        self.online[index] = !self.online[index];
+        if self.online[index] {
+            self.mix.online += 1;
+            ChaosStep::Online {
+                account_id: customer.account_id.clone(),
+                brand: customer.brand.clone(),
+                at,
+            }
+        } else {
+            self.mix.offline += 1;
+            ChaosStep::Offline {
+                account_id: customer.account_id.clone(),
+            }
+        }
+    }
+}
+
+/// The distinct records of the run (for tests): correlation ids seen in the steps.
+pub fn correlation_ids(steps: &[ChaosStep]) -> HashSet<String> {
+    steps
+        .iter()
+        .flat_map(|step| match step {
+            ChaosStep::Activities { cpp, eppm, .. } => cpp
+                .iter()
+                .chain(eppm)
+                .map(|r| r.correlation_id.clone())
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_gives_the_same_run() {
+        let a = generate(500, 9);
+        let b = generate(500, 9);
+        assert_eq!(a.steps, b.steps);
+        assert_eq!(a.mix, b.mix);
+        assert_ne!(generate(500, 10).steps, a.steps);
+    }
+
+    #[test]
+    fn the_mix_holds_every_kind_and_every_record_is_catalogued() {
+        let generated = generate(5000, 1);
+        let mix = generated.mix;
+        for (kind, count) in [
+            ("opt-ins", mix.opt_ins),
+            ("progress", mix.progress),
+            ("no progress", mix.no_progress),
+            ("awards", mix.awards),
+            ("spent", mix.spent),
+            ("expired", mix.expired),
+            ("unqualified cpp", mix.unqualified_cpp),
+            ("unqualified eppm", mix.unqualified_eppm),
+            ("redelivered", mix.redelivered),
+            ("replayed", mix.replayed),
+            ("unknown promotion", mix.unknown_promotion),
+            ("malformed", mix.malformed),
+            ("online", mix.online),
+            ("offline", mix.offline),
+        ] {
+            assert!(count > 0, "no {kind} in {mix:?}");
+        }
+        let ids = correlation_ids(&generated.steps);
+        let uncatalogued = ids
+            .iter()
+            .filter(|id| !generated.catalog.contains_key(*id))
+            .count();
+        assert_eq!(
+            uncatalogued as u64,
+            mix.unknown_promotion + mix.malformed,
+            "only records without an activity are not catalogued"
+        );
+        let records: usize = generated
+            .steps
+            .iter()
+            .map(|step| match step {
+                ChaosStep::Activities { cpp, eppm, .. } => cpp.len() + eppm.len(),
+                _ => 1,
+            })
+            .sum();
+        assert_eq!(records, 5000);
+    }
+}

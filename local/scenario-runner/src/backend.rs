@@ -1,0 +1,174 @@
+//! What the runner's pipeline runs on: the ports of every stage ([`Backend`]) and the queues
+//! between them ([`Transport`]).
+//!
+//! The in-memory backend ([`MemoryBackend`] with [`MemoryTransport`]) is the default. The
+//! same [`crate::Pipeline`] runs over other backends: fault-injecting wrappers for the chaos
+//! run, or DynamoDB and SQS for `rewards run --aws`.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use chrono::{DateTime, Utc};
+use rewards_shared::ports::{
+    DeadLetterSink, Destination, MemoryDeadLetters, MemoryMessageStore, MemoryOnsiteGateway,
+    MemoryPromotions, MemoryPublisher, MemoryTemplates, MemoryTimStateStore, MessageStore,
+    OnsiteGateway, OutgoingMessage, PromotionSource, PublishError, Publisher, TemplateSource,
+    TimStateStore,
+};
+
+use crate::queues::{Queued, Queues};
+
+/// The ports every stage of a pipeline is built with.
+pub trait Backend {
+    /// PPH.
+    type Promotions: PromotionSource;
+    /// TIM's state store.
+    type TimStore: TimStateStore;
+    /// The publisher the stages share.
+    type Publisher: Publisher + Clone;
+    /// The dead-letter sink the stages share.
+    type DeadLetters: DeadLetterSink + Clone;
+    /// CSL.
+    type Templates: TemplateSource;
+    /// OSG.
+    type Onsite: OnsiteGateway + Clone;
+    /// MSQ's message store.
+    type Store: MessageStore;
+}
+
+/// One instance of each port.
+pub struct Ports<B: Backend> {
+    /// PPH.
+    pub promotions: B::Promotions,
+    /// TIM's state store.
+    pub tim_store: B::TimStore,
+    /// The publisher.
+    pub publisher: B::Publisher,
+    /// The dead-letter sink.
+    pub dead_letters: B::DeadLetters,
+    /// CSL.
+    pub templates: B::Templates,
+    /// OSG.
+    pub onsite: B::Onsite,
+    /// MSQ's store.
+    pub store: B::Store,
+}
+
+/// The queues between the stages, as Lambda's event source mappings see them.
+pub trait Transport {
+    /// A received batch, to settle after the handler ran.
+    type Receipt;
+
+    /// Takes in what the stages published since the last call, published at `now`.
+    fn collect(&mut self, now: DateTime<Utc>) -> impl Future<Output = ()>;
+
+    /// Receives the next batch of `destination`, as Lambda's SQS event.
+    fn receive(
+        &mut self,
+        destination: Destination,
+    ) -> impl Future<Output = Option<(SqsEvent, Self::Receipt)>>;
+
+    /// Deletes what succeeded and leaves the reported failures to come again; returns the
+    /// messages that went to the dead-letter queue.
+    fn settle(
+        &mut self,
+        destination: Destination,
+        receipt: Self::Receipt,
+        response: &SqsBatchResponse,
+    ) -> impl Future<Output = Vec<Queued>>;
+
+    /// True when no message waits or is in flight anywhere.
+    fn is_idle(&mut self) -> impl Future<Output = bool>;
+}
+
+/// Everything in memory: the runner's default.
+pub struct MemoryBackend;
+
+impl Backend for MemoryBackend {
+    type Promotions = Arc<MemoryPromotions>;
+    type TimStore = Arc<MemoryTimStateStore>;
+    type Publisher = Arc<MemoryPublisher>;
+    type DeadLetters = Arc<MemoryDeadLetters>;
+    type Templates = Arc<MemoryTemplates>;
+    type Onsite = Arc<MemoryOnsiteGateway>;
+    type Store = Arc<MemoryMessageStore>;
+}
+
+/// In-memory queues fed from the shared [`MemoryPublisher`].
+pub struct MemoryTransport {
+    publisher: Arc<MemoryPublisher>,
+    queues: Queues,
+}
+
+impl MemoryTransport {
+    /// Queues fed by `publisher`.
+    pub fn new(publisher: Arc<MemoryPublisher>) -> Self {
+        MemoryTransport {
+            publisher,
+            queues: Queues::new(),
+        }
+    }
+}
+
+impl Transport for MemoryTransport {
+    type Receipt = Vec<Queued>;
+
+    async fn collect(&mut self, now: DateTime<Utc>) {
+        self.queues.accept(self.publisher.take_all(), now);
+    }
+
+    async fn receive(&mut self, destination: Destination) -> Option<(SqsEvent, Vec<Queued>)> {
+        self.queues.receive(destination)
+    }
+
+    async fn settle(
+        &mut self,
+        destination: Destination,
+        receipt: Vec<Queued>,
+        response: &SqsBatchResponse,
+    ) -> Vec<Queued> {
+        self.queues.settle(destination, receipt, response)
+    }
+
+    async fn is_idle(&mut self) -> bool {
+        self.queues.is_empty()
+    }
+}
+
+/// A publisher that counts what it sends per destination, for the runner's account.
+#[derive(Clone)]
+pub struct Counting<P> {
+    inner: P,
+    counts: Arc<Mutex<BTreeMap<Destination, usize>>>,
+}
+
+impl<P> Counting<P> {
+    /// Counts what `inner` is asked to send.
+    pub fn new(inner: P) -> Self {
+        Counting {
+            inner,
+            counts: Arc::default(),
+        }
+    }
+
+    /// The counts since the last call.
+    pub fn take(&self) -> BTreeMap<Destination, usize> {
+        self.counts
+            .lock()
+            .map(|mut counts| std::mem::take(&mut *counts))
+            .unwrap_or_default()
+    }
+}
+
+impl<P: Publisher> Publisher for Counting<P> {
+    async fn publish(&self, messages: Vec<OutgoingMessage>) -> Result<(), PublishError> {
+        if let Ok(mut counts) = self.counts.lock() {
+            for message in &messages {
+                *counts.entry(message.destination).or_insert(0) += 1;
+            }
+        }
+        self.inner.publish(messages).await
+    }
+}
