@@ -16,6 +16,7 @@ use rewards_shared::ports::{
 };
 use rewards_shared::stage::Stage;
 use rewards_shared::telemetry::Telemetry;
+use rewards_shared::testing::fixtures;
 
 fn events(function: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -38,14 +39,11 @@ fn read<T: serde::de::DeserializeOwned>(path: &Path) -> T {
 }
 
 fn promotion() -> Promotion {
-    serde_json::from_str(
-        r#"{"promoCode": "WEEKLY-SPINS", "promoName": "Weekly Spins", "promoUrl": "https://example.test/promo/weekly-spins",
-            "tags": ["tim", "weekly"], "brand": "skybet",
-            "rewardSchemes": [{"rewardSchemeId": "rs-100", "products": ["casino"], "rewardType": "FREE_SPINS",
-              "productRewardType": "CASINO_FREE_SPINS", "tierDefinition": {"tiers": [{"threshold": 5, "reward": "10 free spins"}]},
-              "expirationDate": "2026-11-23T23:59:59.000Z"}]}"#,
-    )
-    .expect("promotion")
+    Promotion {
+        promo_url: "https://example.test/promo/weekly-spins".into(),
+        tags: vec!["tim".into(), "weekly".into()],
+        ..fixtures::promotion(fixtures::PROMO_CODE)
+    }
 }
 
 fn clock() -> ManualClock {

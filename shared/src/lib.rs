@@ -17,8 +17,10 @@
 
 #[cfg(feature = "https")]
 pub mod aws;
+pub mod cache;
 pub mod config;
 pub mod decision;
+pub mod effects;
 pub mod envelope;
 pub mod error;
 pub mod http;
@@ -29,7 +31,6 @@ pub mod lambda_event;
 pub mod limits;
 pub mod locale;
 pub mod model;
-pub mod outputs;
 pub mod ports;
 pub mod secrets;
 pub mod sqs;

@@ -5,8 +5,8 @@ use std::time::Duration;
 use rewards_shared::config::{CommonConfig, ConfigError, Vars};
 use rewards_shared::ports::Destination;
 
-use crate::cycle::{self, CycleStart};
 use crate::handler::Settings;
+use crate::rules::cycle_start::{self as cycle, CycleStart};
 
 /// Every variable [`Config::from_vars`] reads (the SAM template must set each).
 pub const VARIABLES: &[&str] = &[

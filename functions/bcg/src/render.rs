@@ -95,52 +95,29 @@ pub fn render(template: &str, placeholders: &Placeholders) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rewards_shared::model::{ActivityStatus, EnrichedProgress, TierDefinition};
+    use rewards_shared::model::EnrichedProgress;
+    use rewards_shared::testing::fixtures;
 
     fn activity(progress: bool) -> EnrichedActivity {
         EnrichedActivity {
-            activity_id: "a".into(),
-            account_id: "10048213".into(),
-            brand: "skybet".into(),
-            promo_code: "WEEKLY-SPINS".into(),
-            attempt_id: "2026-W47".into(),
-            sequence: 12,
-            status: ActivityStatus::InProgress,
-            occurred_at: "2026-11-16T09:30:00Z".parse().expect("date"),
-            locale: None,
-            promo_name: "Weekly Spins".into(),
-            promo_url: "https://example.test/promo".into(),
-            tags: vec![],
             reward_progress: if progress {
                 vec![
-                    EnrichedProgress {
-                        reward_scheme_id: "rs-100".into(),
-                        activity_type: "FREE_SPINS".into(),
-                        current: 3,
-                        target: 5,
-                        status: ActivityStatus::InProgress.into(),
-                        products: vec![],
-                        reward_type: "FREE_SPINS".into(),
-                        product_reward_type: "CASINO_FREE_SPINS".into(),
-                        tier_definition: TierDefinition::default(),
-                        expiration_date: Some("2026-11-23T23:59:59Z".parse().expect("date")),
-                    },
+                    fixtures::progress(),
                     EnrichedProgress {
                         reward_scheme_id: "rs-200".into(),
                         activity_type: "FREE_BET".into(),
                         current: 9,
                         target: 10,
-                        status: ActivityStatus::InProgress.into(),
-                        products: vec![],
                         reward_type: "FREE_BET".into(),
                         product_reward_type: "SPORTS_FREE_BET".into(),
-                        tier_definition: TierDefinition::default(),
-                        expiration_date: Some("2026-12-01T00:00:00Z".parse().expect("date")),
+                        expiration_date: Some(fixtures::at("2026-12-01T00:00:00Z")),
+                        ..fixtures::progress()
                     },
                 ]
             } else {
                 vec![]
             },
+            ..fixtures::enriched_activity()
         }
     }
 

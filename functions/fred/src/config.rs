@@ -3,7 +3,7 @@
 use rewards_shared::config::{CommonConfig, ConfigError, Vars};
 use rewards_shared::ports::Destination;
 
-use crate::filter::FredFilter;
+use crate::rules::not_configured::FredFilter;
 
 /// Every variable [`Config::from_vars`] reads (the SAM template must set each).
 pub const VARIABLES: &[&str] = &[

@@ -8,9 +8,9 @@
 #![deny(missing_docs)]
 
 pub mod config;
-pub mod filter;
 pub mod handler;
+pub mod rules;
 
 pub use config::Config;
-pub use filter::FredFilter;
 pub use handler::Handler;
+pub use rules::not_configured::FredFilter;

@@ -11,7 +11,7 @@
 //!   of the attempt is removed and a tombstone left (outcome `deleted` when one was removed),
 //!   so an award that arrives later is not queued.
 //! - MSK `{dc}.{brand}.customer.online` ([`rewards_shared::model::CustomerOnline`]): the
-//!   customer's unexpired messages are resent through OSG oldest first ([`resend`]), each
+//!   customer's unexpired messages are resent through OSG oldest first ([`rules::resend`]), each
 //!   keeping its `messageId`; each is marked delivered only after OSG answered 200 (outcome
 //!   `delivered` via `msq`); a 404 stops the resend.
 //!
@@ -25,7 +25,7 @@
 pub mod config;
 pub mod event;
 pub mod handler;
-pub mod resend;
+pub mod rules;
 
 pub use config::Config;
 pub use event::{MsqError, MsqEvent, MsqResponse};

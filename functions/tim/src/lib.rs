@@ -2,10 +2,11 @@
 //! reward state rules (spec section 4) with one conditional DynamoDB write per event and no read.
 //!
 //! - [`config`]: the environment variables TIM reads.
-//! - [`rules`]: the rule table as a pure function of the activity and the previous state.
+//! - [`rules`]: the state rules, one file each (tag filter, progress, redelivery) around the
+//!   rule table, as pure functions of the activity and the previous state.
 //! - [`record`]: one record: decode, filter, write, decide, build the outgoing events.
 //! - [`handler`]: the batch: records of a key in sequence order, keys concurrently (bounded),
-//!   outputs published in one call, bad records dead-lettered, transient failures reported.
+//!   effects published in one call, bad records dead-lettered, transient failures reported.
 #![deny(missing_docs)]
 
 pub mod config;

@@ -1,37 +1,24 @@
-//! One TIM record: decode, filter by tag, one conditional write, the rule table, and the
-//! outgoing events.
-//!
-//! Redeliveries: the write and the publish are two effects, and a crash (or a failed publish)
-//! between them leaves the state written and the message unsent. SQS then redelivers the
-//! record and the write answers "stale" with the stored item. The same answer comes when the
-//! write itself was applied but its answer was lost (a time-out) and the SDK retried it. In
-//! both cases the stored item's latest state was written by this very event *carried by this
-//! very queue message* (same CloudEvent id, same sequence, same SQS `messageId`): TIM then
-//! recomputes the verdict from the state the item keeps from *before* the event and emits the
-//! same events again, with the same ids; downstream effects are idempotent. No newer event of
-//! the key can have been written meanwhile: TIM's queue is FIFO, grouped by the key, and a
-//! failed event is reported with every later event of its key. A stale record that another
-//! message carried (a repeat from Kafka or DEC) is a true duplicate and is dropped.
-//!
-//! Items written before the message was kept with the state name none; for them a redelivery
-//! is told by its receive count (above 1), as before.
+//! One TIM record: decode, filter by tag ([`crate::rules::tag_filter`]), one conditional
+//! write, the rule table ([`crate::rules`]), and the outgoing events. A stale write is a
+//! duplicate or a redelivery ([`crate::rules::redelivery`]).
 
 use chrono::{DateTime, Utc};
+use rewards_shared::effects::RecordEffects;
 use rewards_shared::envelope::{Envelope, EventType};
 use rewards_shared::error::Retryable;
 use rewards_shared::ids::derived_id;
 use rewards_shared::model::{
     DeleteInstruction, EnrichedActivity, InvalidInput, MessageType, RewardMessage, Validate as _,
 };
-use rewards_shared::outputs::Outputs;
 use rewards_shared::ports::{
-    Destination, DropReason, OutgoingMessage, RewardState, StateKey, StoredState, TimStateStore,
-    WriteResult,
+    Destination, DropReason, OutgoingMessage, StateKey, TimStateStore, WriteResult,
 };
 use rewards_shared::sqs::RecordFailure;
 use rewards_shared::stage::Stage;
 
-use crate::rules::{state_update, verdict, Verdict};
+use crate::rules::redelivery::state_before;
+pub use crate::rules::redelivery::Delivery;
+use crate::rules::{state_update, tag_filter, verdict, Verdict};
 
 /// Reads an SQS body as the enriched activity DEC emitted.
 pub fn decode(body: &str) -> Result<Envelope<EnrichedActivity>, InvalidInput> {
@@ -49,15 +36,6 @@ pub fn key(activity: &EnrichedActivity) -> StateKey {
     }
 }
 
-/// The queue message that carried an event to TIM.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Delivery<'a> {
-    /// Its SQS `messageId`.
-    pub message_id: &'a str,
-    /// Its `ApproximateReceiveCount` (1 on the first receive).
-    pub receive_count: u32,
-}
-
 /// Applies one event: the tag filter, one conditional write, the rule table. Returns the
 /// events to publish, or the drop outcome.
 pub async fn apply<S: TimStateStore>(
@@ -66,9 +44,9 @@ pub async fn apply<S: TimStateStore>(
     delivery: Delivery<'_>,
     filter_tag: &str,
     now: DateTime<Utc>,
-) -> Result<Outputs, RecordFailure> {
+) -> Result<RecordEffects, RecordFailure> {
     let activity = &envelope.data;
-    if !activity.tags.iter().any(|tag| tag == filter_tag) {
+    if !tag_filter::passes(activity, filter_tag) {
         return Ok(dropped(activity, DropReason::Filtered));
     }
     let key = key(activity);
@@ -95,33 +73,15 @@ pub async fn apply<S: TimStateStore>(
         }
     };
     Ok(match verdict {
-        Verdict::Emit(message_type) => Outputs::message(emit(envelope, message_type, now)?),
-        Verdict::Delete => Outputs::message(delete(envelope, now)?),
+        Verdict::Emit(message_type) => RecordEffects::message(emit(envelope, message_type, now)?),
+        Verdict::Delete => RecordEffects::message(delete(envelope, now)?),
         Verdict::Drop(reason) => dropped(activity, reason),
-        Verdict::Nothing => Outputs::none(),
+        Verdict::Nothing => RecordEffects::none(),
     })
 }
 
-/// For an event whose own earlier write the stored item shows as the latest state — written
-/// by this event, from this queue message — the state before it (`Some(None)` when it was the
-/// key's first event). `None` for a true duplicate.
-fn state_before<'a>(
-    stored: &'a StoredState,
-    envelope: &Envelope<EnrichedActivity>,
-    delivery: Delivery<'_>,
-) -> Option<Option<&'a RewardState>> {
-    let same_event =
-        stored.current.event_id == envelope.id && stored.current.sequence == envelope.data.sequence;
-    let same_message = if stored.delivery.is_empty() {
-        delivery.receive_count > 1
-    } else {
-        stored.delivery == delivery.message_id
-    };
-    (same_event && same_message).then_some(stored.previous.as_ref())
-}
-
-fn dropped(activity: &EnrichedActivity, reason: DropReason) -> Outputs {
-    Outputs::dropped(Stage::Tim, reason, &activity.account_id)
+fn dropped(activity: &EnrichedActivity, reason: DropReason) -> RecordEffects {
+    RecordEffects::dropped(Stage::Tim, reason, &activity.account_id)
 }
 
 fn emit(

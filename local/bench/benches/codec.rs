@@ -203,7 +203,7 @@ fn codec(c: &mut Criterion) {
     })
     .expect("answer");
 
-    // Outputs, built as each stage builds them.
+    // RecordEffects, built as each stage builds them.
     let next_relevant = || {
         enriched.next(
             Stage::Tim,

@@ -154,7 +154,7 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
             }
         };
         let fred_filter = match &scenario.config.fred {
-            None => fred::filter::FredFilter::default(),
+            None => fred::FredFilter::default(),
             Some(json) => serde_json::from_value(json.clone())
                 .map_err(|e| config_error(format!("fred: {e}")))?,
         };

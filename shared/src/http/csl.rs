@@ -9,42 +9,14 @@
 use std::sync::Arc;
 
 use super::client::HttpCallError;
-use super::retry::RetryPolicy;
-use super::service::{path_segment, Service};
-use super::stats::CallStats;
+use super::service::{api_key_client, path_segment};
 use crate::model::MessageType;
 use crate::ports::{Template, TemplateError, TemplateSource};
 
-/// Client of the content service.
-#[derive(Clone)]
-pub struct CslClient {
-    service: Service,
-}
-
-impl CslClient {
-    /// A client of the service at `base_url`, sharing `client`'s connection pool.
-    pub fn new(
-        client: reqwest::Client,
-        base_url: impl Into<String>,
-        api_key: Option<String>,
-        retry: RetryPolicy,
-    ) -> Self {
-        CslClient {
-            service: Service::new(client, base_url, api_key, retry),
-        }
-    }
-
-    /// The same client, sending `api_key` (e.g. read from a secret at run time).
-    pub fn with_api_key(mut self, api_key: crate::secrets::ApiKey) -> Self {
-        self.service = self.service.with_api_key(api_key);
-        self
-    }
-
-    /// Latency and errors of the calls made.
-    pub fn stats(&self) -> Arc<CallStats> {
-        self.service.stats()
-    }
-}
+api_key_client!(
+    /// Client of the content service.
+    CslClient
+);
 
 impl TemplateSource for CslClient {
     async fn template(

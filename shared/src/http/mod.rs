@@ -1,8 +1,7 @@
 //! HTTP clients of the services owned by other teams, and what they share: one connection-
-//! reusing client per cold start, time-outs, bounded retries with backoff, TTL caches, call
-//! statistics for the metrics, and an optional request signer (SigV4 for DES's function URL).
+//! reusing client per cold start, time-outs, bounded retries with backoff, call statistics for
+//! the metrics, and an optional request signer (SigV4 for DES's function URL).
 
-pub mod cache;
 #[cfg(feature = "http")]
 pub mod client;
 #[cfg(feature = "http")]

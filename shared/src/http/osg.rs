@@ -6,48 +6,20 @@
 //! are retried with bounded backoff and then reported as unavailable; any other status is a
 //! rejection. The response body is not read.
 
-use std::sync::Arc;
-
 use reqwest::Method;
 
 use super::client::HttpCallError;
-use super::retry::RetryPolicy;
-use super::service::{path_segment, Service};
-use super::stats::CallStats;
+use super::service::{api_key_client, path_segment};
 use crate::error::Retryable;
 use crate::model::OnsiteMessage;
 use crate::ports::{Delivery, OnsiteError, OnsiteGateway};
 
-/// Client of the onsite gateway.
-#[derive(Clone)]
-pub struct OsgClient {
-    service: Service,
-}
+api_key_client!(
+    /// Client of the onsite gateway.
+    OsgClient
+);
 
 impl OsgClient {
-    /// A client of the gateway at `base_url`, sharing `client`'s connection pool.
-    pub fn new(
-        client: reqwest::Client,
-        base_url: impl Into<String>,
-        api_key: Option<String>,
-        retry: RetryPolicy,
-    ) -> Self {
-        OsgClient {
-            service: Service::new(client, base_url, api_key, retry),
-        }
-    }
-
-    /// The same client, sending `api_key` (e.g. read from a secret at run time).
-    pub fn with_api_key(mut self, api_key: crate::secrets::ApiKey) -> Self {
-        self.service = self.service.with_api_key(api_key);
-        self
-    }
-
-    /// Latency and errors of the calls made.
-    pub fn stats(&self) -> Arc<CallStats> {
-        self.service.stats()
-    }
-
     async fn post_once(
         &self,
         url: &str,

@@ -7,42 +7,14 @@
 use std::sync::Arc;
 
 use super::client::HttpCallError;
-use super::retry::RetryPolicy;
-use super::service::{path_segment, Service};
-use super::stats::CallStats;
+use super::service::{api_key_client, path_segment};
 use crate::model::Promotion;
 use crate::ports::{PromotionError, PromotionSource};
 
-/// Client of the promotion service.
-#[derive(Clone)]
-pub struct PphClient {
-    service: Service,
-}
-
-impl PphClient {
-    /// A client of the service at `base_url`, sharing `client`'s connection pool.
-    pub fn new(
-        client: reqwest::Client,
-        base_url: impl Into<String>,
-        api_key: Option<String>,
-        retry: RetryPolicy,
-    ) -> Self {
-        PphClient {
-            service: Service::new(client, base_url, api_key, retry),
-        }
-    }
-
-    /// The same client, sending `api_key` (e.g. read from a secret at run time).
-    pub fn with_api_key(mut self, api_key: crate::secrets::ApiKey) -> Self {
-        self.service = self.service.with_api_key(api_key);
-        self
-    }
-
-    /// Latency and errors of the calls made.
-    pub fn stats(&self) -> Arc<CallStats> {
-        self.service.stats()
-    }
-}
+api_key_client!(
+    /// Client of the promotion service.
+    PphClient
+);
 
 impl PromotionSource for PphClient {
     async fn promotion(&self, promo_code: &str) -> Result<Arc<Promotion>, PromotionError> {

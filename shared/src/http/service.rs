@@ -226,6 +226,45 @@ pub async fn read_json<T: DeserializeOwned>(
     })
 }
 
+/// Declares the client of a partner service that authenticates with an API key (PPH, CSL,
+/// OSG): a [`Service`] and the constructor, key and statistics methods they all share. The
+/// port it implements is written beside it.
+macro_rules! api_key_client {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name {
+            service: $crate::http::service::Service,
+        }
+
+        impl $name {
+            /// A client of the service at `base_url`, sharing `client`'s connection pool.
+            pub fn new(
+                client: reqwest::Client,
+                base_url: impl Into<String>,
+                api_key: Option<String>,
+                retry: $crate::http::RetryPolicy,
+            ) -> Self {
+                $name {
+                    service: $crate::http::service::Service::new(client, base_url, api_key, retry),
+                }
+            }
+
+            /// The same client, sending `api_key` (e.g. read from a secret at run time).
+            pub fn with_api_key(mut self, api_key: $crate::secrets::ApiKey) -> Self {
+                self.service = self.service.with_api_key(api_key);
+                self
+            }
+
+            /// Latency and errors of the calls made.
+            pub fn stats(&self) -> std::sync::Arc<$crate::http::CallStats> {
+                self.service.stats()
+            }
+        }
+    };
+}
+pub(crate) use api_key_client;
+
 /// Encodes a path segment (promo codes, brands, locales and account ids are free text).
 pub fn path_segment(text: &str) -> String {
     let mut encoded = String::with_capacity(text.len());

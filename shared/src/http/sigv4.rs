@@ -247,7 +247,7 @@ mod tests {
             brand: "skybet".into(),
             correlation_id: "corr-1".into(),
             timestamps: StageTimestamps::from_origin(now),
-            data: crate::decision::tests::message(MessageType::Progress, &["FREE_SPINS"]),
+            data: crate::testing::fixtures::reward_message(MessageType::Progress, &["FREE_SPINS"]),
         }
     }
 

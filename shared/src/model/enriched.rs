@@ -251,24 +251,13 @@ impl Validate for EnrichedActivity {
 mod tests {
     use super::*;
     use crate::model::RewardProgress;
+    use crate::testing::fixtures;
 
     fn promotion() -> Promotion {
         Promotion {
-            promo_code: "WEEKLY-SPINS".into(),
-            promo_name: "Weekly Spins".into(),
             promo_url: "https://example.test/promo/weekly-spins".into(),
             tags: vec!["tim".into(), "weekly".into()],
-            brand: "skybet".into(),
-            reward_schemes: vec![RewardScheme {
-                reward_scheme_id: "rs-100".into(),
-                products: vec!["casino".into()],
-                reward_type: "FREE_SPINS".into(),
-                product_reward_type: "CASINO_FREE_SPINS".into(),
-                tier_definition: TierDefinition(serde_json::json!(
-                    {"tiers": [{"threshold": 5, "reward": "10 free spins"}]}
-                )),
-                expiration_date: Some("2026-11-23T23:59:59Z".parse().expect("date")),
-            }],
+            ..fixtures::promotion(fixtures::PROMO_CODE)
         }
     }
 

@@ -5,8 +5,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::cache::TtlCache;
 use crate::error::Retryable;
-use crate::http::cache::TtlCache;
 use crate::model::Promotion;
 
 /// Why a promotion could not be had.
@@ -132,7 +132,7 @@ impl<S> CachedPromotions<S> {
     }
 
     /// Cache hits and misses so far.
-    pub fn stats(&self) -> crate::http::cache::CacheStats {
+    pub fn stats(&self) -> crate::cache::CacheStats {
         self.cache.stats()
     }
 }
@@ -152,25 +152,7 @@ impl<S: PromotionSource> PromotionSource for CachedPromotions<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::TierDefinition;
-
-    pub(crate) fn promotion(code: &str) -> Promotion {
-        Promotion {
-            promo_code: code.into(),
-            promo_name: "Weekly Spins".into(),
-            promo_url: "https://example.test".into(),
-            tags: vec!["tim".into()],
-            brand: "skybet".into(),
-            reward_schemes: vec![crate::model::RewardScheme {
-                reward_scheme_id: "rs-100".into(),
-                products: vec![],
-                reward_type: "FREE_SPINS".into(),
-                product_reward_type: "CASINO_FREE_SPINS".into(),
-                tier_definition: TierDefinition::default(),
-                expiration_date: Some("2026-11-23T23:59:59Z".parse().expect("date")),
-            }],
-        }
-    }
+    use crate::testing::fixtures::promotion;
 
     #[tokio::test]
     async fn cache_asks_the_source_once_per_code() {

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cache::{CacheStats, TtlCache};
 use crate::error::Retryable;
-use crate::http::cache::{CacheStats, TtlCache};
 use crate::model::MessageType;
 
 /// A content template: title and body with `{{placeholders}}`.

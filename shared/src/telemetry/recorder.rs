@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use chrono::Utc;
 
 use super::metrics::MetricsBatch;
+use crate::cache::CacheStats;
 use crate::envelope::Latency;
-use crate::http::cache::CacheStats;
 use crate::http::stats::{CallStats, CallWindow};
 use crate::ports::{Outcome, OutcomeSink};
 use crate::stage::Stage;

@@ -40,7 +40,7 @@ fn message(destination: Destination, id: &str, group: Option<&str>) -> OutgoingM
 
 /// Every message reaches its destination's queue, with its type as an attribute (in any order:
 /// one call's messages are independent — a group's order is kept by sending one message of a
-/// group per call, `outputs::publish_in_group_order`).
+/// group per call, `effects::publish_in_group_order`).
 pub async fn every_message_reaches_its_queue<P: Publisher, I: Inbox>(
     publisher: &P,
     inbox: &I,

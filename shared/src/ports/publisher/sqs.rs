@@ -12,7 +12,7 @@
 //!   ([`OutgoingMessage::group`]) and `MessageDeduplicationId`
 //!   ([`OutgoingMessage::deduplication_id`]); a message without a group fails alone, not
 //!   retryable. The order of a group's messages is the caller's to keep: one message per
-//!   group per call (`outputs::publish_in_group_order`).
+//!   group per call (`effects::publish_in_group_order`).
 //! - Checked before any call, each failing alone and not retryable: a message over SQS's
 //!   limit (256 KiB, attributes included), a body with characters SQS refuses, a destination
 //!   with no queue URL configured.

@@ -11,12 +11,8 @@
 //!
 //! The stored item also keeps the state *before* its latest event ([`StoredState::previous`]),
 //! written by the same update, and the queue message that carried the latest event
-//! ([`StoredState::delivery`]). That lets TIM recompute, without another call, what a
-//! redelivered event emitted the first time when a crash or a failed publish came between the
-//! write and the publish. One state back is enough: the queue in front of TIM is a FIFO
-//! queue grouped by this key, and TIM reports a failed event with every later event of its
-//! key, so no newer event of the key is written before the failed one comes back
-//! (docs/decisions.md, "Ordering").
+//! ([`StoredState::delivery`]), for TIM's redelivery rule (`functions/tim/src/rules/redelivery.rs`
+//! explains it and decides with it).
 
 #[cfg(any(test, feature = "testing"))]
 pub mod compliance;

@@ -1,5 +1,6 @@
-//! Publishing a batch's outputs in one call, and settling each record by what became of its
-//! own messages.
+//! The effects of a record (the messages it emits and the outcomes that hold once they are
+//! sent), publishing a batch's effects in one call, and settling each record by what became
+//! of its own messages.
 //!
 //! A stage collects, per record, the messages it emits and the outcomes that hold only once
 //! they are sent (BCG's `queued`). [`publish`] sends every record's messages with one
@@ -23,10 +24,11 @@ use crate::sqs::RecordFailure;
 use crate::stage::Stage;
 use crate::telemetry::Recorder;
 
-/// What one record emits, built inside the record's span (which it keeps, so what is logged
-/// about the record after publishing is logged in that span).
+/// The effects of one record: the messages it emits and the outcomes that hold once they are
+/// sent. Built inside the record's span, which it keeps, so what is logged about the record
+/// after publishing is logged in that span.
 #[derive(Debug, Clone)]
-pub struct Outputs {
+pub struct RecordEffects {
     /// Messages to publish.
     pub messages: Vec<OutgoingMessage>,
     /// Outcomes to record once every message of the record is published.
@@ -34,16 +36,16 @@ pub struct Outputs {
     span: tracing::Span,
 }
 
-impl Default for Outputs {
+impl Default for RecordEffects {
     fn default() -> Self {
-        Outputs::new(Vec::new(), Vec::new())
+        RecordEffects::new(Vec::new(), Vec::new())
     }
 }
 
-impl Outputs {
+impl RecordEffects {
     /// These messages and outcomes, in the current (the record's) span.
     pub fn new(messages: Vec<OutgoingMessage>, outcomes: Vec<Outcome>) -> Self {
-        Outputs {
+        RecordEffects {
             messages,
             outcomes,
             span: tracing::Span::current(),
@@ -52,7 +54,7 @@ impl Outputs {
 
     /// Nothing to emit.
     pub fn none() -> Self {
-        Outputs::default()
+        RecordEffects::default()
     }
 
     /// Nothing to emit: `stage` dropped the event for `reason` (the outcome is recorded with
@@ -63,12 +65,12 @@ impl Outputs {
             reason,
             account_id: Some(account_id.to_owned()),
         };
-        Outputs::new(Vec::new(), vec![outcome])
+        RecordEffects::new(Vec::new(), vec![outcome])
     }
 
     /// One message, no outcome.
     pub fn message(message: OutgoingMessage) -> Self {
-        Outputs::new(vec![message], Vec::new())
+        RecordEffects::new(vec![message], Vec::new())
     }
 }
 
@@ -77,7 +79,7 @@ impl Outputs {
 /// published and the `Emitted` count, and returns each record's result in order.
 pub async fn publish<P: Publisher>(
     publisher: &P,
-    results: Vec<Result<Outputs, RecordFailure>>,
+    results: Vec<Result<RecordEffects, RecordFailure>>,
     recorder: &Recorder<'_>,
 ) -> Vec<Result<(), RecordFailure>> {
     let mut owners: HashMap<String, usize> = HashMap::new();
@@ -87,9 +89,9 @@ pub async fn publish<P: Publisher>(
     let mut settled: Vec<Result<(), RecordFailure>> = Vec::with_capacity(results.len());
     for (index, result) in results.into_iter().enumerate() {
         match result {
-            Ok(outputs) => {
-                spans.push(match outputs.messages.first() {
-                    _ if !outputs.span.is_none() => outputs.span.clone(),
+            Ok(effects) => {
+                spans.push(match effects.messages.first() {
+                    _ if !effects.span.is_none() => effects.span.clone(),
                     Some(message) => tracing::info_span!(
                         "record",
                         stage = recorder.stage().as_str(),
@@ -98,11 +100,11 @@ pub async fn publish<P: Publisher>(
                     ),
                     None => tracing::Span::none(),
                 });
-                for message in outputs.messages {
+                for message in effects.messages {
                     owners.insert(message.id.clone(), index);
                     outgoing.push(message);
                 }
-                pending_outcomes.push(outputs.outcomes);
+                pending_outcomes.push(effects.outcomes);
                 settled.push(Ok(()));
             }
             Err(failure) => {
@@ -154,7 +156,7 @@ pub fn pass_on_delete(
     destination: Destination,
     envelope: &Envelope<DeleteInstruction>,
     now: DateTime<Utc>,
-) -> Result<Outputs, RecordFailure> {
+) -> Result<RecordEffects, RecordFailure> {
     let instruction = &envelope.data;
     instruction.validate().map_err(RecordFailure::invalid)?;
     let passed = envelope.next(
@@ -171,7 +173,7 @@ pub fn pass_on_delete(
             &instruction.promo_code,
             &instruction.attempt_id,
         );
-    Ok(Outputs::message(message))
+    Ok(RecordEffects::message(message))
 }
 
 /// Sends `messages` keeping each message group's order whatever fails: the messages go in
@@ -311,10 +313,10 @@ mod tests {
         let telemetry = Telemetry::for_tests(Stage::Bcg, outcomes.clone());
         let recorder = telemetry.recorder();
         let results = vec![
-            Ok(Outputs::new(vec![message("a")], vec![queued("a")])),
+            Ok(RecordEffects::new(vec![message("a")], vec![queued("a")])),
             Err(RecordFailure::retry("x")),
-            Ok(Outputs::none()),
-            Ok(Outputs::message(message("b"))),
+            Ok(RecordEffects::none()),
+            Ok(RecordEffects::message(message("b"))),
         ];
         let settled = publish(&publisher, results, &recorder).await;
         assert_eq!(publisher.calls(), 1);
@@ -330,8 +332,8 @@ mod tests {
         let recorder = telemetry.recorder();
         let results = || {
             vec![
-                Ok(Outputs::new(vec![message("a")], vec![queued("a")])),
-                Ok(Outputs::new(vec![message("b")], vec![queued("b")])),
+                Ok(RecordEffects::new(vec![message("a")], vec![queued("a")])),
+                Ok(RecordEffects::new(vec![message("b")], vec![queued("b")])),
             ]
         };
         let settled = publish(&FailingFor("a", true), results(), &recorder).await;
@@ -348,7 +350,7 @@ mod tests {
         );
 
         let publisher = MemoryPublisher::new();
-        let settled = publish(&publisher, vec![Ok(Outputs::none())], &recorder).await;
+        let settled = publish(&publisher, vec![Ok(RecordEffects::none())], &recorder).await;
         assert_eq!(settled, vec![Ok(())]);
         assert_eq!(publisher.calls(), 0);
     }

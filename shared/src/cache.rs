@@ -1,4 +1,6 @@
-//! A small TTL cache for static data (promotions, templates) kept by a warm Lambda.
+//! A small TTL cache for static data (promotions, templates) kept by a warm Lambda: the
+//! cached ports ([`crate::ports::CachedPromotions`], [`crate::ports::CachedTemplates`]) keep
+//! what their source answered, whatever the source is, and the telemetry reports its hits.
 
 use std::borrow::Borrow;
 use std::collections::HashMap;

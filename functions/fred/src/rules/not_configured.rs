@@ -1,4 +1,5 @@
-//! FRED's filter (the JSON of `FRED_CONFIG`).
+//! The not-configured rule: FRED's filter (the JSON of `FRED_CONFIG`) names the events that
+//! go on; the others are dropped (`not-configured`) without asking DES.
 //!
 //! ```json
 //! {"messageTypes": ["PROGRESS", "REWARD_AWARDED"], "brands": ["skybet"],

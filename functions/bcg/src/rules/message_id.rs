@@ -21,23 +21,13 @@ pub fn message_id(activity: &EnrichedActivity, message_type: MessageType) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rewards_shared::model::ActivityStatus;
+    use rewards_shared::testing::fixtures;
 
     fn activity(sequence: u64) -> EnrichedActivity {
         EnrichedActivity {
             activity_id: format!("a-{sequence}"),
-            account_id: "10048213".into(),
-            brand: "skybet".into(),
-            promo_code: "WEEKLY-SPINS".into(),
-            attempt_id: "2026-W47".into(),
             sequence,
-            status: ActivityStatus::InProgress,
-            occurred_at: "2026-11-16T09:30:00Z".parse().expect("date"),
-            locale: None,
-            promo_name: "Weekly Spins".into(),
-            promo_url: "https://example.test".into(),
-            tags: vec![],
-            reward_progress: vec![],
+            ..fixtures::enriched_activity()
         }
     }
 

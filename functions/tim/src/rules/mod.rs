@@ -9,7 +9,13 @@
 //! | `UNQUALIFIED` | `relevant-unqualification-events` | `UNQUALIFICATION` |
 //! | `EXPIRED` | nothing (state only) | — |
 //!
-//! The tag filter and the sequence check come before these rules (see [`crate::record`]).
+//! Before these rules come the tag filter ([`tag_filter`]) and the sequence check (the state
+//! store's conditional write: an event not above the stored sequence is a `duplicate`, unless
+//! it is a [`redelivery`]). An `IN_PROGRESS` event emits only if it [`progress`]ed.
+
+pub mod progress;
+pub mod redelivery;
+pub mod tag_filter;
 
 use std::collections::BTreeMap;
 
@@ -37,14 +43,7 @@ pub fn verdict(activity: &EnrichedActivity, previous: Option<&RewardState>) -> V
     match activity.status {
         ActivityStatus::OptedIn => Verdict::Emit(MessageType::OptIn),
         ActivityStatus::InProgress => {
-            let progressed = activity.reward_progress.iter().any(|progress| {
-                let stored = previous
-                    .and_then(|state| state.progress.get(&progress.reward_scheme_id))
-                    .copied()
-                    .unwrap_or(0);
-                progress.current > stored
-            });
-            if progressed {
+            if progress::progressed(activity, previous) {
                 Verdict::Emit(MessageType::Progress)
             } else {
                 Verdict::Drop(DropReason::NoProgress)
@@ -79,34 +78,20 @@ pub fn state_update(activity: &EnrichedActivity, event_id: &str, delivery: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rewards_shared::model::{EnrichedProgress, TierDefinition};
+    use rewards_shared::model::EnrichedProgress;
+    use rewards_shared::testing::fixtures;
 
     fn activity(status: ActivityStatus, current: u64) -> EnrichedActivity {
         EnrichedActivity {
-            activity_id: "a".into(),
-            account_id: "1".into(),
-            brand: "skybet".into(),
-            promo_code: "P".into(),
-            attempt_id: "W".into(),
             sequence: 2,
             status,
-            occurred_at: "2026-11-16T09:30:00Z".parse().expect("date"),
-            locale: None,
-            promo_name: "P".into(),
-            promo_url: "u".into(),
-            tags: vec!["tim".into()],
             reward_progress: vec![EnrichedProgress {
                 reward_scheme_id: "rs".into(),
-                activity_type: "FREE_SPINS".into(),
                 current,
-                target: 5,
                 status: status.into(),
-                products: vec![],
-                reward_type: "FREE_SPINS".into(),
-                product_reward_type: "X".into(),
-                tier_definition: TierDefinition::default(),
-                expiration_date: Some("2026-11-23T23:59:59Z".parse().expect("date")),
+                ..fixtures::progress()
             }],
+            ..fixtures::enriched_activity()
         }
     }
 
