@@ -39,12 +39,50 @@ const RECEIVE_BATCH: i32 = 10;
 /// How long a received message stays invisible while it is moved.
 const VISIBILITY_SECONDS: i32 = 120;
 
+/// The command line of `rewards redrive`.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct Options {
+    /// The stage whose dead-letter queue is redriven.
+    pub stage: DeadLetterStage,
+    /// Prints what would move where, and leaves every message in the dead-letter queue.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Stops after N messages.
+    #[arg(long, value_name = "N",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max: Option<usize>,
+}
+
+/// A stage with a dead-letter queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeadLetterStage {
+    /// DEC: its dead letters are replayed into DEC as MSK events.
+    Dec,
+    /// TIM.
+    Tim,
+    /// FRED.
+    Fred,
+    /// BCG.
+    Bcg,
+    /// MSQ.
+    Msq,
+}
+
+impl From<DeadLetterStage> for Stage {
+    fn from(stage: DeadLetterStage) -> Stage {
+        match stage {
+            DeadLetterStage::Dec => Stage::Dec,
+            DeadLetterStage::Tim => Stage::Tim,
+            DeadLetterStage::Fred => Stage::Fred,
+            DeadLetterStage::Bcg => Stage::Bcg,
+            DeadLetterStage::Msq => Stage::Msq,
+        }
+    }
+}
+
 /// Why a redrive could not run (single messages that cannot move are reported, not errors).
 #[derive(Debug, thiserror::Error)]
 pub enum RedriveError {
-    /// The command line is wrong.
-    #[error("{0}")]
-    Usage(String),
     /// A queue could not be found.
     #[error("queue `{name}` not found: {reason}")]
     QueueNotFound {
@@ -466,16 +504,11 @@ impl DecReplay for LambdaDecReplay {
     }
 }
 
-/// Runs the command: `args` after `redrive`; prints one line per message and a summary.
-pub async fn command(args: &[String]) -> std::process::ExitCode {
+/// Runs `rewards redrive`; prints one line per message and a summary. Exit status 0 when
+/// every message moved (or `--dry-run`), 1 otherwise, 2 without `REWARDS_PREFIX`.
+pub async fn command(options: &Options) -> std::process::ExitCode {
     use std::process::ExitCode;
-    let (stage, dry_run, max) = match parse_args(args) {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
+    let (stage, dry_run, max) = (Stage::from(options.stage), options.dry_run, options.max);
     let Some(prefix) = std::env::var("REWARDS_PREFIX")
         .ok()
         .filter(|p| !p.is_empty())
@@ -557,39 +590,6 @@ pub fn render(report: &[Moved]) -> String {
     out
 }
 
-/// Parses `STAGE [--dry-run] [--max N]`.
-pub fn parse_args(args: &[String]) -> Result<(Stage, bool, Option<usize>), RedriveError> {
-    let usage = || RedriveError::Usage(USAGE.to_owned());
-    let stage = match args.first().map(String::as_str) {
-        Some("dec") => Stage::Dec,
-        Some("tim") => Stage::Tim,
-        Some("fred") => Stage::Fred,
-        Some("bcg") => Stage::Bcg,
-        Some("msq") => Stage::Msq,
-        _ => return Err(usage()),
-    };
-    let (mut dry_run, mut max) = (false, None);
-    let mut rest = args[1..].iter();
-    while let Some(flag) = rest.next() {
-        match flag.as_str() {
-            "--dry-run" => dry_run = true,
-            "--max" => {
-                max = Some(
-                    rest.next()
-                        .and_then(|n| n.parse().ok())
-                        .filter(|n| *n > 0)
-                        .ok_or_else(usage)?,
-                )
-            }
-            _ => return Err(usage()),
-        }
-    }
-    Ok((stage, dry_run, max))
-}
-
-/// The command's usage line.
-pub const USAGE: &str = "usage: rewards redrive dec|tim|fred|bcg|msq [--dry-run] [--max N]   (REWARDS_PREFIX=<env>-<brand>)";
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -605,12 +605,25 @@ mod tests {
 
     #[test]
     fn arguments() {
-        let args = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
+        use clap::Parser;
+        #[derive(Debug, Parser)]
+        struct Command {
+            #[command(flatten)]
+            options: Options,
+        }
+        let parse = |text: &str| {
+            Command::try_parse_from(std::iter::once("redrive").chain(text.split(' ')))
+                .map(|command| command.options)
+        };
         assert_eq!(
-            parse_args(&args("fred --dry-run --max 5")).ok(),
-            Some((Stage::Fred, true, Some(5)))
+            parse("fred --dry-run --max 5").ok(),
+            Some(Options {
+                stage: DeadLetterStage::Fred,
+                dry_run: true,
+                max: Some(5)
+            })
         );
-        assert!(parse_args(&args("des")).is_err());
-        assert!(parse_args(&args("tim --max 0")).is_err());
+        assert!(parse("des").is_err());
+        assert!(parse("tim --max 0").is_err());
     }
 }
