@@ -26,6 +26,7 @@ use futures::future::{join_all, try_join_all};
 use rewards_shared::aws::classify::classify;
 use rewards_shared::ports::Destination;
 use rewards_shared::stage::Stage;
+use scenario_runner::queues::consumer;
 
 /// The tag every resource of a run carries, with the run's prefix as its value.
 pub const RUN_TAG: &str = "rewards-run";
@@ -105,17 +106,6 @@ pub struct RunResources {
 pub fn unique_prefix() -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();
     format!("rewards-run-{}", &id[..12])
-}
-
-/// The stage consuming `destination`, whose dead-letter queue the destination's queue
-/// redrives into (as in the stack).
-pub fn consumer(destination: Destination) -> Stage {
-    match destination {
-        Destination::EnrichedEvents => Stage::Tim,
-        Destination::RelevantEvents | Destination::UnqualificationEvents => Stage::Fred,
-        Destination::DecidedEvents => Stage::Bcg,
-        Destination::MsqInbound | Destination::MsqDelete => Stage::Msq,
-    }
 }
 
 impl RunResources {

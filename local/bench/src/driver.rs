@@ -17,7 +17,7 @@ use rewards_shared::stage::Stage;
 use super::mix::Input;
 use scenario_runner::backend::{Backend, Transport};
 use scenario_runner::pipeline::{Pipeline, CPP_TOPIC, EPPM_TOPIC, ONLINE_TOPIC};
-use scenario_runner::queues::{Queued, SQS_CALL_ENTRIES};
+use scenario_runner::queues::{consumer, Queued, SQS_CALL_ENTRIES};
 use scenario_runner::report::Trace;
 
 /// Kafka records per DEC and MSQ invocation: `MskBatchSize`'s default in `template.yaml`.
@@ -47,16 +47,6 @@ impl CurrentStage {
         if let Ok(mut current) = self.0.lock() {
             *current = stage;
         }
-    }
-}
-
-/// The stage that consumes `destination`.
-pub fn consumer(destination: Destination) -> Stage {
-    match destination {
-        Destination::EnrichedEvents => Stage::Tim,
-        Destination::RelevantEvents | Destination::UnqualificationEvents => Stage::Fred,
-        Destination::DecidedEvents => Stage::Bcg,
-        Destination::MsqInbound | Destination::MsqDelete => Stage::Msq,
     }
 }
 
