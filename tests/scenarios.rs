@@ -185,3 +185,52 @@ fn help_lists_every_command_and_each_command_has_its_own() {
         .expect("runs");
     assert_eq!(nothing.status.code(), Some(2));
 }
+
+#[test]
+fn mermaid_draws_the_scenario_as_a_sequence_diagram() {
+    let file = scenarios_dir().join("happy-path.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_rewards"))
+        .args(["run", file.to_str().expect("path"), "--mermaid"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0));
+    let diagram = String::from_utf8(output.stdout).expect("utf-8");
+    assert!(diagram.starts_with("sequenceDiagram\n"), "{diagram}");
+    let expected =
+        std::fs::read_to_string(file.with_extension("expected.jsonl")).expect("expected");
+    let count = |lines: &str, needle: &str| lines.lines().filter(|l| l.contains(needle)).count();
+    assert_eq!(
+        count(&diagram, "-)customer: ✔ delivered"),
+        count(&expected, r#""outcome":"delivered""#),
+        "every delivery an arrow to the customer: {diagram}"
+    );
+    assert_eq!(
+        count(&diagram, "Note over tim: ✖ dropped at tim"),
+        count(&expected, r#""outcome":"dropped","stage":"tim""#),
+        "every drop a note over its stage: {diagram}"
+    );
+    for arrow in [
+        "msk->>dec: local.rewards.cpp.activity",
+        "dec->>tim: cpp-enriched-events",
+        "tim->>fred: relevant-events",
+        "fred->>bcg: decided-events",
+    ] {
+        assert!(diagram.contains(arrow), "{arrow}: {diagram}");
+    }
+}
+
+#[test]
+fn the_readme_diagram_is_what_mermaid_prints() {
+    let file = scenarios_dir().join("offline-then-online.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_rewards"))
+        .args(["run", file.to_str().expect("path"), "--mermaid"])
+        .output()
+        .expect("runs");
+    let diagram = String::from_utf8(output.stdout).expect("utf-8");
+    let readme = std::fs::read_to_string(scenarios_dir().join("../../README.md")).expect("README");
+    assert!(
+        readme.contains(&format!("```mermaid\n{diagram}```\n")),
+        "README.md's sequence diagram differs from `rewards run {} --mermaid`:\n{diagram}",
+        file.display()
+    );
+}

@@ -1,7 +1,7 @@
 //! `rewards`: the project's command-line tool.
 //!
 //! ```text
-//! rewards run SCENARIO.json [--json] [--aws]
+//! rewards run SCENARIO.json [--json | --mermaid] [--aws]
 //! rewards chaos [--events N] [--seed S] [--duplicate-share F] [--json FILE] [--aws]
 //! rewards bench [--events N] [--json FILE] [--seed N] [--aws] [--aws-events N] …
 //! rewards redrive dec|tim|fred|bcg|msq [--dry-run] [--max N]
@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use scenario_runner::report;
+use scenario_runner::{mermaid, report};
 
 /// The reward messaging pipeline on this machine: scenarios, chaos runs, benchmarks, and the
 /// operator's redrive of dead letters.
@@ -51,8 +51,12 @@ struct RunArgs {
     #[arg(value_name = "SCENARIO.json")]
     scenario: PathBuf,
     /// Prints one JSON object per outcome instead of an account for a person.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "mermaid")]
     json: bool,
+    /// Prints the scenario as a Mermaid sequence diagram: the stages as participants, each
+    /// step's messages and outcomes.
+    #[arg(long)]
+    mermaid: bool,
     /// Runs over DynamoDB tables and SQS queues it creates (and deletes) where the AWS
     /// configuration points: `AWS_ENDPOINT_URL` (e.g. moto) or AWS.
     #[arg(long)]
@@ -80,6 +84,7 @@ async fn run(args: RunArgs) -> ExitCode {
     };
     match result {
         Ok(trace) if args.json => print!("{}", report::json_lines(&trace)),
+        Ok(trace) if args.mermaid => print!("{}", mermaid::sequence_diagram(&trace)),
         Ok(trace) => print!("{}", report::readable(&trace)),
         Err(error) => {
             eprintln!("rewards: {error}");
