@@ -185,9 +185,9 @@ impl Publisher for SqsThenMemory {
 }
 
 /// DynamoDB and SQS through the AWS adapters; the HTTP services in memory.
-pub struct AwsBackend;
+pub struct AwsCallsBackend;
 
-impl Backend for AwsBackend {
+impl Backend for AwsCallsBackend {
     type Promotions = Arc<MemoryPromotions>;
     type TimStore = DynamoTimStateStore;
     type Publisher = SqsThenMemory;
@@ -301,7 +301,7 @@ pub async fn run(mix: &Mix) -> Result<AwsCalls, BenchError> {
     let scenario = &mix.scenario;
     let stand_ins = StandIns::new(scenario);
     let memory = Arc::new(MemoryPublisher::new());
-    let ports = Ports::<AwsBackend> {
+    let ports = Ports::<AwsCallsBackend> {
         promotions: stand_ins.promotions,
         tim_store: DynamoTimStateStore::new(
             dynamodb.clone(),
