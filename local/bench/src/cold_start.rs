@@ -25,10 +25,7 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use rewards_shared::kafka::{encode_event, encode_record};
-use rewards_shared::ports::{
-    Destination, ManualClock, MemoryDeadLetters, MemoryMessageStore, MemoryPublisher,
-    MemoryTimStateStore,
-};
+use rewards_shared::ports::{Destination, ManualClock};
 use rewards_shared::stage::Stage;
 
 use super::aws_calls::{create_queue, create_table, Purger};
@@ -37,9 +34,9 @@ use super::mix::{Input, Mix};
 use super::runtime_api::{Services, StandIn};
 use super::throughput::timeval;
 use super::BenchError;
-use scenario_runner::backend::{MemoryBackend, MemoryTransport, Ports};
+use scenario_runner::backend::MemoryBackend;
 use scenario_runner::des_bridge::function_url_request;
-use scenario_runner::pipeline::{Pipeline, StandIns, CPP_TOPIC, EPPM_TOPIC, ONLINE_TOPIC};
+use scenario_runner::pipeline::{Pipeline, CPP_TOPIC, EPPM_TOPIC, ONLINE_TOPIC};
 
 /// Records each binary handles before its memory is read (`--records` changes it).
 pub const RECORDS: usize = 10_000;
@@ -84,25 +81,15 @@ impl Corpus {
     /// for `records` records per function.
     pub async fn build(mix: &Mix, records: usize) -> Result<Corpus, BenchError> {
         let scenario = &mix.scenario;
-        let stand_ins = StandIns::new(scenario);
-        let publisher = Arc::new(MemoryPublisher::new());
-        let ports = Ports::<MemoryBackend> {
-            promotions: stand_ins.promotions,
-            tim_store: Arc::new(MemoryTimStateStore::new()),
-            publisher: Arc::clone(&publisher),
-            dead_letters: Arc::new(MemoryDeadLetters::new()),
-            templates: stand_ins.templates,
-            onsite: Arc::clone(&stand_ins.onsite),
-            store: Arc::new(MemoryMessageStore::new()),
-        };
+        let parts = MemoryBackend::parts(scenario);
         let current = CurrentStage::default();
-        let transport = Recording::new(MemoryTransport::new(publisher), current.clone())
-            .with_samples(records.div_ceil(10));
+        let transport =
+            Recording::new(parts.transport, current.clone()).with_samples(records.div_ceil(10));
         let log = transport.log();
         let mut pipeline = Pipeline::new(
             scenario,
-            ports,
-            stand_ins.onsite,
+            parts.ports,
+            parts.onsite,
             ManualClock::new(scenario.now),
             transport,
         )?;

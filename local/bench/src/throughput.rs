@@ -21,20 +21,17 @@ use aws_lambda_events::event::kafka::KafkaEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
 use rewards_shared::decision::{batch, DeliveryPreferences};
 use rewards_shared::kafka::{encode_event, encode_record};
-use rewards_shared::ports::{
-    Destination, ManualClock, MemoryDeadLetters, MemoryMessageStore, MemoryOutcomes,
-    MemoryPublisher, MemoryTimStateStore,
-};
+use rewards_shared::ports::{Destination, ManualClock, MemoryOutcomes};
 use rewards_shared::stage::Stage;
 use rewards_shared::telemetry::{MetricsOut, Telemetry};
 
 use super::driver::{feed, CurrentStage, QueueTally, Recording, RunTally};
 use super::mix::{Input, Mix};
-use scenario_runner::backend::{MemoryBackend, MemoryTransport, Ports};
+use scenario_runner::backend::MemoryBackend;
 use scenario_runner::des_bridge::{
     batch_request, decision_request, function_url_request, to_request,
 };
-use scenario_runner::pipeline::{Pipeline, StandIns, CPP_TOPIC};
+use scenario_runner::pipeline::{Pipeline, CPP_TOPIC};
 use scenario_runner::scenario::ScenarioError;
 
 /// Share of the mix run first, unmeasured, to warm caches and allocators.
@@ -170,24 +167,14 @@ pub const DES_FUNCTION_URL: &str = "des-function-url";
 /// Runs `mix` through the in-memory pipeline and measures it.
 pub async fn run(mix: &Mix) -> Result<Throughput, ScenarioError> {
     let scenario = &mix.scenario;
-    let stand_ins = StandIns::new(scenario);
-    let publisher = Arc::new(MemoryPublisher::new());
-    let ports = Ports::<MemoryBackend> {
-        promotions: stand_ins.promotions,
-        tim_store: Arc::new(MemoryTimStateStore::new()),
-        publisher: Arc::clone(&publisher),
-        dead_letters: Arc::new(MemoryDeadLetters::new()),
-        templates: stand_ins.templates,
-        onsite: Arc::clone(&stand_ins.onsite),
-        store: Arc::new(MemoryMessageStore::new()),
-    };
+    let parts = MemoryBackend::parts(scenario);
     let current = CurrentStage::default();
-    let transport = Recording::new(MemoryTransport::new(publisher), current.clone());
+    let transport = Recording::new(parts.transport, current.clone());
     let log = transport.log();
     let mut pipeline = Pipeline::new(
         scenario,
-        ports,
-        stand_ins.onsite,
+        parts.ports,
+        parts.onsite,
         ManualClock::new(scenario.now),
         transport,
     )?;
