@@ -503,8 +503,8 @@ impl Resources {
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let tim_table = format!("{prefix}-tim-state");
         let msq_table = format!("{prefix}-msq-messages");
-        create_table(&dynamodb, &tim_table, "pk", None).await?;
-        create_table(&dynamodb, &msq_table, "pk", Some("sk")).await?;
+        create_table(&dynamodb, &tim_table, &aws_runner::resources::TIM_TABLE).await?;
+        create_table(&dynamodb, &msq_table, &aws_runner::resources::MSQ_TABLE).await?;
         let mut queues = BTreeMap::new();
         for name in Destination::ALL
             .iter()
