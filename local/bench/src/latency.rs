@@ -32,6 +32,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use rewards_shared::stage::Stage;
 
+pub use crate::rng::Rng;
+
 /// The kind of an event source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceKind {
@@ -202,46 +204,6 @@ pub struct Outcome {
     pub gb_seconds_per_event: f64,
     /// Cost per million events (Lambda + FIFO SQS + DynamoDB from the run).
     pub cost_per_million: f64,
-}
-
-/// A small deterministic generator (SplitMix64), so the model needs no RNG crate.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// Seeded.
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-
-    /// The next 64 bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1].
-    pub fn unit(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64
-    }
-
-    /// Exponential with this mean.
-    pub fn exponential(&mut self, mean: f64) -> f64 {
-        -mean * self.unit().ln()
-    }
-
-    /// Log-normal with this mean and σ of the log.
-    pub fn lognormal(&mut self, mean: f64, sigma: f64) -> f64 {
-        if mean <= 0.0 {
-            return 0.0;
-        }
-        let normal =
-            (-2.0 * self.unit().ln()).sqrt() * (2.0 * std::f64::consts::PI * self.unit()).cos();
-        mean * (sigma * normal - sigma * sigma / 2.0).exp()
-    }
 }
 
 /// A message at a hop: when it arrived and its group (FIFO group or MSK partition key).

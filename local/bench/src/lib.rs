@@ -33,6 +33,7 @@ pub mod latency;
 pub mod mix;
 pub mod peer;
 pub mod report;
+pub mod rng;
 pub mod runtime_api;
 pub mod throughput;
 
