@@ -25,18 +25,17 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use rewards_shared::kafka::{encode_event, encode_record};
-use rewards_shared::ports::{Destination, ManualClock};
+use rewards_shared::ports::Destination;
 use rewards_shared::stage::Stage;
 
 use super::aws_calls::{create_queue, create_table, Purger};
-use super::driver::{feed, CurrentStage, Recording, RunTally, MSK_BATCH_SIZE};
+use super::driver::{feed, recorded_in_memory, RunTally, MSK_BATCH_SIZE};
 use super::mix::{Input, Mix};
 use super::runtime_api::{Services, StandIn};
 use super::throughput::timeval;
 use super::BenchError;
-use scenario_runner::backend::MemoryBackend;
 use scenario_runner::des_bridge::function_url_request;
-use scenario_runner::pipeline::{Pipeline, CPP_TOPIC, EPPM_TOPIC, ONLINE_TOPIC};
+use scenario_runner::pipeline::{CPP_TOPIC, EPPM_TOPIC, ONLINE_TOPIC};
 
 /// Records each binary handles before its memory is read (`--records` changes it).
 pub const RECORDS: usize = 10_000;
@@ -81,18 +80,7 @@ impl Corpus {
     /// for `records` records per function.
     pub async fn build(mix: &Mix, records: usize) -> Result<Corpus, BenchError> {
         let scenario = &mix.scenario;
-        let parts = MemoryBackend::parts(scenario);
-        let current = CurrentStage::default();
-        let transport =
-            Recording::new(parts.transport, current.clone()).with_samples(records.div_ceil(10));
-        let log = transport.log();
-        let mut pipeline = Pipeline::new(
-            scenario,
-            parts.ports,
-            parts.onsite,
-            ManualClock::new(scenario.now),
-            transport,
-        )?;
+        let (mut pipeline, current, log) = recorded_in_memory(scenario, records.div_ceil(10))?;
         // Enough of the mix for every queue to deliver its share.
         let mut tally = RunTally::default();
         feed(&mut pipeline, &mix.inputs, &current, &mut tally).await;

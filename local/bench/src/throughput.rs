@@ -25,13 +25,12 @@ use rewards_shared::ports::{Destination, ManualClock, MemoryOutcomes};
 use rewards_shared::stage::Stage;
 use rewards_shared::telemetry::{MetricsOut, Telemetry};
 
-use super::driver::{feed, CurrentStage, QueueTally, Recording, RunTally};
+use super::driver::{feed, recorded_in_memory, QueueTally, RunTally, SAMPLE_EVENTS};
 use super::mix::{Input, Mix};
-use scenario_runner::backend::MemoryBackend;
 use scenario_runner::des_bridge::{
     batch_request, decision_request, function_url_request, to_request,
 };
-use scenario_runner::pipeline::{Pipeline, CPP_TOPIC};
+use scenario_runner::pipeline::CPP_TOPIC;
 use scenario_runner::scenario::ScenarioError;
 
 /// Share of the mix run first, unmeasured, to warm caches and allocators.
@@ -167,17 +166,7 @@ pub const DES_FUNCTION_URL: &str = "des-function-url";
 /// Runs `mix` through the in-memory pipeline and measures it.
 pub async fn run(mix: &Mix) -> Result<Throughput, ScenarioError> {
     let scenario = &mix.scenario;
-    let parts = MemoryBackend::parts(scenario);
-    let current = CurrentStage::default();
-    let transport = Recording::new(parts.transport, current.clone());
-    let log = transport.log();
-    let mut pipeline = Pipeline::new(
-        scenario,
-        parts.ports,
-        parts.onsite,
-        ManualClock::new(scenario.now),
-        transport,
-    )?;
+    let (mut pipeline, current, log) = recorded_in_memory(scenario, SAMPLE_EVENTS)?;
 
     let warm_up = warm_up_len(&mix.inputs);
     let mut tally = RunTally::default();
