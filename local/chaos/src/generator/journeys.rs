@@ -236,40 +236,47 @@ impl Generator {
                        "current": current, "target": target, "status": status})
             })
             .collect();
-        let mut value = json!({
+        let value = json!({
             "activityId": format!("act-{correlation_id}"), "accountId": customer.account_id,
             "brand": customer.brand, "promoCode": promotion.promo_code,
             "attemptId": journey.attempt_id, "sequence": journey.sequence, "status": status,
             "occurredAt": format_timestamp(at), "rewardProgress": progress
         });
-        if let Some(locale) = &customer.locale {
-            value["locale"] = json!(locale);
-        }
-        self.catalog.insert(
-            correlation_id.clone(),
-            Origin {
-                account_id: customer.account_id.clone(),
-                promo_code: promotion.promo_code.clone(),
-                attempt_id: journey.attempt_id.clone(),
-                sequence: journey.sequence,
-            },
-        );
-        Record {
-            value: value.to_string().into_bytes(),
+        let sequence = journey.sequence;
+        self.record(
+            value,
             correlation_id,
-        }
+            journey,
+            &promotion.promo_code,
+            sequence,
+        )
     }
 
     pub(super) fn eppm(&mut self, journey: &Journey, at: DateTime<Utc>) -> Record {
         let correlation_id = self.correlation();
         let customer = &self.customers[journey.customer];
         let promotion = &self.promotions[journey.promotion];
-        let mut value = json!({
+        let value = json!({
             "eventId": format!("eppm-{correlation_id}"), "accountId": customer.account_id,
             "brand": customer.brand, "promoCode": promotion.promo_code,
             "attemptId": journey.attempt_id, "week": 1, "reason": "NO_QUALIFYING_BET",
             "occurredAt": format_timestamp(at)
         });
+        let promo_code = promotion.promo_code.clone();
+        self.record(value, correlation_id, journey, &promo_code, 0)
+    }
+
+    /// The record of `value` (with the customer's locale, if any), its origin noted in the
+    /// catalog under `correlation_id`.
+    fn record(
+        &mut self,
+        mut value: serde_json::Value,
+        correlation_id: String,
+        journey: &Journey,
+        promo_code: &str,
+        sequence: u64,
+    ) -> Record {
+        let customer = &self.customers[journey.customer];
         if let Some(locale) = &customer.locale {
             value["locale"] = json!(locale);
         }
@@ -277,9 +284,9 @@ impl Generator {
             correlation_id.clone(),
             Origin {
                 account_id: customer.account_id.clone(),
-                promo_code: promotion.promo_code.clone(),
+                promo_code: promo_code.to_owned(),
                 attempt_id: journey.attempt_id.clone(),
-                sequence: 0,
+                sequence,
             },
         );
         Record {
