@@ -133,10 +133,10 @@ fn aws_runs_exit_1_naming_the_endpoint_when_it_does_not_answer_and_bad_flags_exi
         "{stderr}"
     );
 
-    for flags in [
-        vec!["--aws", "--aws"],
-        vec!["--aws", "--verbose"],
-        vec!["--json", "--json"],
+    for (flags, named) in [
+        (vec!["--aws", "--aws"], "--aws"),
+        (vec!["--aws", "--verbose"], "--verbose"),
+        (vec!["--json", "--json"], "--json"),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_rewards"))
             .args(["run", file])
@@ -144,9 +144,93 @@ fn aws_runs_exit_1_naming_the_endpoint_when_it_does_not_answer_and_bad_flags_exi
             .output()
             .expect("runs");
         assert_eq!(output.status.code(), Some(2), "{flags:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
-            String::from_utf8_lossy(&output.stderr).contains("usage: rewards run"),
-            "{flags:?}"
+            stderr.contains("Usage: rewards run") && stderr.contains(named),
+            "{flags:?}: {stderr}"
         );
     }
+}
+
+#[test]
+fn help_lists_every_command_and_each_command_has_its_own() {
+    let help = Command::new(env!("CARGO_BIN_EXE_rewards"))
+        .arg("--help")
+        .output()
+        .expect("runs");
+    assert_eq!(help.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&help.stdout);
+    for command in ["run", "chaos", "bench", "redrive"] {
+        assert!(
+            text.lines()
+                .any(|line| line.trim_start().starts_with(command)),
+            "{command}: {text}"
+        );
+        let own = Command::new(env!("CARGO_BIN_EXE_rewards"))
+            .args([command, "--help"])
+            .output()
+            .expect("runs");
+        assert_eq!(own.status.code(), Some(0), "{command}");
+        let own = String::from_utf8_lossy(&own.stdout);
+        assert!(own.contains(&format!("Usage: rewards {command}")), "{own}");
+    }
+    let bad = Command::new(env!("CARGO_BIN_EXE_rewards"))
+        .args(["bench", "--fast"])
+        .output()
+        .expect("runs");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--fast"));
+    let nothing = Command::new(env!("CARGO_BIN_EXE_rewards"))
+        .output()
+        .expect("runs");
+    assert_eq!(nothing.status.code(), Some(2));
+}
+
+#[test]
+fn mermaid_draws_the_scenario_as_a_sequence_diagram() {
+    let file = scenarios_dir().join("happy-path.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_rewards"))
+        .args(["run", file.to_str().expect("path"), "--mermaid"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0));
+    let diagram = String::from_utf8(output.stdout).expect("utf-8");
+    assert!(diagram.starts_with("sequenceDiagram\n"), "{diagram}");
+    let expected =
+        std::fs::read_to_string(file.with_extension("expected.jsonl")).expect("expected");
+    let count = |lines: &str, needle: &str| lines.lines().filter(|l| l.contains(needle)).count();
+    assert_eq!(
+        count(&diagram, "-)customer: ✔ delivered"),
+        count(&expected, r#""outcome":"delivered""#),
+        "every delivery an arrow to the customer: {diagram}"
+    );
+    assert_eq!(
+        count(&diagram, "Note over tim: ✖ dropped at tim"),
+        count(&expected, r#""outcome":"dropped","stage":"tim""#),
+        "every drop a note over its stage: {diagram}"
+    );
+    for arrow in [
+        "msk->>dec: local.rewards.cpp.activity",
+        "dec->>tim: cpp-enriched-events",
+        "tim->>fred: relevant-events",
+        "fred->>bcg: decided-events",
+    ] {
+        assert!(diagram.contains(arrow), "{arrow}: {diagram}");
+    }
+}
+
+#[test]
+fn the_readme_diagram_is_what_mermaid_prints() {
+    let file = scenarios_dir().join("offline-then-online.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_rewards"))
+        .args(["run", file.to_str().expect("path"), "--mermaid"])
+        .output()
+        .expect("runs");
+    let diagram = String::from_utf8(output.stdout).expect("utf-8");
+    let readme = std::fs::read_to_string(scenarios_dir().join("../../README.md")).expect("README");
+    assert!(
+        readme.contains(&format!("```mermaid\n{diagram}```\n")),
+        "README.md's sequence diagram differs from `rewards run {} --mermaid`:\n{diagram}",
+        file.display()
+    );
 }

@@ -14,25 +14,20 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
-};
+use aws_runner::resources;
 use aws_sdk_sqs::config::interceptors::{
     BeforeTransmitInterceptorContextMut, BeforeTransmitInterceptorContextRef,
 };
 use aws_sdk_sqs::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_sqs::error::BoxError;
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::MessageSystemAttributeName;
 
 /// The command that runs these tests.
 pub const HOW_TO_RUN: &str = "scripts/with-moto.sh cargo test -p rewards-tests";
 
-/// The TTL attribute of both tables.
-pub const TTL_ATTRIBUTE: &str = "expiresAt";
-
-/// Receives a queue's dead letters after this many receives (`RedrivePolicy`).
-pub const MAX_RECEIVE_COUNT: u32 = 5;
+/// The TTL attribute of both tables, and the receives after which a queue's messages move to
+/// its dead-letter queue (`RedrivePolicy`), as the stack declares them.
+pub use aws_runner::resources::{MAX_RECEIVE_COUNT, TTL_ATTRIBUTE};
 
 /// The endpoint of the local AWS API, checked to answer. Panics, naming the command to run,
 /// when `AWS_ENDPOINT_URL` is not set or nothing listens there.
@@ -83,68 +78,20 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", &id[..12])
 }
 
-fn key(name: &str, kind: KeyType) -> KeySchemaElement {
-    KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(kind)
-        .build()
-        .expect("key schema element")
-}
-
-fn string_attribute(name: &str) -> AttributeDefinition {
-    AttributeDefinition::builder()
-        .attribute_name(name)
-        .attribute_type(ScalarAttributeType::S)
-        .build()
-        .expect("attribute definition")
-}
-
-async fn enable_ttl(client: &aws_sdk_dynamodb::Client, table: &str) {
-    client
-        .update_time_to_live()
-        .table_name(table)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .enabled(true)
-                .attribute_name(TTL_ATTRIBUTE)
-                .build()
-                .expect("ttl specification"),
-        )
-        .send()
-        .await
-        .expect("enable TTL");
-}
-
 /// Creates TIM's table as in production: `pk` (S) hash key only, on-demand, TTL on
-/// `expiresAt`.
+/// `expiresAt` ([`resources::TIM_TABLE`]).
 pub async fn create_tim_table(client: &aws_sdk_dynamodb::Client, table: &str) {
-    client
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(string_attribute("pk"))
-        .key_schema(key("pk", KeyType::Hash))
-        .send()
+    resources::create_table(client, table, &resources::TIM_TABLE, None)
         .await
         .expect("create TIM table");
-    enable_ttl(client, table).await;
 }
 
 /// Creates MSQ's table as in production: `pk` (S) hash and `sk` (S) range keys, on-demand,
-/// TTL on `expiresAt`.
+/// TTL on `expiresAt` ([`resources::MSQ_TABLE`]).
 pub async fn create_msq_table(client: &aws_sdk_dynamodb::Client, table: &str) {
-    client
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(string_attribute("pk"))
-        .attribute_definitions(string_attribute("sk"))
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .send()
+    resources::create_table(client, table, &resources::MSQ_TABLE, None)
         .await
         .expect("create MSQ table");
-    enable_ttl(client, table).await;
 }
 
 /// A queue and its dead-letter queue.
@@ -169,49 +116,14 @@ pub async fn create_fifo_queue(client: &aws_sdk_sqs::Client, name: &str) -> Test
 }
 
 async fn create_queue_pair(client: &aws_sdk_sqs::Client, name: &str, fifo: bool) -> TestQueue {
-    let suffix = if fifo { ".fifo" } else { "" };
-    let mut dead_letter = client
-        .create_queue()
-        .queue_name(format!("{name}-dlq{suffix}"))
-        .attributes(QueueAttributeName::MessageRetentionPeriod, "1209600");
-    if fifo {
-        dead_letter = dead_letter.attributes(QueueAttributeName::FifoQueue, "true");
+    let (queue, dead_letter) =
+        resources::create_queue_pair(client, name, fifo, Duration::from_secs(30), None)
+            .await
+            .expect("create queue and dead-letter queue");
+    TestQueue {
+        url: queue.url,
+        dlq_url: dead_letter.url,
     }
-    let dlq_url = dead_letter
-        .send()
-        .await
-        .expect("create dead-letter queue")
-        .queue_url
-        .expect("dead-letter queue URL");
-    let dlq_arn = client
-        .get_queue_attributes()
-        .queue_url(&dlq_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("dead-letter queue attributes")
-        .attributes
-        .and_then(|attributes| attributes.get(&QueueAttributeName::QueueArn).cloned())
-        .expect("dead-letter queue ARN");
-    let redrive = serde_json::json!({
-        "deadLetterTargetArn": dlq_arn,
-        "maxReceiveCount": MAX_RECEIVE_COUNT.to_string(),
-    });
-    let mut queue = client
-        .create_queue()
-        .queue_name(format!("{name}{suffix}"))
-        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
-        .attributes(QueueAttributeName::VisibilityTimeout, "30");
-    if fifo {
-        queue = queue.attributes(QueueAttributeName::FifoQueue, "true");
-    }
-    let url = queue
-        .send()
-        .await
-        .expect("create queue")
-        .queue_url
-        .expect("queue URL");
-    TestQueue { url, dlq_url }
 }
 
 /// Receives messages from `queue_url` until `expected` came or `wait` passed, with their

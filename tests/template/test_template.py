@@ -1216,3 +1216,51 @@ def test_rule_catches_broken_copy(template: dict, mutation: str) -> None:
     broken = copy.deepcopy(template)
     mutate(broken)
     assert CHECKS[check_name](broken) != [], f"{check_name} did not notice: {mutation}"
+
+
+STACK_RS = ROOT / "local" / "aws-runner" / "src" / "resources" / "stack.rs"
+
+
+def _rust_str(source: str, name: str) -> str:
+    match = re.search(rf'pub const {name}: &str = "([^"]*)";', source)
+    assert match, f"{name} not found in {STACK_RS}"
+    return match.group(1)
+
+
+def _rust_number(source: str, name: str) -> int:
+    match = re.search(rf"pub const {name}: u32 = ([\d_]+);", source)
+    assert match, f"{name} not found in {STACK_RS}"
+    return int(match.group(1).replace("_", ""))
+
+
+def _rust_table(source: str, name: str) -> tuple[str, str | None, str | None]:
+    body = source[source.index(f"pub const {name}: TableSchema"):]
+    body = body[:body.index("};")]
+    hash_key = re.search(r'hash_key: "([^"]+)"', body)
+    range_key = re.search(r'range_key: Some\("([^"]+)"\)', body)
+    ttl = re.search(r"ttl_attribute: Some\((\w+)\)", body)
+    assert hash_key, body
+    return (hash_key.group(1), range_key and range_key.group(1),
+            ttl and _rust_str(source, ttl.group(1)))
+
+
+def test_local_resources_are_declared_as_in_the_template(template: dict) -> None:
+    """The tables and queues the `--aws` runner, the benchmarks and the moto tests create have
+    the stack's key schemas, TTL, retention and redrive count (`local/aws-runner/src/resources/stack.rs`)."""
+    source = STACK_RS.read_text()
+    tables = resources(template, "AWS::DynamoDB::Table")
+    for rust_name, logical_id in [("TIM_TABLE", "TimStateTable"), ("MSQ_TABLE", "MsqTable")]:
+        props = tables[logical_id]["Properties"]
+        keys = {k["KeyType"]: k["AttributeName"] for k in props["KeySchema"]}
+        ttl = props["TimeToLiveSpecification"]
+        declared = (keys["HASH"], keys.get("RANGE"), ttl["AttributeName"] if ttl["Enabled"] else None)
+        assert _rust_table(source, rust_name) == declared, rust_name
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert {_rust_number(source, "QUEUE_RETENTION_SECONDS")} == {
+        int(q["Properties"]["MessageRetentionPeriod"]) for q in input_queues(template).values()}
+    assert {_rust_number(source, "DEAD_LETTER_RETENTION_SECONDS")} == {
+        int(q["Properties"]["MessageRetentionPeriod"]) for q in dlqs(template).values()}
+    runner = (ROOT / "local" / "scenario-runner" / "src" / "queues.rs").read_text()
+    match = re.search(r"pub const MAX_RECEIVE_COUNT: u32 = (\d+);", runner)
+    assert match, "MAX_RECEIVE_COUNT not found in local/scenario-runner/src/queues.rs"
+    assert int(match.group(1)) == int(template["Parameters"]["MaxReceiveCount"]["Default"])

@@ -1,4 +1,4 @@
-//! [`AwsBackend`]: the ports of a pipeline on DynamoDB and SQS — the adapters the Lambda
+//! [`AwsRunBackend`]: the ports of a pipeline on DynamoDB and SQS — the adapters the Lambda
 //! functions use — with the in-memory stand-ins of the services other teams own (PPH, CSL,
 //! OSG), built from the scenario as for the in-memory run.
 
@@ -18,9 +18,9 @@ use scenario_runner::pipeline::StandIns;
 
 /// DynamoDB and SQS behind the stores, the publisher and the dead-letter sinks; stand-ins
 /// for PPH, CSL and OSG.
-pub struct AwsBackend;
+pub struct AwsRunBackend;
 
-impl Backend for AwsBackend {
+impl Backend for AwsRunBackend {
     type Promotions = Arc<MemoryPromotions>;
     type TimStore = DynamoTimStateStore;
     type Publisher = SqsPublisher;
@@ -99,7 +99,7 @@ pub fn ports(
     resources: &RunResources,
     stand_ins: &StandIns,
     tim_ttl_grace: chrono::Duration,
-) -> Ports<AwsBackend> {
+) -> Ports<AwsRunBackend> {
     let queues: Vec<(Destination, String)> = resources
         .queues
         .iter()

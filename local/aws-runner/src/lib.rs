@@ -10,7 +10,7 @@
 //! - [`resources`]: the tables and queues, as in `template.yaml` but with a short visibility
 //!   time-out.
 //! - [`sqs_queues`]: [`SqsTransport`], polling the queues as Lambda's event source mapping does.
-//! - [`backend`]: [`AwsBackend`], the DynamoDB and SQS adapters behind the ports, with the
+//! - [`backend`]: [`AwsRunBackend`], the DynamoDB and SQS adapters behind the ports, with the
 //!   stand-ins for PPH, CSL and OSG.
 //!
 //! Every stage's handler still runs in this process: MSK is fed in process as for the
@@ -27,7 +27,7 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use rewards_shared::ports::ManualClock;
 
-pub use backend::{AwsBackend, StageDeadLetters};
+pub use backend::{AwsRunBackend, StageDeadLetters};
 pub use resources::{QueueSettings, ResourceError, RunResources};
 pub use sqs_queues::{Faults, SqsTransport, TransportError, TransportSettings};
 
@@ -127,7 +127,7 @@ impl AwsSettings {
 
 /// A scenario's pipeline over its own tables and queues.
 pub struct AwsRun {
-    pipeline: Pipeline<AwsBackend, SqsTransport>,
+    pipeline: Pipeline<AwsRunBackend, SqsTransport>,
     resources: RunResources,
     dynamodb: aws_sdk_dynamodb::Client,
     sqs: aws_sdk_sqs::Client,
@@ -210,7 +210,7 @@ impl AwsRun {
     }
 
     /// The pipeline, to feed records or switch customers on and off directly.
-    pub fn pipeline(&mut self) -> &mut Pipeline<AwsBackend, SqsTransport> {
+    pub fn pipeline(&mut self) -> &mut Pipeline<AwsRunBackend, SqsTransport> {
         &mut self.pipeline
     }
 

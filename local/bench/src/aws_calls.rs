@@ -20,10 +20,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::config::interceptors::{
     BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
 };
@@ -40,6 +37,7 @@ use rewards_shared::stage::Stage;
 use super::driver::{feed, CurrentStage, QueueTally, Recording, RunTally};
 use super::mix::Mix;
 use super::BenchError;
+use aws_runner::resources::{self, QueueSpec, TableSchema};
 use scenario_runner::backend::{Backend, MemoryTransport, Ports};
 use scenario_runner::pipeline::{Pipeline, StandIns};
 
@@ -185,9 +183,9 @@ impl Publisher for SqsThenMemory {
 }
 
 /// DynamoDB and SQS through the AWS adapters; the HTTP services in memory.
-pub struct AwsBackend;
+pub struct AwsCallsBackend;
 
-impl Backend for AwsBackend {
+impl Backend for AwsCallsBackend {
     type Promotions = Arc<MemoryPromotions>;
     type TimStore = DynamoTimStateStore;
     type Publisher = SqsThenMemory;
@@ -278,8 +276,8 @@ pub async fn run(mix: &Mix) -> Result<AwsCalls, BenchError> {
     let run_id = format!("bench{}", std::process::id());
     let tim_table = format!("{run_id}-tim-state");
     let msq_table = format!("{run_id}-msq-messages");
-    create_table(&plain_dynamodb, &tim_table, "pk", None).await?;
-    create_table(&plain_dynamodb, &msq_table, "pk", Some("sk")).await?;
+    create_table(&plain_dynamodb, &tim_table, &resources::TIM_TABLE).await?;
+    create_table(&plain_dynamodb, &msq_table, &resources::MSQ_TABLE).await?;
     let mut queues = Vec::new();
     for destination in Destination::ALL {
         let url = create_queue(
@@ -301,7 +299,7 @@ pub async fn run(mix: &Mix) -> Result<AwsCalls, BenchError> {
     let scenario = &mix.scenario;
     let stand_ins = StandIns::new(scenario);
     let memory = Arc::new(MemoryPublisher::new());
-    let ports = Ports::<AwsBackend> {
+    let ports = Ports::<AwsCallsBackend> {
         promotions: stand_ins.promotions,
         tim_store: DynamoTimStateStore::new(
             dynamodb.clone(),
@@ -345,63 +343,31 @@ fn aws_error(what: &str, error: impl std::fmt::Display) -> BenchError {
     BenchError::Aws(format!("{what}: {error}"))
 }
 
-/// Creates an on-demand table keyed by the string attribute `hash` (and `range`), as
-/// `template.yaml` does (`pk`, and `sk` for MSQ's).
+/// Creates `table` as the stack declares `schema` (on demand, TTL on), through the one
+/// function every run against an AWS API creates its tables with.
 pub async fn create_table(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
-    hash: &str,
-    range: Option<&str>,
+    schema: &TableSchema,
 ) -> Result<(), BenchError> {
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .map_err(|e| aws_error("attribute", e))
-    };
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .map_err(|e| aws_error("key", e))
-    };
-    let mut request = client
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute(hash)?)
-        .key_schema(key(hash, KeyType::Hash)?);
-    if let Some(range) = range {
-        request = request
-            .attribute_definitions(attribute(range)?)
-            .key_schema(key(range, KeyType::Range)?);
-    }
-    request.send().await.map_err(|e| {
-        aws_error(
-            &format!("create table {table}"),
-            aws_sdk_dynamodb::error::DisplayErrorContext(e),
-        )
-    })?;
-    Ok(())
+    resources::create_table(client, table, schema, None)
+        .await
+        .map_err(|e| BenchError::Aws(e.to_string()))
 }
 
-/// Creates a standard queue and returns its URL.
+/// Creates a standard queue (the stack's retention and encryption, no consumer, so no
+/// redrive: the benchmark's queues are only emptied) and returns its URL.
 pub async fn create_queue(client: &aws_sdk_sqs::Client, name: &str) -> Result<String, BenchError> {
-    client
-        .create_queue()
-        .queue_name(name)
-        .send()
+    let spec = QueueSpec {
+        fifo: false,
+        retention_seconds: resources::QUEUE_RETENTION_SECONDS,
+        visibility_timeout: None,
+        redrive: None,
+    };
+    resources::create_queue(client, name, &spec, None)
         .await
-        .map_err(|e| {
-            aws_error(
-                &format!("create queue {name}"),
-                aws_sdk_sqs::error::DisplayErrorContext(e),
-            )
-        })?
-        .queue_url
-        .ok_or_else(|| aws_error("create queue", "no URL"))
+        .map(|queue| queue.url)
+        .map_err(|e| BenchError::Aws(e.to_string()))
 }
 
 /// The largest item of `table`, by DynamoDB's item size rules (a full scan: a bench table).

@@ -11,20 +11,21 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use rewards_shared::ports::{Destination, Outcome};
+use rewards_shared::ports::{Destination, ManualClock, Outcome};
 use rewards_shared::stage::Stage;
 
 use super::mix::Input;
-use scenario_runner::backend::{Backend, Transport};
+use scenario_runner::backend::{Backend, MemoryBackend, MemoryTransport, Transport};
 use scenario_runner::pipeline::{Pipeline, CPP_TOPIC, EPPM_TOPIC, ONLINE_TOPIC};
-use scenario_runner::queues::{Queued, SQS_CALL_ENTRIES};
+use scenario_runner::queues::{consumer, Queued, SQS_CALL_ENTRIES};
 use scenario_runner::report::Trace;
+use scenario_runner::scenario::{Scenario, ScenarioError};
 
 /// Kafka records per DEC and MSQ invocation: `MskBatchSize`'s default in `template.yaml`.
 pub const MSK_BATCH_SIZE: usize = 100;
 
 /// SQS events kept per queue as samples.
-const SAMPLE_EVENTS: usize = 64;
+pub const SAMPLE_EVENTS: usize = 64;
 
 /// The stage whose handler is running (set before each invocation).
 #[derive(Debug, Clone)]
@@ -47,16 +48,6 @@ impl CurrentStage {
         if let Ok(mut current) = self.0.lock() {
             *current = stage;
         }
-    }
-}
-
-/// The stage that consumes `destination`.
-pub fn consumer(destination: Destination) -> Stage {
-    match destination {
-        Destination::EnrichedEvents => Stage::Tim,
-        Destination::RelevantEvents | Destination::UnqualificationEvents => Stage::Fred,
-        Destination::DecidedEvents => Stage::Bcg,
-        Destination::MsqInbound | Destination::MsqDelete => Stage::Msq,
     }
 }
 
@@ -323,4 +314,27 @@ async fn flush<B: Backend, Q: Transport>(
     pipeline.drain().await;
     tally.des_requests += pipeline.des_requests().saturating_sub(des_requests);
     tally.add(pipeline.take_trace());
+}
+
+/// The in-memory pipeline of `scenario` on recorded queues.
+pub type RecordedPipeline = Pipeline<MemoryBackend, Recording<MemoryTransport>>;
+
+/// The in-memory pipeline of `scenario`, its queues recorded (up to `samples` events kept
+/// per queue); with the stage marker the queues set and the log they keep.
+pub fn recorded_in_memory(
+    scenario: &Scenario,
+    samples: usize,
+) -> Result<(RecordedPipeline, CurrentStage, Arc<Mutex<TransportLog>>), ScenarioError> {
+    let parts = MemoryBackend::parts(scenario);
+    let current = CurrentStage::default();
+    let transport = Recording::new(parts.transport, current.clone()).with_samples(samples);
+    let log = transport.log();
+    let pipeline = Pipeline::new(
+        scenario,
+        parts.ports,
+        parts.onsite,
+        ManualClock::new(scenario.now),
+        transport,
+    )?;
+    Ok((pipeline, current, log))
 }

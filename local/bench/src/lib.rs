@@ -33,6 +33,7 @@ pub mod latency;
 pub mod mix;
 pub mod peer;
 pub mod report;
+pub mod rng;
 pub mod runtime_api;
 pub mod throughput;
 
@@ -40,31 +41,36 @@ use std::path::PathBuf;
 
 pub use report::Report;
 
-/// The usage line.
-pub const USAGE: &str = "usage: rewards bench [--events N] [--json FILE] [--seed N] [--aws] \
-                         [--aws-events N] [--binaries DIR] [--records N] [--peer] \
-                         [--model-events N]";
-
-/// What to run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What to run: the command line of `rewards bench`.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct Options {
     /// Records in the in-memory mix.
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = positive)]
     pub events: usize,
     /// Records in the mix run against the AWS API.
+    #[arg(long, value_name = "N", default_value_t = 5_000, value_parser = positive)]
     pub aws_events: usize,
     /// The mix's seed.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = positive_seed)]
     pub seed: u64,
     /// Where to write the JSON report.
+    #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
-    /// Count AWS calls against the local AWS API.
+    /// Count AWS calls against the local AWS API (`AWS_ENDPOINT_URL`, a loopback address).
+    #[arg(long)]
     pub aws: bool,
-    /// Where the release binaries are, for cold start and memory.
+    /// Where the release binaries are, for cold start and memory (the functions call
+    /// DynamoDB and SQS: needs --aws).
+    #[arg(long, value_name = "DIR", requires = "aws")]
     pub binaries: Option<PathBuf>,
     /// Records each binary handles before its peak RSS is read.
+    #[arg(long, value_name = "N", default_value_t = cold_start::RECORDS, value_parser = positive)]
     pub records: usize,
-    /// Run the Powertools peer.
+    /// Run the Powertools peer, compared with TIM's binary (needs --aws and --binaries).
+    #[arg(long, requires_all = ["aws", "binaries"])]
     pub peer: bool,
     /// Events per rate in the latency model (0: no model).
+    #[arg(long, value_name = "N", default_value_t = latency::MAX_EVENTS_PER_RATE, value_parser = count)]
     pub model_events: usize,
 }
 
@@ -84,52 +90,24 @@ impl Default for Options {
     }
 }
 
-impl Options {
-    /// Parses the arguments after `bench`.
-    pub fn parse(args: &[String]) -> Result<Options, String> {
-        let mut options = Options::default();
-        let mut args = args.iter();
-        while let Some(arg) = args.next() {
-            let mut value = |name: &str| {
-                args.next()
-                    .cloned()
-                    .ok_or_else(|| format!("{name} needs a value"))
-            };
-            let number = |name: &str, text: String| {
-                text.replace('_', "")
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| format!("{name} takes a positive number, not `{text}`"))
-            };
-            match arg.as_str() {
-                "--events" => options.events = number(arg, value(arg)?)?,
-                "--aws-events" => options.aws_events = number(arg, value(arg)?)?,
-                "--records" => options.records = number(arg, value(arg)?)?,
-                "--seed" => options.seed = number(arg, value(arg)?)? as u64,
-                "--model-events" => {
-                    let text = value(arg)?;
-                    options.model_events = text.replace('_', "").parse().map_err(|_| {
-                        format!("--model-events takes a number (0: no model), not `{text}`")
-                    })?;
-                }
-                "--json" => options.json = Some(PathBuf::from(value(arg)?)),
-                "--binaries" => options.binaries = Some(PathBuf::from(value(arg)?)),
-                "--aws" => options.aws = true,
-                "--peer" => options.peer = true,
-                other => return Err(format!("unknown option `{other}`")),
-            }
-        }
-        if options.binaries.is_some() && !options.aws {
-            return Err("--binaries needs --aws (the functions call DynamoDB and SQS)".into());
-        }
-        if options.peer && (!options.aws || options.binaries.is_none()) {
-            return Err(
-                "--peer needs --aws and --binaries (it is compared with TIM's binary)".into(),
-            );
-        }
-        Ok(options)
-    }
+/// A number, `_` allowed between digits (`20_000`).
+fn count(text: &str) -> Result<usize, String> {
+    text.replace('_', "")
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))
+}
+
+/// A number above zero.
+fn positive(text: &str) -> Result<usize, String> {
+    count(text)
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("`{text}` is not a positive number"))
+}
+
+/// A seed above zero.
+fn positive_seed(text: &str) -> Result<u64, String> {
+    positive(text).map(|n| n as u64)
 }
 
 /// Why a benchmark could not run.
@@ -209,17 +187,10 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
     Ok(report)
 }
 
-/// `rewards bench …`: parses the arguments after `bench`, runs, prints the table (and writes
-/// the JSON). Exit status 0 when it ran, 2 for bad usage, 1 when a part could not run.
-pub async fn command(args: &[String]) -> std::process::ExitCode {
-    let options = match Options::parse(args) {
-        Ok(options) => options,
-        Err(problem) => {
-            eprintln!("rewards bench: {problem}\n{USAGE}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    match run(&options).await {
+/// `rewards bench …`: runs, prints the table (and writes the JSON). Exit status 0 when it
+/// ran, 1 when a part could not run.
+pub async fn command(options: &Options) -> std::process::ExitCode {
+    match run(options).await {
         Ok(report) => {
             print!("{}", report.table());
             if let Some(path) = &options.json {
@@ -242,22 +213,31 @@ pub async fn command(args: &[String]) -> std::process::ExitCode {
 mod tests {
     use super::*;
 
-    fn args(text: &str) -> Vec<String> {
-        text.split_whitespace().map(str::to_owned).collect()
+    #[derive(Debug, clap::Parser)]
+    struct Command {
+        #[command(flatten)]
+        options: Options,
+    }
+
+    fn parse(text: &str) -> Result<Options, clap::Error> {
+        use clap::Parser;
+        Command::try_parse_from(std::iter::once("bench").chain(text.split_whitespace()))
+            .map(|command| command.options)
     }
 
     #[test]
     fn options_are_read_and_bad_ones_named() {
-        let options = Options::parse(&args("--events 1_000 --json out.json")).expect("options");
+        let options = parse("--events 1_000 --json out.json").expect("options");
         assert_eq!(options.events, 1_000);
         assert_eq!(options.json, Some(PathBuf::from("out.json")));
         assert!(!options.aws);
-        let error = |text: &str| Options::parse(&args(text)).expect_err(text);
+        assert_eq!(parse("").expect("defaults"), Options::default());
+        let error = |text: &str| parse(text).expect_err(text).to_string();
         assert!(error("--events 0").contains("positive number"));
-        assert!(error("--events").contains("needs a value"));
-        assert!(error("--fast").contains("unknown option"));
-        assert!(error("--binaries target/release").contains("needs --aws"));
-        assert!(error("--aws --peer").contains("needs --aws and --binaries"));
+        assert!(error("--events").contains("--events"));
+        assert!(error("--fast").contains("--fast"));
+        assert!(error("--binaries target/release").contains("--aws"));
+        assert!(error("--aws --peer").contains("--binaries"));
     }
 
     /// A smoke test of the shape of the JSON, at a size that says nothing about speed.

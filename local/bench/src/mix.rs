@@ -21,58 +21,13 @@ use serde_json::json;
 
 use scenario_runner::scenario::{Scenario, ScenarioConfig, ScenarioTemplate};
 
+pub use crate::rng::Rng;
+
 /// The brands of the mix.
 pub const BRANDS: [&str; 2] = ["skybet", "skyvegas"];
 
 /// The clock of the mix: a Wednesday, so awards are not held back by the cycle rule.
 pub const NOW: &str = "2026-11-18T10:00:00.000Z";
-
-/// A small, fast, seeded generator (SplitMix64): the mix must be the same on every machine.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator from `seed`.
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (`0` when `n` is 0).
-    pub fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            return 0;
-        }
-        (self.next_u64() % n as u64) as usize
-    }
-
-    /// True with probability `p`.
-    pub fn chance(&mut self, p: f64) -> bool {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-
-    /// A UUID-shaped id.
-    pub fn uuid(&mut self) -> String {
-        let a = self.next_u64();
-        let b = self.next_u64();
-        format!(
-            "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xfff,
-            b >> 52,
-            b & 0xffff_ffff_ffff
-        )
-    }
-}
 
 /// One thing fed to the pipeline.
 #[derive(Debug, Clone, PartialEq, Eq)]

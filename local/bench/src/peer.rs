@@ -32,6 +32,13 @@ use super::driver::CurrentStage;
 use super::runtime_api::StandIn;
 use super::BenchError;
 
+/// Powertools' idempotency table: `id` hash key, its own expiry (no DynamoDB TTL).
+const IDEMPOTENCY_TABLE: aws_runner::resources::TableSchema = aws_runner::resources::TableSchema {
+    hash_key: "id",
+    range_key: None,
+    ttl_attribute: None,
+};
+
 /// One pass of one side.
 #[derive(Debug, Clone, Default)]
 pub struct Pass {
@@ -129,8 +136,7 @@ pub async fn run(dir: &Path, corpus: &Corpus) -> Result<Comparison, BenchError> 
     create_table(
         &aws_sdk_dynamodb::Client::new(&sdk),
         &idempotency_table,
-        "id",
-        None,
+        &IDEMPOTENCY_TABLE,
     )
     .await?;
     let script = Path::new("bench/powertools_tim/bootstrap.py");

@@ -21,20 +21,16 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use rewards_shared::decision::{batch, DeliveryPreferences};
 use rewards_shared::kafka::encode_record;
 use rewards_shared::lambda_event as lean;
-use rewards_shared::ports::{
-    Destination, ManualClock, MemoryDeadLetters, MemoryMessageStore, MemoryOutcomes,
-    MemoryPublisher, MemoryTimStateStore,
-};
+use rewards_shared::ports::{Destination, ManualClock, MemoryOutcomes};
 use rewards_shared::stage::Stage;
 use rewards_shared::telemetry::{MetricsOut, Telemetry};
 
-use super::driver::{feed, CurrentStage, QueueTally, Recording, RunTally};
+use super::driver::{feed, recorded_in_memory, QueueTally, RunTally, SAMPLE_EVENTS};
 use super::mix::{Input, Mix};
-use scenario_runner::backend::{MemoryBackend, MemoryTransport, Ports};
 use scenario_runner::des_bridge::{
     batch_request, decision_request, function_url_request, to_request,
 };
-use scenario_runner::pipeline::{Pipeline, StandIns, CPP_TOPIC};
+use scenario_runner::pipeline::CPP_TOPIC;
 use scenario_runner::scenario::ScenarioError;
 
 /// Share of the mix run first, unmeasured, to warm caches and allocators.
@@ -170,27 +166,7 @@ pub const DES_FUNCTION_URL: &str = "des-function-url";
 /// Runs `mix` through the in-memory pipeline and measures it.
 pub async fn run(mix: &Mix) -> Result<Throughput, ScenarioError> {
     let scenario = &mix.scenario;
-    let stand_ins = StandIns::new(scenario);
-    let publisher = Arc::new(MemoryPublisher::new());
-    let ports = Ports::<MemoryBackend> {
-        promotions: stand_ins.promotions,
-        tim_store: Arc::new(MemoryTimStateStore::new()),
-        publisher: Arc::clone(&publisher),
-        dead_letters: Arc::new(MemoryDeadLetters::new()),
-        templates: stand_ins.templates,
-        onsite: Arc::clone(&stand_ins.onsite),
-        store: Arc::new(MemoryMessageStore::new()),
-    };
-    let current = CurrentStage::default();
-    let transport = Recording::new(MemoryTransport::new(publisher), current.clone());
-    let log = transport.log();
-    let mut pipeline = Pipeline::new(
-        scenario,
-        ports,
-        stand_ins.onsite,
-        ManualClock::new(scenario.now),
-        transport,
-    )?;
+    let (mut pipeline, current, log) = recorded_in_memory(scenario, SAMPLE_EVENTS)?;
 
     let warm_up = warm_up_len(&mix.inputs);
     let mut tally = RunTally::default();

@@ -58,15 +58,9 @@ pub const CRASH_SHARE: f64 = 0.01;
 /// Attempts at an MSK batch (Lambda retries MSK batches until the records expire).
 pub const MSK_ATTEMPTS: u32 = 50;
 
-const USAGE: &str =
-    "usage: rewards chaos [--events N] [--seed S] [--duplicate-share F] [--json FILE] [--aws]";
-
 /// Why the chaos run could not run (not what it found).
 #[derive(Debug, thiserror::Error)]
 pub enum ChaosError {
-    /// The command line is wrong.
-    #[error("{0}\n{USAGE}")]
-    Usage(String),
     /// The pipeline could not be built.
     #[error("cannot build the pipeline: {0}")]
     Pipeline(#[from] ScenarioError),
@@ -83,19 +77,25 @@ pub enum ChaosError {
     },
 }
 
-/// The command line.
-#[derive(Debug, Clone, PartialEq)]
+/// The command line of `rewards chaos`.
+#[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct Options {
     /// Events to generate.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_EVENTS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub events: usize,
     /// Seed of every random choice.
+    #[arg(long, value_name = "S", default_value_t = DEFAULT_SEED)]
     pub seed: u64,
-    /// Share of duplicated, and of reordered, deliveries on every queue.
+    /// Share of duplicated, and of reordered, deliveries on every queue (0 to 1).
+    #[arg(long, value_name = "F", default_value_t = DEFAULT_DUPLICATE_SHARE, value_parser = share)]
     pub duplicate_share: f64,
     /// Where to write the JSON report.
+    #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
     /// Run over DynamoDB and SQS at the SDK's endpoint (a local one: moto) instead of in
     /// memory.
+    #[arg(long)]
     pub aws: bool,
 }
 
@@ -111,44 +111,12 @@ impl Default for Options {
     }
 }
 
-impl Options {
-    /// Reads the arguments after `chaos`.
-    pub fn parse(args: &[String]) -> Result<Options, ChaosError> {
-        let mut options = Options::default();
-        let mut args = args.iter();
-        while let Some(flag) = args.next() {
-            let mut value = || {
-                args.next()
-                    .ok_or_else(|| ChaosError::Usage(format!("`{flag}` needs a value")))
-            };
-            let bad = |value: &str| ChaosError::Usage(format!("bad value `{value}` for `{flag}`"));
-            match flag.as_str() {
-                "--events" => {
-                    let text = value()?;
-                    options.events = text.parse().map_err(|_| bad(text))?;
-                }
-                "--seed" => {
-                    let text = value()?;
-                    options.seed = text.parse().map_err(|_| bad(text))?;
-                }
-                "--duplicate-share" => {
-                    let text = value()?;
-                    options.duplicate_share = text
-                        .parse()
-                        .ok()
-                        .filter(|share: &f64| (0.0..=1.0).contains(share))
-                        .ok_or_else(|| bad(text))?;
-                }
-                "--json" => options.json = Some(PathBuf::from(value()?)),
-                "--aws" => options.aws = true,
-                other => return Err(ChaosError::Usage(format!("unknown argument `{other}`"))),
-            }
-        }
-        if options.events == 0 {
-            return Err(ChaosError::Usage("`--events` must be at least 1".into()));
-        }
-        Ok(options)
-    }
+/// A share between 0 and 1.
+fn share(text: &str) -> Result<f64, String> {
+    text.parse()
+        .ok()
+        .filter(|share: &f64| (0.0..=1.0).contains(share))
+        .ok_or_else(|| format!("`{text}` is not a share between 0 and 1"))
 }
 
 /// The ports of a chaos pipeline: every one behind a fault wrapper, the effects that matter
@@ -421,16 +389,9 @@ pub async fn run(options: &Options) -> Result<ChaosReport, ChaosError> {
 }
 
 /// `rewards chaos …`: runs, prints the report (and writes it as JSON with `--json`); exit 0
-/// when nothing was lost or shown twice, 1 otherwise, 2 for bad usage.
-pub async fn command(args: &[String]) -> ExitCode {
-    let options = match Options::parse(args) {
-        Ok(options) => options,
-        Err(error) => {
-            eprintln!("rewards chaos: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    let result = run(&options).await.and_then(|report| {
+/// when nothing was lost or shown twice, 1 otherwise, 2 when it could not run.
+pub async fn command(options: &Options) -> ExitCode {
+    let result = run(options).await.and_then(|report| {
         if let Some(file) = &options.json {
             let text = serde_json::to_string_pretty(&report).map_err(|e| ChaosError::Write {
                 file: file.clone(),
@@ -461,31 +422,39 @@ pub async fn command(args: &[String]) -> ExitCode {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
     use super::*;
 
-    fn args(text: &str) -> Vec<String> {
-        text.split_whitespace().map(str::to_owned).collect()
+    #[derive(Debug, Parser)]
+    struct Command {
+        #[command(flatten)]
+        options: Options,
+    }
+
+    fn parse(text: &str) -> Result<Options, clap::Error> {
+        Command::try_parse_from(std::iter::once("chaos").chain(text.split_whitespace()))
+            .map(|command| command.options)
     }
 
     #[test]
     fn options_have_defaults_and_reject_nonsense() {
-        assert_eq!(Options::parse(&[]).expect("defaults"), Options::default());
-        let options = Options::parse(&args(
-            "--events 10 --seed 3 --duplicate-share 0.5 --json out.json",
-        ))
-        .expect("parses");
+        assert_eq!(parse("").expect("defaults"), Options::default());
+        let options =
+            parse("--events 10 --seed 3 --duplicate-share 0.5 --json out.json").expect("parses");
         assert_eq!(options.events, 10);
         assert_eq!(options.seed, 3);
         assert_eq!(options.duplicate_share, 0.5);
         assert_eq!(options.json, Some(PathBuf::from("out.json")));
-        for bad in [
-            "--events",
-            "--events x",
-            "--events 0",
-            "--duplicate-share 2",
-            "--what",
+        for (bad, named) in [
+            ("--events", "--events"),
+            ("--events x", "--events"),
+            ("--events 0", "--events"),
+            ("--duplicate-share 2", "--duplicate-share"),
+            ("--what", "--what"),
         ] {
-            assert!(Options::parse(&args(bad)).is_err(), "{bad}");
+            let error = parse(bad).expect_err(bad).to_string();
+            assert!(error.contains(named), "{bad}: {error}");
         }
     }
 }

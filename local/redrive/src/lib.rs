@@ -25,12 +25,17 @@
 //!   `--max N` stops after N messages.
 #![deny(missing_docs)]
 
+mod command;
+mod dec_replay;
+
+pub use command::{command, render, DeadLetterStage, Options};
+pub use dec_replay::{DecReplay, LambdaDecReplay};
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName};
-use futures::future::BoxFuture;
-use rewards_shared::kafka::{encode_event, encode_record, KafkaBatchResponse};
+use rewards_shared::kafka::{encode_event, encode_record};
 use rewards_shared::ports::dead_letter::{ATTR_PAYLOAD_NOTE, ATTR_SOURCE};
 use rewards_shared::stage::Stage;
 
@@ -42,9 +47,6 @@ const VISIBILITY_SECONDS: i32 = 120;
 /// Why a redrive could not run (single messages that cannot move are reported, not errors).
 #[derive(Debug, thiserror::Error)]
 pub enum RedriveError {
-    /// The command line is wrong.
-    #[error("{0}")]
-    Usage(String),
     /// A queue could not be found.
     #[error("queue `{name}` not found: {reason}")]
     QueueNotFound {
@@ -79,16 +81,6 @@ impl Moved {
     pub fn moved(&self) -> bool {
         self.result == "moved"
     }
-}
-
-/// Replays one DEC dead letter as the one-record MSK event of its original Kafka record.
-pub trait DecReplay: Send + Sync {
-    /// Invokes DEC with `event` (an MSK event as JSON); its partial batch response, or why it
-    /// failed.
-    fn replay<'a>(
-        &'a self,
-        event: &'a serde_json::Value,
-    ) -> BoxFuture<'a, Result<KafkaBatchResponse, String>>;
 }
 
 /// Where a stage's dead letters go.
@@ -397,199 +389,6 @@ fn fallback_group(body: &str) -> String {
     }
 }
 
-/// [`DecReplay`] in AWS: a synchronous `Invoke` of DEC's `live` alias (SigV4-signed call to the
-/// Lambda API; endpoint `AWS_ENDPOINT_URL_LAMBDA`, else `AWS_ENDPOINT_URL`, else regional).
-pub struct LambdaDecReplay {
-    client: reqwest::Client,
-    url: String,
-    signer: rewards_shared::http::SigV4Signer,
-}
-
-impl LambdaDecReplay {
-    /// Replays into function `function_name` (alias `live`) with `config`'s region and
-    /// credentials.
-    pub fn new(
-        client: reqwest::Client,
-        config: &aws_config::SdkConfig,
-        function_name: &str,
-    ) -> Result<Self, rewards_shared::http::SigningError> {
-        let signer = rewards_shared::http::SigV4Signer::from_sdk_config(config, "lambda")?;
-        let endpoint = std::env::var("AWS_ENDPOINT_URL_LAMBDA")
-            .ok()
-            .filter(|url| !url.is_empty())
-            .or_else(|| config.endpoint_url().map(str::to_owned))
-            .unwrap_or_else(|| format!("https://lambda.{}.amazonaws.com", signer.region()));
-        let url = format!(
-            "{}/2015-03-31/functions/{function_name}/invocations?Qualifier=live",
-            endpoint.trim_end_matches('/')
-        );
-        Ok(LambdaDecReplay {
-            client,
-            url,
-            signer,
-        })
-    }
-}
-
-impl DecReplay for LambdaDecReplay {
-    fn replay<'a>(
-        &'a self,
-        event: &'a serde_json::Value,
-    ) -> BoxFuture<'a, Result<KafkaBatchResponse, String>> {
-        use rewards_shared::http::RequestSigner;
-        Box::pin(async move {
-            let mut request = self
-                .client
-                .post(&self.url)
-                .header("content-type", "application/json")
-                .body(event.to_string())
-                .build()
-                .map_err(|e| e.to_string())?;
-            self.signer
-                .sign(&mut request)
-                .await
-                .map_err(|e| e.to_string())?;
-            let response = self
-                .client
-                .execute(request)
-                .await
-                .map_err(|e| e.to_string())?;
-            let status = response.status().as_u16();
-            let function_error = response.headers().contains_key("x-amz-function-error");
-            let body = response.text().await.map_err(|e| e.to_string())?;
-            if status != 200 || function_error {
-                return Err(format!("DEC invocation failed (status {status}): {body}"));
-            }
-            // An empty or null answer is a success (the mapping's success response).
-            Ok(serde_json::from_str(&body).unwrap_or_default())
-        })
-    }
-}
-
-/// Runs the command: `args` after `redrive`; prints one line per message and a summary.
-pub async fn command(args: &[String]) -> std::process::ExitCode {
-    use std::process::ExitCode;
-    let (stage, dry_run, max) = match parse_args(args) {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    let Some(prefix) = std::env::var("REWARDS_PREFIX")
-        .ok()
-        .filter(|p| !p.is_empty())
-    else {
-        eprintln!(
-            "rewards redrive: set REWARDS_PREFIX to the stack's <env>-<brand> (e.g. prod-skybet)"
-        );
-        return ExitCode::from(2);
-    };
-    let config = rewards_shared::aws::sdk_config().await;
-    let sqs = rewards_shared::aws::sqs_client(&config);
-    let target = if stage == Stage::Dec {
-        let settings = rewards_shared::http::HttpSettings {
-            request_timeout: std::time::Duration::from_secs(60),
-            ..Default::default()
-        };
-        let http = match settings.build() {
-            Ok(http) => http,
-            Err(e) => {
-                eprintln!("rewards redrive: {e}");
-                return ExitCode::from(1);
-            }
-        };
-        match LambdaDecReplay::new(http, &config, &format!("{prefix}-dec")) {
-            Ok(replay) => Target::Dec(Arc::new(replay)),
-            Err(e) => {
-                eprintln!("rewards redrive: {e}");
-                return ExitCode::from(1);
-            }
-        }
-    } else {
-        Target::Queues(stage)
-    };
-    let mut redrive = Redrive {
-        sqs,
-        prefix: prefix.clone(),
-        dlq_url: String::new(),
-        target,
-        dry_run,
-        max,
-    };
-    match redrive
-        .resolve(&format!("{prefix}-{}-dlq", stage.as_str()))
-        .await
-    {
-        Ok(url) => redrive.dlq_url = url,
-        Err(e) => {
-            eprintln!("rewards redrive: {e}");
-            return ExitCode::from(1);
-        }
-    }
-    match redrive.run().await {
-        Ok(report) => {
-            print!("{}", render(&report));
-            if report.iter().all(|m| m.moved() || dry_run) {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
-        Err(e) => {
-            eprintln!("rewards redrive: {e}");
-            ExitCode::from(1)
-        }
-    }
-}
-
-/// One line per message (`<message id> -> <where>: <result>`) and a summary line.
-pub fn render(report: &[Moved]) -> String {
-    let mut out = String::new();
-    for m in report {
-        out.push_str(&format!("{} -> {}: {}\n", m.message_id, m.to, m.result));
-    }
-    let moved = report.iter().filter(|m| m.moved()).count();
-    out.push_str(&format!(
-        "{moved} moved, {} left in the dead-letter queue\n",
-        report.len() - moved
-    ));
-    out
-}
-
-/// Parses `STAGE [--dry-run] [--max N]`.
-pub fn parse_args(args: &[String]) -> Result<(Stage, bool, Option<usize>), RedriveError> {
-    let usage = || RedriveError::Usage(USAGE.to_owned());
-    let stage = match args.first().map(String::as_str) {
-        Some("dec") => Stage::Dec,
-        Some("tim") => Stage::Tim,
-        Some("fred") => Stage::Fred,
-        Some("bcg") => Stage::Bcg,
-        Some("msq") => Stage::Msq,
-        _ => return Err(usage()),
-    };
-    let (mut dry_run, mut max) = (false, None);
-    let mut rest = args[1..].iter();
-    while let Some(flag) = rest.next() {
-        match flag.as_str() {
-            "--dry-run" => dry_run = true,
-            "--max" => {
-                max = Some(
-                    rest.next()
-                        .and_then(|n| n.parse().ok())
-                        .filter(|n| *n > 0)
-                        .ok_or_else(usage)?,
-                )
-            }
-            _ => return Err(usage()),
-        }
-    }
-    Ok((stage, dry_run, max))
-}
-
-/// The command's usage line.
-pub const USAGE: &str = "usage: rewards redrive dec|tim|fred|bcg|msq [--dry-run] [--max N]   (REWARDS_PREFIX=<env>-<brand>)";
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -605,12 +404,25 @@ mod tests {
 
     #[test]
     fn arguments() {
-        let args = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
+        use clap::Parser;
+        #[derive(Debug, Parser)]
+        struct Command {
+            #[command(flatten)]
+            options: Options,
+        }
+        let parse = |text: &str| {
+            Command::try_parse_from(std::iter::once("redrive").chain(text.split(' ')))
+                .map(|command| command.options)
+        };
         assert_eq!(
-            parse_args(&args("fred --dry-run --max 5")).ok(),
-            Some((Stage::Fred, true, Some(5)))
+            parse("fred --dry-run --max 5").ok(),
+            Some(Options {
+                stage: DeadLetterStage::Fred,
+                dry_run: true,
+                max: Some(5)
+            })
         );
-        assert!(parse_args(&args("des")).is_err());
-        assert!(parse_args(&args("tim --max 0")).is_err());
+        assert!(parse("des").is_err());
+        assert!(parse("tim --max 0").is_err());
     }
 }

@@ -18,7 +18,9 @@ use rewards_shared::ports::{
     TimStateStore,
 };
 
+use crate::pipeline::StandIns;
 use crate::queues::{Queued, Queues};
+use crate::scenario::Scenario;
 
 /// The ports every stage of a pipeline is built with.
 pub trait Backend {
@@ -94,6 +96,37 @@ impl Backend for MemoryBackend {
     type Templates = Arc<MemoryTemplates>;
     type Onsite = Arc<MemoryOnsiteGateway>;
     type Store = Arc<MemoryMessageStore>;
+}
+
+/// An in-memory pipeline's parts, built once for the runner and the benchmarks alike.
+pub struct InMemoryParts {
+    /// The ports: the scenario's stand-ins, empty stores, the publisher feeding `transport`.
+    pub ports: Ports<MemoryBackend>,
+    /// The OSG stand-in, through which the runner switches customers on and offline.
+    pub onsite: Arc<MemoryOnsiteGateway>,
+    /// The queues between the stages.
+    pub transport: MemoryTransport,
+}
+
+impl MemoryBackend {
+    /// The in-memory ports and queues of `scenario`.
+    pub fn parts(scenario: &Scenario) -> InMemoryParts {
+        let stand_ins = StandIns::new(scenario);
+        let publisher = Arc::new(MemoryPublisher::new());
+        InMemoryParts {
+            ports: Ports {
+                promotions: stand_ins.promotions,
+                tim_store: Arc::new(MemoryTimStateStore::new()),
+                publisher: Arc::clone(&publisher),
+                dead_letters: Arc::new(MemoryDeadLetters::new()),
+                templates: stand_ins.templates,
+                onsite: Arc::clone(&stand_ins.onsite),
+                store: Arc::new(MemoryMessageStore::new()),
+            },
+            onsite: stand_ins.onsite,
+            transport: MemoryTransport::new(publisher),
+        }
+    }
 }
 
 /// In-memory queues fed from the shared [`MemoryPublisher`].

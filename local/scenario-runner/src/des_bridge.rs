@@ -197,14 +197,7 @@ impl<C: Clock> DecisionService for DesBridge<C> {
                         chunk
                             .iter()
                             .zip(answers)
-                            .map(|(event, answer)| match answer {
-                                batch::Answer::Decided(decision) => Ok(Some(decision)),
-                                batch::Answer::NoDecision => Ok(None),
-                                batch::Answer::Invalid(reason) => Err(DecisionError::Rejected {
-                                    event_id: event.envelope.id.clone(),
-                                    reason,
-                                }),
-                            }),
+                            .map(|(event, answer)| event.result_of(answer)),
                     );
                 }
                 Err((true, _)) => {

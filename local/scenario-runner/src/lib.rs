@@ -11,10 +11,12 @@
 //! - [`des_bridge`]: FRED's decision port, through DES's HTTP handler.
 //! - [`pipeline`]: the stages wired together; feeds steps and drains the queues.
 //! - [`report`]: outcome lines and the readable account.
+//! - [`mermaid`]: the scenario as a Mermaid sequence diagram.
 #![deny(missing_docs)]
 
 pub mod backend;
 pub mod des_bridge;
+pub mod mermaid;
 pub mod pipeline;
 pub mod queues;
 pub mod report;

@@ -17,9 +17,8 @@ use rewards_shared::config::Vars;
 use rewards_shared::decision::DeliveryPreferences;
 use rewards_shared::kafka::{encode_event, encode_record};
 use rewards_shared::ports::{
-    Clock, Destination, ManualClock, MemoryDeadLetters, MemoryMessageStore, MemoryOnsiteGateway,
-    MemoryOutcomes, MemoryPromotions, MemoryPublisher, MemoryTemplates, MemoryTimStateStore,
-    Outcome, Template,
+    Clock, Destination, ManualClock, MemoryOnsiteGateway, MemoryOutcomes, MemoryPromotions,
+    MemoryTemplates, Outcome, Template,
 };
 use rewards_shared::stage::Stage;
 use rewards_shared::telemetry::{MetricsOut, Telemetry};
@@ -110,23 +109,13 @@ fn telemetry(stage: Stage, outcomes: &Arc<MemoryOutcomes>) -> Telemetry {
 impl Pipeline<MemoryBackend, MemoryTransport> {
     /// The scenario's pipeline, everything in memory.
     pub fn in_memory(scenario: &Scenario) -> Result<Self, ScenarioError> {
-        let stand_ins = StandIns::new(scenario);
-        let publisher = Arc::new(MemoryPublisher::new());
-        let ports = Ports::<MemoryBackend> {
-            promotions: stand_ins.promotions,
-            tim_store: Arc::new(MemoryTimStateStore::new()),
-            publisher: Arc::clone(&publisher),
-            dead_letters: Arc::new(MemoryDeadLetters::new()),
-            templates: stand_ins.templates,
-            onsite: Arc::clone(&stand_ins.onsite),
-            store: Arc::new(MemoryMessageStore::new()),
-        };
+        let parts = MemoryBackend::parts(scenario);
         Pipeline::new(
             scenario,
-            ports,
-            stand_ins.onsite,
+            parts.ports,
+            parts.onsite,
             ManualClock::new(scenario.now),
-            MemoryTransport::new(publisher),
+            parts.transport,
         )
     }
 }

@@ -15,6 +15,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Duration, Utc};
 use rewards_shared::ports::{Destination, OutgoingMessage};
 use rewards_shared::sqs::{encode_message, set_message_group};
+use rewards_shared::stage::Stage;
 
 /// Messages Lambda hands to one invocation from a standard queue: the default of the
 /// template's `SqsBatchSize` (tests/template checks that the two agree).
@@ -30,6 +31,17 @@ pub const SQS_CALL_ENTRIES: usize = 10;
 pub const MAX_RECEIVE_COUNT: u32 = 5;
 /// How long a FIFO queue remembers a deduplication id.
 pub const DEDUPLICATION_WINDOW: Duration = Duration::minutes(5);
+
+/// The stage that consumes `destination`'s queue (and whose dead-letter queue it redrives
+/// into, as in the stack).
+pub fn consumer(destination: Destination) -> Stage {
+    match destination {
+        Destination::EnrichedEvents => Stage::Tim,
+        Destination::RelevantEvents | Destination::UnqualificationEvents => Stage::Fred,
+        Destination::DecidedEvents => Stage::Bcg,
+        Destination::MsqInbound | Destination::MsqDelete => Stage::Msq,
+    }
+}
 
 /// The most messages one invocation gets from `destination`'s queue.
 pub fn batch_size(destination: Destination) -> usize {

@@ -145,7 +145,8 @@ fn outcome_kind(outcome: &Outcome) -> String {
     }
 }
 
-fn describe(outcome: &Outcome) -> String {
+/// One outcome for a person to read.
+pub(crate) fn describe(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Delivered {
             account_id,

@@ -159,14 +159,7 @@ impl DesClient {
             Ok(answers) => events
                 .iter()
                 .zip(answers)
-                .map(|(event, answer)| match answer {
-                    batch::Answer::Decided(decision) => Ok(Some(decision)),
-                    batch::Answer::NoDecision => Ok(None),
-                    batch::Answer::Invalid(reason) => Err(DecisionError::Rejected {
-                        event_id: event.envelope.id.clone(),
-                        reason,
-                    }),
-                })
+                .map(|(event, answer)| event.result_of(answer))
                 .collect(),
             Err(HttpCallError::Status { status: 400, .. }) if events.len() > 1 => {
                 let mut results = Vec::with_capacity(events.len());

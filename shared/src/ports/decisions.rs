@@ -45,6 +45,24 @@ pub struct Asked<'a> {
     pub body: &'a str,
 }
 
+impl Asked<'_> {
+    /// This event's result from its answer in a batch request: decided, no decision, or
+    /// rejected alone (`invalid`).
+    pub fn result_of(
+        &self,
+        answer: decision::batch::Answer,
+    ) -> Result<Option<Decision>, DecisionError> {
+        match answer {
+            decision::batch::Answer::Decided(decision) => Ok(Some(decision)),
+            decision::batch::Answer::NoDecision => Ok(None),
+            decision::batch::Answer::Invalid(reason) => Err(DecisionError::Rejected {
+                event_id: self.envelope.id.clone(),
+                reason,
+            }),
+        }
+    }
+}
+
 /// Decides whether a reward event is worth a message.
 pub trait DecisionService: Send + Sync {
     /// The decision, or `None` when the event has none (`has-decision: false`).

@@ -22,12 +22,10 @@
 //! [`TransportSettings::max_consecutive_faults`] in a row the transport reports itself idle so
 //! the run can stop and say why.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::time::Duration;
 
-use aws_lambda_events::encodings::Base64Data;
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage, SqsMessageAttribute};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::{
     ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message,
     MessageSystemAttributeName, QueueAttributeName,
@@ -36,94 +34,15 @@ use rewards_shared::aws::classify::classify;
 use rewards_shared::ports::Destination;
 use tokio::time::Instant;
 
-use super::resources::{Queue, RunResources};
+mod lambda_record;
+mod settings;
+
+pub use lambda_record::lambda_record;
+pub use settings::{Faults, TransportError, TransportSettings};
+
+use crate::resources::{Queue, RunResources};
 use scenario_runner::backend::Transport;
 use scenario_runner::queues::{batch_size, Queued, SQS_CALL_ENTRIES};
-
-/// How the transport polls.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TransportSettings {
-    /// The input queues' visibility time-out (as created): when a reported failure is
-    /// visible again.
-    pub visibility_timeout: Duration,
-    /// Receives before SQS moves a message to its dead-letter queue.
-    pub max_receive_count: u32,
-    /// Wait between checks while messages are in flight and none arrives.
-    pub poll_interval: Duration,
-    /// Checks in a row that must find every queue empty before the pipeline counts as idle
-    /// (SQS's counts are approximate; a local endpoint's are exact).
-    pub idle_confirmations: u32,
-    /// Longest wait for a message SQS should move to a dead-letter queue to show up there,
-    /// once it is visible again.
-    pub dead_letter_wait: Duration,
-    /// Failed SQS calls in a row after which the transport gives up.
-    pub max_consecutive_faults: u32,
-}
-
-impl TransportSettings {
-    /// Settings for a local endpoint (moto): exact counts, fast polls.
-    pub fn local(visibility_timeout: Duration, max_receive_count: u32) -> Self {
-        TransportSettings {
-            visibility_timeout,
-            max_receive_count,
-            poll_interval: Duration::from_millis(100),
-            idle_confirmations: 1,
-            dead_letter_wait: Duration::from_secs(10),
-            max_consecutive_faults: 5,
-        }
-    }
-
-    /// Settings for AWS: counts are approximate and short polls sample, so idleness is
-    /// confirmed three times a second apart and dead letters are awaited longer.
-    pub fn aws(visibility_timeout: Duration, max_receive_count: u32) -> Self {
-        TransportSettings {
-            visibility_timeout,
-            max_receive_count,
-            poll_interval: Duration::from_secs(1),
-            idle_confirmations: 3,
-            dead_letter_wait: Duration::from_secs(60),
-            max_consecutive_faults: 5,
-        }
-    }
-}
-
-/// An SQS call the transport made failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{operation} on queue {queue} failed: {reason}")]
-pub struct TransportError {
-    /// The call, e.g. `ReceiveMessage`.
-    pub operation: &'static str,
-    /// The queue's name.
-    pub queue: String,
-    /// What SQS (or the connection) said.
-    pub reason: String,
-}
-
-/// The transport's failed calls, shared with whoever runs the pipeline.
-#[derive(Debug, Clone, Default)]
-pub struct Faults(Arc<Mutex<Vec<TransportError>>>);
-
-impl Faults {
-    /// No faults yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn push(&self, error: TransportError) {
-        tracing::error!(error = %error, "SQS transport call failed");
-        if let Ok(mut faults) = self.0.lock() {
-            faults.push(error);
-        }
-    }
-
-    /// The faults since the last call.
-    pub fn take(&self) -> Vec<TransportError> {
-        self.0
-            .lock()
-            .map(|mut faults| std::mem::take(&mut *faults))
-            .unwrap_or_default()
-    }
-}
 
 /// One received message, and when it was received.
 #[derive(Debug, Clone)]
@@ -566,101 +485,5 @@ impl Transport for SqsTransport {
         } else {
             false
         }
-    }
-}
-
-fn binary(bytes: &[u8]) -> Base64Data {
-    let mut data = Base64Data::default();
-    data.extend_from_slice(bytes);
-    data
-}
-
-/// The record Lambda's event source mapping makes of a received message.
-pub fn lambda_record(message: &Message, queue_arn: &str, region: &str) -> SqsMessage {
-    let mut record = SqsMessage::default();
-    record.message_id = message.message_id().map(str::to_owned);
-    record.receipt_handle = message.receipt_handle().map(str::to_owned);
-    record.body = message.body().map(str::to_owned);
-    record.md5_of_body = message.md5_of_body().map(str::to_owned);
-    record.md5_of_message_attributes = message.md5_of_message_attributes().map(str::to_owned);
-    record.attributes = message
-        .attributes()
-        .map(|attributes| {
-            attributes
-                .iter()
-                .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
-    record.message_attributes = message
-        .message_attributes()
-        .map(|attributes| {
-            attributes
-                .iter()
-                .map(|(name, value)| {
-                    let mut attribute = SqsMessageAttribute::default();
-                    attribute.string_value = value.string_value().map(str::to_owned);
-                    attribute.binary_value = value.binary_value().map(|blob| binary(blob.as_ref()));
-                    attribute.string_list_values = value.string_list_values().to_vec();
-                    attribute.binary_list_values = value
-                        .binary_list_values()
-                        .iter()
-                        .map(|blob| binary(blob.as_ref()))
-                        .collect();
-                    attribute.data_type = Some(value.data_type().to_owned());
-                    (name.clone(), attribute)
-                })
-                .collect::<HashMap<_, _>>()
-        })
-        .unwrap_or_default();
-    record.event_source = Some("aws:sqs".to_owned());
-    record.event_source_arn = Some(queue_arn.to_owned());
-    record.aws_region = Some(region.to_owned());
-    record
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use aws_sdk_sqs::types::MessageAttributeValue;
-
-    #[test]
-    fn a_received_message_becomes_the_record_lambda_delivers() {
-        let message = Message::builder()
-            .message_id("m-1")
-            .receipt_handle("rh-1")
-            .body("{\"id\":\"e\"}")
-            .md5_of_body("abc")
-            .attributes(MessageSystemAttributeName::ApproximateReceiveCount, "3")
-            .attributes(MessageSystemAttributeName::SentTimestamp, "1795255200000")
-            .message_attributes(
-                "ce-type",
-                MessageAttributeValue::builder()
-                    .data_type("String")
-                    .string_value("rewards.decided")
-                    .build()
-                    .expect("attribute"),
-            )
-            .build();
-        let record = lambda_record(&message, "arn:aws:sqs:eu-west-1:123:q", "eu-west-1");
-        assert_eq!(record.message_id.as_deref(), Some("m-1"));
-        assert_eq!(record.receipt_handle.as_deref(), Some("rh-1"));
-        assert_eq!(rewards_shared::sqs::receive_count(&record), 3);
-        assert_eq!(record.attributes["SentTimestamp"], "1795255200000");
-        let attribute = &record.message_attributes["ce-type"];
-        assert_eq!(attribute.string_value.as_deref(), Some("rewards.decided"));
-        assert_eq!(attribute.data_type.as_deref(), Some("String"));
-        assert_eq!(
-            record.event_source_arn.as_deref(),
-            Some("arn:aws:sqs:eu-west-1:123:q")
-        );
-        assert_eq!(record.event_source.as_deref(), Some("aws:sqs"));
-
-        let received = Received {
-            message,
-            at: Instant::now(),
-        };
-        assert_eq!(received.receive_count(), 3);
-        assert_eq!(received.queued().message_id, "m-1");
     }
 }

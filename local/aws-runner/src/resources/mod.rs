@@ -12,49 +12,32 @@
 //!
 //! Every resource is named `{prefix}-{name}` (e.g. `rewards-run-1a2b3c4d5e6f-decided-events`)
 //! and tagged `rewards-run={prefix}`, so a run interrupted before it cleaned up can be found.
+//!
+//! - [`stack`]: the template's declarations and the calls creating one table or queue.
+
+pub mod stack;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::client::Waiters;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, Tag,
-    TimeToLiveSpecification,
-};
-use aws_sdk_sqs::types::QueueAttributeName;
 use futures::future::{join_all, try_join_all};
 use rewards_shared::aws::classify::classify;
 use rewards_shared::ports::Destination;
 use rewards_shared::stage::Stage;
+use scenario_runner::queues::consumer;
+
+pub use stack::{
+    create_queue, create_queue_pair, create_table, delete_queue, delete_table, Queue, QueueSpec,
+    ResourceError, ResourceTag, TableSchema, DEAD_LETTER_RETENTION_SECONDS, MAX_RECEIVE_COUNT,
+    MSQ_TABLE, QUEUE_RETENTION_SECONDS, TABLE_ACTIVE_WAIT, TIM_TABLE, TTL_ATTRIBUTE,
+};
 
 /// The tag every resource of a run carries, with the run's prefix as its value.
 pub const RUN_TAG: &str = "rewards-run";
-/// The TTL attribute of both tables (as in the stack).
-pub const TTL_ATTRIBUTE: &str = "expiresAt";
-/// Receives before a message moves to its dead-letter queue (the stack's `MaxReceiveCount`).
-pub const MAX_RECEIVE_COUNT: u32 = 5;
-/// Retention of the input queues: four days (as in the stack).
-pub const QUEUE_RETENTION_SECONDS: u32 = 345_600;
-/// Retention of the dead-letter queues: fourteen days (as in the stack).
-pub const DEAD_LETTER_RETENTION_SECONDS: u32 = 1_209_600;
-/// The longest wait for a new table to become active.
-pub const TABLE_ACTIVE_WAIT: Duration = Duration::from_secs(120);
 
 /// The stages with a dead-letter queue, in the stack's order.
 pub const DEAD_LETTER_STAGES: [Stage; 5] =
     [Stage::Dec, Stage::Tim, Stage::Fred, Stage::Bcg, Stage::Msq];
-
-/// A set-up or clean-up call failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{operation} of {resource} failed: {reason}")]
-pub struct ResourceError {
-    /// The call, e.g. `CreateQueue`.
-    pub operation: &'static str,
-    /// The table or queue it was for.
-    pub resource: String,
-    /// What the service said.
-    pub reason: String,
-}
 
 /// How the run's queues behave.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,17 +56,6 @@ impl Default for QueueSettings {
             max_receive_count: MAX_RECEIVE_COUNT,
         }
     }
-}
-
-/// One queue of the run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Queue {
-    /// Its name, prefix included.
-    pub name: String,
-    /// Its URL.
-    pub url: String,
-    /// Its ARN (the `eventSourceARN` of its messages).
-    pub arn: String,
 }
 
 /// The tables and queues of one run.
@@ -105,17 +77,6 @@ pub struct RunResources {
 pub fn unique_prefix() -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();
     format!("rewards-run-{}", &id[..12])
-}
-
-/// The stage consuming `destination`, whose dead-letter queue the destination's queue
-/// redrives into (as in the stack).
-pub fn consumer(destination: Destination) -> Stage {
-    match destination {
-        Destination::EnrichedEvents => Stage::Tim,
-        Destination::RelevantEvents | Destination::UnqualificationEvents => Stage::Fred,
-        Destination::DecidedEvents => Stage::Bcg,
-        Destination::MsqInbound | Destination::MsqDelete => Stage::Msq,
-    }
 }
 
 impl RunResources {
@@ -140,8 +101,8 @@ impl RunResources {
         let tim_table = format!("{prefix}-tim-state");
         let msq_table = format!("{prefix}-msq-messages");
         let (tim, msq, queues) = futures::future::join3(
-            create_table(dynamodb, &tim_table, prefix, false),
-            create_table(dynamodb, &msq_table, prefix, true),
+            create_table(dynamodb, &tim_table, &TIM_TABLE, Some((RUN_TAG, prefix))),
+            create_table(dynamodb, &msq_table, &MSQ_TABLE, Some((RUN_TAG, prefix))),
             create_queues(sqs, prefix, settings),
         )
         .await;
@@ -192,101 +153,7 @@ impl RunResources {
     }
 }
 
-fn element(name: &str, kind: KeyType) -> Result<KeySchemaElement, ResourceError> {
-    KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(kind)
-        .build()
-        .map_err(|e| build_error("CreateTable", name, e))
-}
-
-fn string_attribute(name: &str) -> Result<AttributeDefinition, ResourceError> {
-    AttributeDefinition::builder()
-        .attribute_name(name)
-        .attribute_type(ScalarAttributeType::S)
-        .build()
-        .map_err(|e| build_error("CreateTable", name, e))
-}
-
-fn build_error(
-    operation: &'static str,
-    resource: &str,
-    error: impl std::fmt::Display,
-) -> ResourceError {
-    ResourceError {
-        operation,
-        resource: resource.to_owned(),
-        reason: error.to_string(),
-    }
-}
-
-/// Creates a table keyed by `pk` (and `sk` when `sorted`), on demand, waits until it is
-/// active and turns TTL on.
-async fn create_table(
-    client: &aws_sdk_dynamodb::Client,
-    table: &str,
-    prefix: &str,
-    sorted: bool,
-) -> Result<(), ResourceError> {
-    let mut request = client
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(string_attribute("pk")?)
-        .key_schema(element("pk", KeyType::Hash)?)
-        .tags(
-            Tag::builder()
-                .key(RUN_TAG)
-                .value(prefix)
-                .build()
-                .map_err(|e| build_error("CreateTable", table, e))?,
-        );
-    if sorted {
-        request = request
-            .attribute_definitions(string_attribute("sk")?)
-            .key_schema(element("sk", KeyType::Range)?);
-    }
-    request
-        .send()
-        .await
-        .map_err(|e| build_error("CreateTable", table, classify("CreateTable", &e).reason()))?;
-    client
-        .wait_until_table_exists()
-        .table_name(table)
-        .wait(TABLE_ACTIVE_WAIT)
-        .await
-        .map_err(|e| build_error("DescribeTable", table, e))?;
-    let ttl = TimeToLiveSpecification::builder()
-        .enabled(true)
-        .attribute_name(TTL_ATTRIBUTE)
-        .build()
-        .map_err(|e| build_error("UpdateTimeToLive", table, e))?;
-    client
-        .update_time_to_live()
-        .table_name(table)
-        .time_to_live_specification(ttl)
-        .send()
-        .await
-        .map_err(|e| {
-            build_error(
-                "UpdateTimeToLive",
-                table,
-                classify("UpdateTimeToLive", &e).reason(),
-            )
-        })?;
-    Ok(())
-}
-
 type Created = (BTreeMap<Destination, Queue>, BTreeMap<Stage, Queue>);
-
-/// A queue's name: a FIFO queue's ends in `.fifo`, as SQS wants.
-fn queue_name(base: String, fifo: bool) -> String {
-    if fifo {
-        base + ".fifo"
-    } else {
-        base
-    }
-}
 
 /// Creates the dead-letter queues, then the input queues redriving into them.
 async fn create_queues(
@@ -294,121 +161,48 @@ async fn create_queues(
     prefix: &str,
     settings: &QueueSettings,
 ) -> Result<Created, ResourceError> {
+    let tag = Some((RUN_TAG, prefix));
     let dead = try_join_all(DEAD_LETTER_STAGES.map(|stage| {
         // A FIFO queue's dead-letter queue must be FIFO too.
         let fifo = Destination::ALL
             .into_iter()
             .any(|destination| consumer(destination) == stage && destination.is_fifo());
-        let name = queue_name(format!("{prefix}-{}-dlq", stage.as_str()), fifo);
-        let mut attributes = vec![(
-            QueueAttributeName::MessageRetentionPeriod,
-            DEAD_LETTER_RETENTION_SECONDS.to_string(),
-        )];
-        if fifo {
-            attributes.push((QueueAttributeName::FifoQueue, "true".to_owned()));
-        }
+        let base = format!("{prefix}-{}-dlq", stage.as_str());
         async move {
-            create_queue(client, name, prefix, attributes)
+            create_queue(client, &base, &QueueSpec::dead_letter(fifo), tag)
                 .await
                 .map(|queue| (stage, queue))
         }
     }))
     .await?;
     let dead_letter_queues: BTreeMap<Stage, Queue> = dead.into_iter().collect();
-    let visibility = settings.visibility_timeout.as_secs().to_string();
     let inputs = try_join_all(Destination::ALL.map(|destination| {
-        let name = queue_name(
-            format!("{prefix}-{}", destination.queue_name()),
-            destination.is_fifo(),
-        );
-        let target = dead_letter_queues
+        let base = format!("{prefix}-{}", destination.queue_name());
+        let spec = dead_letter_queues
             .get(&consumer(destination))
-            .map(|queue| queue.arn.clone())
-            .unwrap_or_default();
-        let redrive = serde_json::json!({
-            "deadLetterTargetArn": target,
-            "maxReceiveCount": settings.max_receive_count.to_string(),
-        });
-        let mut attributes = vec![
-            (QueueAttributeName::VisibilityTimeout, visibility.clone()),
-            (
-                QueueAttributeName::MessageRetentionPeriod,
-                QUEUE_RETENTION_SECONDS.to_string(),
-            ),
-            (QueueAttributeName::RedrivePolicy, redrive.to_string()),
-        ];
-        if destination.is_fifo() {
-            attributes.push((QueueAttributeName::FifoQueue, "true".to_owned()));
-        }
+            .map(|dead_letter| {
+                QueueSpec::input(
+                    destination.is_fifo(),
+                    settings.visibility_timeout,
+                    dead_letter,
+                    settings.max_receive_count,
+                )
+            });
         async move {
-            create_queue(client, name, prefix, attributes)
+            let spec = spec.ok_or_else(|| {
+                stack::build_error(
+                    "CreateQueue",
+                    &base,
+                    "no dead-letter queue for its consumer",
+                )
+            })?;
+            create_queue(client, &base, &spec, tag)
                 .await
                 .map(|queue| (destination, queue))
         }
     }))
     .await?;
     Ok((inputs.into_iter().collect(), dead_letter_queues))
-}
-
-async fn create_queue(
-    client: &aws_sdk_sqs::Client,
-    name: String,
-    prefix: &str,
-    attributes: Vec<(QueueAttributeName, String)>,
-) -> Result<Queue, ResourceError> {
-    let mut request = client
-        .create_queue()
-        .queue_name(&name)
-        .attributes(QueueAttributeName::SqsManagedSseEnabled, "true")
-        .tags(RUN_TAG, prefix);
-    for (attribute, value) in attributes {
-        request = request.attributes(attribute, value);
-    }
-    let url = request
-        .send()
-        .await
-        .map_err(|e| build_error("CreateQueue", &name, classify("CreateQueue", &e).reason()))?
-        .queue_url
-        .ok_or_else(|| build_error("CreateQueue", &name, "no queue URL in the answer"))?;
-    let arn = client
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .map_err(|e| {
-            build_error(
-                "GetQueueAttributes",
-                &name,
-                classify("GetQueueAttributes", &e).reason(),
-            )
-        })?
-        .attributes
-        .and_then(|attributes| attributes.get(&QueueAttributeName::QueueArn).cloned())
-        .ok_or_else(|| build_error("GetQueueAttributes", &name, "no QueueArn in the answer"))?;
-    Ok(Queue { name, url, arn })
-}
-
-async fn delete_table(client: &aws_sdk_dynamodb::Client, table: String) -> Option<ResourceError> {
-    match client.delete_table().table_name(&table).send().await {
-        Ok(_) => None,
-        Err(error) => Some(build_error(
-            "DeleteTable",
-            &table,
-            classify("DeleteTable", &error).reason(),
-        )),
-    }
-}
-
-async fn delete_queue(client: &aws_sdk_sqs::Client, url: String) -> Option<ResourceError> {
-    match client.delete_queue().queue_url(&url).send().await {
-        Ok(_) => None,
-        Err(error) => Some(build_error(
-            "DeleteQueue",
-            &url,
-            classify("DeleteQueue", &error).reason(),
-        )),
-    }
 }
 
 /// Deletes the tables and queues named `{prefix}-…` that exist (after a failed set-up).
@@ -443,7 +237,7 @@ async fn delete_by_prefix(
                 errors.extend(delete_queue(sqs, url).await);
             }
         }
-        Err(error) => errors.push(build_error(
+        Err(error) => errors.push(stack::build_error(
             "ListQueues",
             prefix,
             classify("ListQueues", &error).reason(),
