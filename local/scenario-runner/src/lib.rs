@@ -9,6 +9,7 @@
 //! - [`backend`]: the ports and queues a pipeline runs on (in memory by default).
 //! - [`queues`]: the in-memory SQS queues between the stages.
 //! - [`des_bridge`]: FRED's decision port, through DES's HTTP handler.
+//! - [`stand_ins`]: PPH, CSL and OSG as the scenario describes them.
 //! - [`pipeline`]: the stages wired together; feeds steps and drains the queues.
 //! - [`report`]: outcome lines and the readable account.
 //! - [`mermaid`]: the scenario as a Mermaid sequence diagram.
@@ -21,6 +22,7 @@ pub mod pipeline;
 pub mod queues;
 pub mod report;
 pub mod scenario;
+pub mod stand_ins;
 
 use std::path::Path;
 

@@ -17,8 +17,7 @@ use rewards_shared::config::Vars;
 use rewards_shared::decision::DeliveryPreferences;
 use rewards_shared::kafka::{encode_event, encode_record};
 use rewards_shared::ports::{
-    Clock, Destination, ManualClock, MemoryOnsiteGateway, MemoryOutcomes, MemoryPromotions,
-    MemoryTemplates, Outcome, Template,
+    Clock, Destination, ManualClock, MemoryOnsiteGateway, MemoryOutcomes, Outcome,
 };
 use rewards_shared::stage::Stage;
 use rewards_shared::telemetry::{MetricsOut, Telemetry};
@@ -27,6 +26,7 @@ use crate::backend::{Backend, Counting, MemoryBackend, MemoryTransport, Ports, T
 use crate::des_bridge::DesBridge;
 use crate::report::Trace;
 use crate::scenario::{Scenario, ScenarioError, Step};
+pub use crate::stand_ins::StandIns;
 
 /// The CPP topic the runner feeds (`CPP_TOPIC`).
 pub const CPP_TOPIC: &str = "local.rewards.cpp.activity";
@@ -43,40 +43,6 @@ pub const MSK_ATTEMPTS: u32 = 3;
 pub type KafkaValue = (Vec<u8>, Vec<(String, String)>);
 
 type Published<B> = Counting<<B as Backend>::Publisher>;
-
-/// The stand-ins of the services other teams own, built from a scenario: PPH serves its
-/// promotions, CSL its templates, OSG answers 200 for who is onsite.
-pub struct StandIns {
-    /// PPH.
-    pub promotions: Arc<MemoryPromotions>,
-    /// CSL.
-    pub templates: Arc<MemoryTemplates>,
-    /// OSG; the runner switches customers on and offline through it.
-    pub onsite: Arc<MemoryOnsiteGateway>,
-}
-
-impl StandIns {
-    /// The stand-ins of `scenario`.
-    pub fn new(scenario: &Scenario) -> Self {
-        let templates = Arc::new(MemoryTemplates::new());
-        for template in &scenario.templates {
-            templates.insert(
-                &template.brand,
-                template.message_type,
-                &template.locale,
-                Template {
-                    title: template.title.clone(),
-                    body: template.body.clone(),
-                },
-            );
-        }
-        StandIns {
-            promotions: Arc::new(MemoryPromotions::new(scenario.promotions.clone())),
-            templates,
-            onsite: Arc::new(MemoryOnsiteGateway::new(scenario.onsite.iter().cloned())),
-        }
-    }
-}
 
 /// The pipeline of one scenario, over a backend `B` and queues `Q`.
 pub struct Pipeline<B: Backend, Q: Transport> {
@@ -416,13 +382,13 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
         }
     }
 
-    /// Runs the stage that consumes `destination` on one batch.
+    /// Runs the stage that consumes `destination` on one batch, as the lean event the
+    /// handlers take.
     async fn deliver(
         &self,
         destination: Destination,
         event: SqsEvent,
     ) -> (Stage, SqsBatchResponse) {
-        // The handlers take the lean event Lambda's JSON decodes into.
         let event = rewards_shared::lambda_event::SqsEvent::from(event);
         match destination {
             Destination::EnrichedEvents => (Stage::Tim, self.tim.handle(&event).await),
