@@ -171,27 +171,54 @@ pub struct KafkaRecord {
 }
 
 /// Milliseconds as a JSON number or as text; anything else (or unparsable text) reads as 0,
-/// since no stage fails a record for its timestamp.
+/// since no stage fails a record for its timestamp. A visitor, not an untagged enum: no
+/// buffering, no allocation.
 fn millis<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Millis {
-        Whole(i64),
-        Fraction(f64),
-        Text(String),
-        Other(serde::de::IgnoredAny),
+    struct Millis;
+
+    impl<'de> serde::de::Visitor<'de> for Millis {
+        type Value = i64;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("milliseconds as a number or as text")
+        }
+        fn visit_i64<E: serde::de::Error>(self, millis: i64) -> Result<i64, E> {
+            Ok(millis)
+        }
+        fn visit_u64<E: serde::de::Error>(self, millis: u64) -> Result<i64, E> {
+            Ok(i64::try_from(millis).unwrap_or(0))
+        }
+        fn visit_f64<E: serde::de::Error>(self, millis: f64) -> Result<i64, E> {
+            Ok(millis as i64)
+        }
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<i64, E> {
+            let text = text.trim();
+            Ok(text
+                .parse::<i64>()
+                .ok()
+                .or_else(|| text.parse::<f64>().ok().map(|m| m as i64))
+                .unwrap_or(0))
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<i64, E> {
+            Ok(0)
+        }
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<i64, E> {
+            Ok(0)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<i64, A::Error> {
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(0)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<i64, A::Error> {
+            while map
+                .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                .is_some()
+            {}
+            Ok(0)
+        }
     }
-    Ok(match Millis::deserialize(deserializer)? {
-        Millis::Whole(millis) => millis,
-        Millis::Fraction(millis) => millis as i64,
-        Millis::Text(text) => text
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .or_else(|| text.trim().parse::<f64>().ok().map(|m| m as i64))
-            .unwrap_or(0),
-        Millis::Other(_) => 0,
-    })
+
+    deserializer.deserialize_any(Millis)
 }
 
 impl From<aws_lambda_events::event::kafka::KafkaRecord> for KafkaRecord {
