@@ -158,8 +158,9 @@ pub struct KafkaRecord {
     #[serde(default)]
     pub offset: i64,
     /// When the producer (or the broker) stamped the record, in milliseconds since the epoch
-    /// (0 when absent).
-    #[serde(default)]
+    /// (0 when absent). Lambda writes a number; text (as `aws_lambda_events` writes it) and
+    /// fractions are read too.
+    #[serde(default, deserialize_with = "millis")]
     pub timestamp: i64,
     /// The value, base64-encoded.
     #[serde(default)]
@@ -167,6 +168,57 @@ pub struct KafkaRecord {
     /// The headers: one single-entry map per header, its value as bytes.
     #[serde(default)]
     pub headers: Vec<HashMap<String, Vec<i8>>>,
+}
+
+/// Milliseconds as a JSON number or as text; anything else (or unparsable text) reads as 0,
+/// since no stage fails a record for its timestamp. A visitor, not an untagged enum: no
+/// buffering, no allocation.
+fn millis<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    struct Millis;
+
+    impl<'de> serde::de::Visitor<'de> for Millis {
+        type Value = i64;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("milliseconds as a number or as text")
+        }
+        fn visit_i64<E: serde::de::Error>(self, millis: i64) -> Result<i64, E> {
+            Ok(millis)
+        }
+        fn visit_u64<E: serde::de::Error>(self, millis: u64) -> Result<i64, E> {
+            Ok(i64::try_from(millis).unwrap_or(0))
+        }
+        fn visit_f64<E: serde::de::Error>(self, millis: f64) -> Result<i64, E> {
+            Ok(millis as i64)
+        }
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<i64, E> {
+            let text = text.trim();
+            Ok(text
+                .parse::<i64>()
+                .ok()
+                .or_else(|| text.parse::<f64>().ok().map(|m| m as i64))
+                .unwrap_or(0))
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<i64, E> {
+            Ok(0)
+        }
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<i64, E> {
+            Ok(0)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<i64, A::Error> {
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(0)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<i64, A::Error> {
+            while map
+                .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                .is_some()
+            {}
+            Ok(0)
+        }
+    }
+
+    deserializer.deserialize_any(Millis)
 }
 
 impl From<aws_lambda_events::event::kafka::KafkaRecord> for KafkaRecord {
@@ -285,6 +337,29 @@ mod tests {
             Some("3")
         );
         assert_eq!(message.attributes.message_group_id.as_deref(), Some("g-7"));
+    }
+
+    #[test]
+    fn an_msk_timestamp_reads_as_a_number_or_as_text() {
+        let read = |timestamp: &str| {
+            let text = format!(
+                r#"{{"eventSource": "aws:kafka", "records": {{"t-0": [{{"topic": "t",
+                "partition": 0, "offset": 1, "timestamp": {timestamp}, "value": "e30="}}]}}}}"#
+            );
+            let event: KafkaEvent = serde_json::from_str(&text).expect("parses");
+            event.records["t-0"][0].timestamp
+        };
+        assert_eq!(read("1545084650987"), 1_545_084_650_987);
+        assert_eq!(read("\"1545084650987\""), 1_545_084_650_987);
+        assert_eq!(read("1545084650987.0"), 1_545_084_650_987);
+        assert_eq!(read("\"0\""), 0);
+        assert_eq!(read("null"), 0);
+        assert_eq!(read("\"soon\""), 0);
+        let full = crate::kafka::encode_record("t", 0, 1, b"{}", &[]);
+        let text = serde_json::to_string(&full).expect("the full record writes");
+        let lean: KafkaRecord =
+            serde_json::from_str(&text).expect("what aws_lambda_events writes reads back");
+        assert_eq!(lean, KafkaRecord::from(full));
     }
 
     #[test]
