@@ -10,7 +10,7 @@ use rewards_shared::http::{CslClient, HttpSettings, OsgClient, RetryPolicy};
 use rewards_shared::lambda_event::SqsEvent;
 use rewards_shared::ports::{CachedTemplates, SqsDeadLetters, SqsPublisher, SystemClock};
 use rewards_shared::telemetry::{logging, Telemetry};
-use rewards_shared::{aws, secrets, stage::Stage};
+use rewards_shared::{aws, stage::Stage};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -19,10 +19,10 @@ async fn main() -> Result<(), Error> {
     let sdk = aws::sdk_config().await;
     let sqs = aws::sqs_client(&sdk);
     let (http, retry) = (HttpSettings::default().build()?, RetryPolicy::default());
-    let csl_key = secrets::api_key_for_lambda(config.csl_api_key_secret_arn.clone(), &http, &sdk)?;
-    let osg_key = secrets::api_key_for_lambda(config.osg_api_key_secret_arn.clone(), &http, &sdk)?;
-    let csl = CslClient::new(http.clone(), &config.csl_url, None, retry).with_api_key(csl_key);
-    let osg = OsgClient::new(http, &config.osg_url, None, retry).with_api_key(osg_key);
+    let csl_key_secret = config.csl_api_key_secret_arn.clone();
+    let csl = CslClient::for_lambda(http.clone(), &config.csl_url, csl_key_secret, retry, &sdk)?;
+    let osg_key_secret = config.osg_api_key_secret_arn.clone();
+    let osg = OsgClient::for_lambda(http, &config.osg_url, osg_key_secret, retry, &sdk)?;
     let telemetry = Telemetry::for_lambda(Stage::Bcg, &config.common)
         .with_call_stats("CslLatencyMs", csl.stats())
         .with_call_stats("OsgLatencyMs", osg.stats());

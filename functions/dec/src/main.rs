@@ -9,7 +9,7 @@ use rewards_shared::http::{HttpSettings, PphClient, RetryPolicy};
 use rewards_shared::lambda_event::KafkaEvent;
 use rewards_shared::ports::{CachedPromotions, SqsDeadLetters, SqsPublisher, SystemClock};
 use rewards_shared::telemetry::{logging, Telemetry};
-use rewards_shared::{aws, secrets, stage::Stage};
+use rewards_shared::{aws, stage::Stage};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -18,8 +18,8 @@ async fn main() -> Result<(), Error> {
     let sdk = aws::sdk_config().await;
     let sqs = aws::sqs_client(&sdk);
     let (http, retry) = (HttpSettings::default().build()?, RetryPolicy::default());
-    let key = secrets::api_key_for_lambda(config.pph_api_key_secret_arn.clone(), &http, &sdk)?;
-    let pph = PphClient::new(http, &config.pph_url, None, retry).with_api_key(key);
+    let key_secret = config.pph_api_key_secret_arn.clone();
+    let pph = PphClient::for_lambda(http, &config.pph_url, key_secret, retry, &sdk)?;
     let telemetry = Telemetry::for_lambda(Stage::Dec, &config.common)
         .with_call_stats("PphLatencyMs", pph.stats());
     let promotions = Arc::new(CachedPromotions::new(pph, config.promotion_cache_ttl));

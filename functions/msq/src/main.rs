@@ -10,16 +10,16 @@ use rewards_shared::config::{ProcessEnv, Vars};
 use rewards_shared::http::{HttpSettings, OsgClient, RetryPolicy};
 use rewards_shared::ports::{DynamoMessageStore, SqsDeadLetters, SystemClock};
 use rewards_shared::telemetry::{logging, Telemetry};
-use rewards_shared::{aws, secrets, stage::Stage};
+use rewards_shared::{aws, stage::Stage};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let config = Config::from_vars(&Vars::new(&ProcessEnv))?;
     logging::init(&config.common.log_level);
     let sdk = aws::sdk_config().await;
-    let http = HttpSettings::default().build()?;
-    let key = secrets::api_key_for_lambda(config.osg_api_key_secret_arn.clone(), &http, &sdk)?;
-    let osg = OsgClient::new(http, &config.osg_url, None, RetryPolicy::default()).with_api_key(key);
+    let (http, retry) = (HttpSettings::default().build()?, RetryPolicy::default());
+    let key_secret = config.osg_api_key_secret_arn.clone();
+    let osg = OsgClient::for_lambda(http, &config.osg_url, key_secret, retry, &sdk)?;
     let telemetry = Telemetry::for_lambda(Stage::Msq, &config.common)
         .with_call_stats("OsgLatencyMs", osg.stats());
     let handler = Handler::new(

@@ -20,7 +20,9 @@ use lambda_http::{Body, Request};
 use rewards_shared::decision::batch;
 use rewards_shared::envelope::Envelope;
 use rewards_shared::model::{Decision, RewardMessage};
-use rewards_shared::ports::{Asked, Clock, DecisionError, DecisionService};
+use rewards_shared::ports::{
+    decide_alone_or_in_chunks, Asked, Clock, DecisionError, DecisionService,
+};
 use serde_json::json;
 
 /// Calls DES's handler in process, through its HTTP shape.
@@ -142,6 +144,41 @@ impl<C: Clock> DesBridge<C> {
         .map_err(|e| (false, format!("malformed batch answer: {e}")))
     }
 
+    /// One batch request for `chunk` (at most [`batch::MAX_EVENTS`] events): each event's
+    /// result. A bad request is asked again one event at a time.
+    async fn decide_chunk(
+        &self,
+        chunk: &[Asked<'_>],
+    ) -> Vec<Result<Option<Decision>, DecisionError>> {
+        let bodies: Vec<&str> = chunk.iter().map(|event| event.body).collect();
+        let answers = self
+            .ask_batch(&bodies, &chunk[0].envelope.correlation_id)
+            .await;
+        match answers {
+            Ok(answers) => chunk
+                .iter()
+                .zip(answers)
+                .map(|(event, answer)| event.result_of(answer))
+                .collect(),
+            Err((true, _)) => {
+                let mut results = Vec::with_capacity(chunk.len());
+                for event in chunk {
+                    results.push(self.decide_one(event).await);
+                }
+                results
+            }
+            Err((false, reason)) => chunk
+                .iter()
+                .map(|event| {
+                    Err(DecisionError::Unavailable {
+                        event_id: event.envelope.id.clone(),
+                        reason: reason.clone(),
+                    })
+                })
+                .collect(),
+        }
+    }
+
     /// One event in the single form, its body sent as received.
     async fn decide_one(&self, event: &Asked<'_>) -> Result<Option<Decision>, DecisionError> {
         let envelope = event.envelope;
@@ -182,40 +219,12 @@ impl<C: Clock> DecisionService for DesBridge<C> {
         &self,
         events: &[Asked<'_>],
     ) -> Vec<Result<Option<Decision>, DecisionError>> {
-        if let [event] = events {
-            return vec![self.decide_one(event).await];
-        }
-        let mut results = Vec::with_capacity(events.len());
-        for chunk in events.chunks(batch::MAX_EVENTS) {
-            let bodies: Vec<&str> = chunk.iter().map(|event| event.body).collect();
-            let answers = self
-                .ask_batch(&bodies, &chunk[0].envelope.correlation_id)
-                .await;
-            match answers {
-                Ok(answers) => {
-                    results.extend(
-                        chunk
-                            .iter()
-                            .zip(answers)
-                            .map(|(event, answer)| event.result_of(answer)),
-                    );
-                }
-                Err((true, _)) => {
-                    for event in chunk {
-                        results.push(self.decide_one(event).await);
-                    }
-                }
-                Err((false, reason)) => {
-                    results.extend(chunk.iter().map(|event| {
-                        Err(DecisionError::Unavailable {
-                            event_id: event.envelope.id.clone(),
-                            reason: reason.clone(),
-                        })
-                    }));
-                }
-            }
-        }
-        results
+        decide_alone_or_in_chunks(
+            events,
+            |event| self.decide_one(event),
+            |chunk| self.decide_chunk(chunk),
+        )
+        .await
     }
 
     async fn decide(

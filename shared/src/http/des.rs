@@ -31,7 +31,7 @@ use super::stats::CallStats;
 use crate::decision::batch;
 use crate::envelope::Envelope;
 use crate::model::{Decision, RewardMessage};
-use crate::ports::{Asked, DecisionError, DecisionService};
+use crate::ports::{decide_alone_or_in_chunks, Asked, DecisionError, DecisionService};
 
 /// The response header saying whether the event has a decision.
 pub const HAS_DECISION: &str = "has-decision";
@@ -221,14 +221,12 @@ impl DecisionService for DesClient {
         &self,
         events: &[Asked<'_>],
     ) -> Vec<Result<Option<Decision>, DecisionError>> {
-        if let [event] = events {
-            return vec![self.decide_one(event).await];
-        }
-        let mut results = Vec::with_capacity(events.len());
-        for chunk in events.chunks(batch::MAX_EVENTS) {
-            results.extend(self.decide_chunk(chunk).await);
-        }
-        results
+        decide_alone_or_in_chunks(
+            events,
+            |event| self.decide_one(event),
+            |chunk| self.decide_chunk(chunk),
+        )
+        .await
     }
 }
 

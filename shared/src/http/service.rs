@@ -250,6 +250,23 @@ macro_rules! api_key_client {
                 }
             }
 
+            /// A Lambda function's client of the service at `base_url`, sharing `client`'s
+            /// connection pool, its API key read at run time from the secret
+            /// `api_key_secret_arn` when one is configured, none otherwise (see
+            /// [`crate::secrets::api_key_for_lambda`]).
+            #[cfg(feature = "secrets")]
+            pub fn for_lambda(
+                client: reqwest::Client,
+                base_url: impl Into<String>,
+                api_key_secret_arn: Option<String>,
+                retry: $crate::http::RetryPolicy,
+                sdk: &aws_config::SdkConfig,
+            ) -> Result<Self, $crate::http::SigningError> {
+                let api_key =
+                    $crate::secrets::api_key_for_lambda(api_key_secret_arn, &client, sdk)?;
+                Ok($name::new(client, base_url, None, retry).with_api_key(api_key))
+            }
+
             /// The same client, sending `api_key` (e.g. read from a secret at run time).
             pub fn with_api_key(mut self, api_key: $crate::secrets::ApiKey) -> Self {
                 self.service = self.service.with_api_key(api_key);

@@ -63,6 +63,31 @@ impl Asked<'_> {
     }
 }
 
+/// The results of `events` asked in DES's way, one per event in their order: a lone event in
+/// the single form (`decide_one`), more in batch requests of at most
+/// [`decision::batch::MAX_EVENTS`] events each (`decide_chunk`, which gives one result per event
+/// of the chunk it is handed, in order).
+pub async fn decide_alone_or_in_chunks<'e, 'a, One, OneFuture, Chunk, ChunkFuture>(
+    events: &'e [Asked<'a>],
+    decide_one: One,
+    mut decide_chunk: Chunk,
+) -> Vec<Result<Option<Decision>, DecisionError>>
+where
+    One: FnOnce(&'e Asked<'a>) -> OneFuture,
+    OneFuture: Future<Output = Result<Option<Decision>, DecisionError>>,
+    Chunk: FnMut(&'e [Asked<'a>]) -> ChunkFuture,
+    ChunkFuture: Future<Output = Vec<Result<Option<Decision>, DecisionError>>>,
+{
+    if let [event] = events {
+        return vec![decide_one(event).await];
+    }
+    let mut results = Vec::with_capacity(events.len());
+    for chunk in events.chunks(decision::batch::MAX_EVENTS) {
+        results.extend(decide_chunk(chunk).await);
+    }
+    results
+}
+
 /// Decides whether a reward event is worth a message.
 pub trait DecisionService: Send + Sync {
     /// The decision, or `None` when the event has none (`has-decision: false`).

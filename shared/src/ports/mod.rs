@@ -19,7 +19,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 #[cfg(feature = "sqs")]
 pub use dead_letter::SqsDeadLetters;
 pub use dead_letter::{DeadLetter, DeadLetterError, DeadLetterSink, MemoryDeadLetters};
-pub use decisions::{Asked, DecisionError, DecisionService, LocalDecisions};
+pub use decisions::{
+    decide_alone_or_in_chunks, Asked, DecisionError, DecisionService, LocalDecisions,
+};
 #[cfg(feature = "dynamodb")]
 pub use message_store::DynamoMessageStore;
 pub use message_store::{
