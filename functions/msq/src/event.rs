@@ -1,7 +1,7 @@
 //! MSQ's invocation payload (an SQS or an MSK event), its response and its error.
 
 use aws_lambda_events::event::sqs::SqsBatchResponse;
-use rewards_shared::kafka::KafkaBatchResponse;
+use rewards_shared::kafka::{KafkaBatchResponse, UnreportedFailures};
 use rewards_shared::lambda_event::{KafkaEvent, SqsEvent};
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -47,6 +47,18 @@ pub enum MsqResponse {
     Kafka(KafkaBatchResponse),
 }
 
+impl MsqResponse {
+    /// The response to give Lambda: an SQS answer as it is, an MSK one as
+    /// [`KafkaBatchResponse::for_mapping`] makes it for a mapping that does (`reported`) or
+    /// does not read partial batch responses.
+    pub fn for_mapping(self, reported: bool) -> Result<Self, UnreportedFailures> {
+        match self {
+            MsqResponse::Kafka(response) => Ok(MsqResponse::Kafka(response.for_mapping(reported)?)),
+            sqs => Ok(sqs),
+        }
+    }
+}
+
 /// An MSK invocation that must be redelivered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MsqError {
@@ -58,6 +70,20 @@ pub enum MsqError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreported_msk_failure_fails_the_invocation_and_sqs_answers_pass_through() {
+        let failed: KafkaBatchResponse = serde_json::from_value(serde_json::json!({
+            "batchItemFailures": [{"itemIdentifier": {"partition": "online-0", "offset": 7}}]
+        }))
+        .expect("kafka response");
+        let kafka = MsqResponse::Kafka(failed.clone());
+        assert_eq!(kafka.clone().for_mapping(true), Ok(kafka.clone()));
+        let error = kafka.for_mapping(false).expect_err("unreported failure");
+        assert_eq!((error.count, error.offset), (1, 7));
+        let sqs = MsqResponse::Sqs(SqsBatchResponse::default());
+        assert_eq!(sqs.clone().for_mapping(false), Ok(sqs));
+    }
 
     #[test]
     fn sqs_payload_is_an_sqs_event() {

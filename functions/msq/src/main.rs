@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use msq::{Config, Handler, MsqEvent, MsqResponse};
+use msq::{Config, Handler, MsqEvent};
 use rewards_shared::config::{ProcessEnv, Vars};
 use rewards_shared::http::{HttpSettings, OsgClient, RetryPolicy};
 use rewards_shared::ports::{DynamoMessageStore, SqsDeadLetters, SystemClock};
@@ -39,12 +39,8 @@ async fn main() -> Result<(), Error> {
         let handler = Arc::clone(&handler);
         // Boxed: the handler's future is deep enough to overflow the compiler's layout query.
         Box::pin(async move {
-            match handler.handle(event.payload).await? {
-                MsqResponse::Kafka(response) => {
-                    Ok::<_, Error>(MsqResponse::Kafka(response.for_mapping(reported)?))
-                }
-                sqs => Ok(sqs),
-            }
+            let response = handler.handle(event.payload).await?;
+            Ok::<_, Error>(response.for_mapping(reported)?)
         })
     }))
     .await
