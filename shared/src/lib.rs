@@ -15,6 +15,8 @@
 //! - [`telemetry`]: JSON logs and CloudWatch Embedded Metric Format metrics.
 #![deny(missing_docs)]
 
+#[cfg(feature = "allocator")]
+pub mod allocator;
 #[cfg(feature = "https")]
 pub mod aws;
 pub mod cache;

@@ -17,19 +17,18 @@
 //! which the runtime client does not permit (it shows what that would add).
 //!
 //! Before timing, the bench prints the heap allocations of one run of each operation per record
-//! (a counting global allocator): `allocs/record …` lines on stderr.
+//! (the functions' allocator, counting: `rewards-shared`'s `allocation-count`): `allocs/record …` lines on stderr.
 //!
 //! `cargo bench -p bench --bench codec`; `cargo test --all-targets` runs it once.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_lambda_events::event::kafka::KafkaEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{DateTime, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
 use lambda_http::request::LambdaRequest;
+use rewards_shared::allocator;
 use rewards_shared::decision::{self, batch, DeliveryPreferences};
 use rewards_shared::envelope::{Envelope, EventType};
 use rewards_shared::kafka;
@@ -43,39 +42,11 @@ use rewards_shared::stage::Stage;
 use scenario_runner::des_bridge::function_url_request;
 use serde::Deserialize;
 
-/// Counts allocations, to report them per record.
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: every call is forwarded to the system allocator unchanged; only a counter is added.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract for `alloc` is passed on as it is.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract for `dealloc` is passed on as it is.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract for `realloc` is passed on as it is.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
 /// Allocations of one call of `f`, divided by `records`.
 fn allocations_per_record<R>(records: usize, f: impl FnOnce() -> R) -> f64 {
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocator::allocations();
     std::hint::black_box(f());
-    (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / records.max(1) as f64
+    (allocator::allocations() - before) as f64 / records.max(1) as f64
 }
 
 /// Records per Lambda event in these benches (a FIFO batch).
