@@ -3,18 +3,16 @@
 use std::sync::Arc;
 
 use dec::{Config, Handler};
-use lambda_runtime::{service_fn, Error, LambdaEvent};
-use rewards_shared::config::{ProcessEnv, Vars};
 use rewards_shared::http::{HttpSettings, PphClient, RetryPolicy};
 use rewards_shared::lambda_event::KafkaEvent;
 use rewards_shared::ports::{CachedPromotions, SqsDeadLetters, SqsPublisher, SystemClock};
-use rewards_shared::telemetry::{logging, Telemetry};
+use rewards_shared::runtime::{self, Error};
+use rewards_shared::telemetry::Telemetry;
 use rewards_shared::{aws, stage::Stage};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let config = Config::from_vars(&Vars::new(&ProcessEnv))?;
-    logging::init(&config.common.log_level);
+    let config = runtime::configure(Config::from_vars)?;
     let sdk = aws::sdk_config().await;
     let sqs = aws::sqs_client(&sdk);
     let (http, retry) = (HttpSettings::default().build()?, RetryPolicy::default());
@@ -26,7 +24,7 @@ async fn main() -> Result<(), Error> {
     let counted = Arc::clone(&promotions);
     let telemetry = telemetry.with_cache(move || counted.stats());
     let publisher = SqsPublisher::new(sqs.clone(), config.queues());
-    let handler = Arc::new(Handler::new(
+    let handler = Handler::new(
         config.cpp_topic,
         config.eppm_topic,
         promotions,
@@ -34,14 +32,10 @@ async fn main() -> Result<(), Error> {
         SqsDeadLetters::new(sqs, config.dead_letter_queue_url),
         SystemClock,
         telemetry,
-    ));
+    );
     let reported = config.kafka_report_batch_item_failures;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<KafkaEvent>| {
-        let handler = Arc::clone(&handler);
-        async move {
-            let response = handler.handle(&event.payload).await?;
-            Ok::<_, Error>(response.for_mapping(reported)?)
-        }
-    }))
+    runtime::serve(handler, |handler, event: KafkaEvent| async move {
+        Ok(handler.handle(&event).await?.for_mapping(reported)?)
+    })
     .await
 }
