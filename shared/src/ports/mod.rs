@@ -35,7 +35,9 @@ pub use publisher::SqsPublisher;
 pub use publisher::{
     group_id, Destination, FailedMessage, MemoryPublisher, OutgoingMessage, PublishError, Publisher,
 };
-pub use templates::{CachedTemplates, MemoryTemplates, Template, TemplateError, TemplateSource};
+pub use templates::{
+    CachedTemplates, MemoryTemplates, Template, TemplateError, TemplateQuery, TemplateSource,
+};
 #[cfg(feature = "dynamodb")]
 pub use tim_state::DynamoTimStateStore;
 pub use tim_state::{

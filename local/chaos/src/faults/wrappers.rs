@@ -41,19 +41,12 @@ impl<S: PromotionSource> PromotionSource for Faulty<S> {
 impl<S: TemplateSource> TemplateSource for Faulty<S> {
     async fn template(
         &self,
-        brand: &str,
-        message_type: MessageType,
-        locale: &str,
+        query: TemplateQuery<'_>,
     ) -> Result<Option<Arc<Template>>, TemplateError> {
         if self.faults.dead() || self.faults.fires(Fault::Csl5xx) {
-            return Err(TemplateError::Unavailable {
-                brand: brand.to_owned(),
-                message_type,
-                locale: locale.to_owned(),
-                reason: "status 502".into(),
-            });
+            return Err(TemplateError::unavailable(query, "status 502"));
         }
-        self.inner.template(brand, message_type, locale).await
+        self.inner.template(query).await
     }
 }
 
