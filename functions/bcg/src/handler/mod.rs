@@ -110,11 +110,10 @@ where
         let messages = &event.records;
         recorder.count("RecordsIn", messages.len() as f64);
         let now = self.clock.now();
-        let results = sqs::each_envelope_of_two(
+        let results = sqs::each_event(
             Stage::Bcg,
             messages,
-            &[EventType::Decided],
-            &[EventType::MessageDelete],
+            |body: &str| OneOf::decode(body, &[EventType::Decided], &[EventType::MessageDelete]),
             self.concurrency,
             now,
             &recorder,
