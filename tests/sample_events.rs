@@ -12,7 +12,7 @@ use rewards_shared::model::{DecidedMessage, MessageType, Promotion, RewardMessag
 use rewards_shared::ports::{
     Clock, Destination, ItemState, LocalDecisions, ManualClock, MemoryDeadLetters,
     MemoryMessageStore, MemoryOnsiteGateway, MemoryOutcomes, MemoryPromotions, MemoryPublisher,
-    MemoryTemplates, MemoryTimStateStore, MessageStore, Outcome, Template,
+    MemoryTemplates, MemoryTimStateStore, MessageStore, Outcome, PendingQuery, Template,
 };
 use rewards_shared::stage::Stage;
 use rewards_shared::telemetry::Telemetry;
@@ -280,7 +280,7 @@ async fn msq_samples_are_stored_deleted_and_resent() {
         match name.as_str() {
             "sqs-msq-inbound-queue.json" => {
                 let pending = store
-                    .pending("skybet", "10048213", clock().now())
+                    .pending(PendingQuery::new("skybet", "10048213", clock().now()))
                     .await
                     .expect("store");
                 assert_eq!(pending.len(), 1, "{name}");
@@ -292,7 +292,7 @@ async fn msq_samples_are_stored_deleted_and_resent() {
                     "{name}: the queued message is resent"
                 );
                 let pending = store
-                    .pending("skybet", "10048213", clock().now())
+                    .pending(PendingQuery::new("skybet", "10048213", clock().now()))
                     .await
                     .expect("store");
                 assert!(pending.is_empty(), "{name}");

@@ -20,12 +20,13 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use dead_letter::SqsDeadLetters;
 pub use dead_letter::{DeadLetter, DeadLetterError, DeadLetterSink, MemoryDeadLetters};
 pub use decisions::{
-    decide_alone_or_in_chunks, Asked, DecisionError, DecisionService, LocalDecisions,
+    decide_alone_or_in_chunks, Asked, DecisionError, DecisionService, DesRequests, LocalDecisions,
 };
 #[cfg(feature = "dynamodb")]
 pub use message_store::DynamoMessageStore;
 pub use message_store::{
-    ItemState, MemoryMessageStore, MessageStore, MessageStoreError, PutResult, TombstoneResult,
+    ItemState, MemoryMessageStore, MessageStore, MessageStoreError, PendingQuery, PutResult,
+    TombstoneResult,
 };
 pub use onsite::{Delivery, MemoryOnsiteGateway, OnsiteError, OnsiteGateway};
 pub use outcomes::{DropReason, LogOutcomes, MemoryOutcomes, Outcome, OutcomeSink};

@@ -158,14 +158,13 @@ impl<S: MessageStore> MessageStore for Faulty<S> {
 
     async fn pending(
         &self,
-        brand: &str,
-        account_id: &str,
-        now: DateTime<Utc>,
+        query: PendingQuery<'_>,
     ) -> Result<Vec<QueuedMessage>, MessageStoreError> {
-        if let Some(error) = self.msq_fault(|| format!("{brand}#{account_id}"), false) {
+        let customer = || format!("{}#{}", query.brand, query.account_id);
+        if let Some(error) = self.msq_fault(customer, false) {
             return Err(error);
         }
-        self.inner.pending(brand, account_id, now).await
+        self.inner.pending(query).await
     }
 
     async fn mark_delivered(&self, message: &QueuedMessage) -> Result<bool, MessageStoreError> {
