@@ -11,14 +11,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use rewards_shared::ports::{Destination, ManualClock, Outcome};
+use rewards_shared::ports::{Destination, ManualClock};
 use rewards_shared::stage::Stage;
 
 use super::mix::Input;
 use scenario_runner::backend::{Backend, MemoryBackend, MemoryTransport, Transport};
 use scenario_runner::pipeline::{Pipeline, CPP_TOPIC, EPPM_TOPIC, ONLINE_TOPIC};
 use scenario_runner::queues::{consumer, Queued, SQS_CALL_ENTRIES};
-use scenario_runner::report::Trace;
+use scenario_runner::report::{outcome_kind, Trace};
 use scenario_runner::scenario::{Scenario, ScenarioError};
 
 /// Kafka records per DEC and MSQ invocation: `MskBatchSize`'s default in `template.yaml`.
@@ -228,22 +228,6 @@ impl RunTally {
             .map(|(_, n)| n)
             .sum();
         fred.saturating_sub(not_asked)
-    }
-}
-
-/// An outcome's kind, as the tally counts it.
-pub fn outcome_kind(outcome: &Outcome) -> String {
-    match outcome {
-        Outcome::Delivered { via, .. } => format!("delivered via {via}"),
-        Outcome::Queued { .. } => "queued".to_owned(),
-        Outcome::Dropped { stage, reason, .. } => {
-            format!("dropped at {stage}: {}", reason.as_str())
-        }
-        Outcome::Deleted { .. } => "deleted".to_owned(),
-        Outcome::DeadLettered { stage, reason } => format!(
-            "dead-lettered at {stage}: {}",
-            reason.split(':').next().unwrap_or(reason)
-        ),
     }
 }
 

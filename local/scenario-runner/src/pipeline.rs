@@ -343,17 +343,9 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
 
     /// Delivers queued messages, stage by stage, until every queue is empty.
     pub async fn drain(&mut self) {
-        const ORDER: [Destination; 6] = [
-            Destination::EnrichedEvents,
-            Destination::RelevantEvents,
-            Destination::UnqualificationEvents,
-            Destination::DecidedEvents,
-            Destination::MsqInbound,
-            Destination::MsqDelete,
-        ];
         self.transport.collect(Clock::now(&self.clock)).await;
         while !self.transport.is_idle().await {
-            for destination in ORDER {
+            for destination in Destination::ALL {
                 while let Some((event, receipt)) = self.transport.receive(destination).await {
                     let records = event.records.len();
                     let started = Instant::now();
