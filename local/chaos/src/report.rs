@@ -63,57 +63,31 @@ impl ChaosReport {
             "chaos: {} events, seed {}, duplicate/reorder share {}, crash share {}",
             self.events, self.seed, self.duplicate_share, self.crash_share
         );
-        let _ = writeln!(
-            out,
-            "  logical messages expected (clean run) {:>8}",
-            f.expected
+        figure_lines(
+            &mut out,
+            &[
+                ("  logical messages expected (clean run)", f.expected),
+                ("  delivered", f.delivered),
+                ("  lost", f.lost),
+                ("  shown twice", f.shown_twice),
+            ],
         );
         let _ = writeln!(
             out,
-            "  delivered                             {:>8}",
-            f.delivered
-        );
-        let _ = writeln!(out, "  lost                                  {:>8}", f.lost);
-        let _ = writeln!(
-            out,
-            "  shown twice                           {:>8}",
-            f.shown_twice
-        );
-        let _ = writeln!(
-            out,
-            "  repeated attempts with one id         {:>8}  (allowed: OSG dedupes)",
-            f.repeated_attempts
+            "{:<40}{:>8}  (allowed: OSG dedupes)",
+            "  repeated attempts with one id", f.repeated_attempts
         );
         let _ = writeln!(out, "  accounted for by the contract:");
-        let _ = writeln!(
-            out,
-            "    spent before shown                  {:>8}",
-            f.spent
-        );
-        let _ = writeln!(
-            out,
-            "    replaced in MSQ by a newer one      {:>8}",
-            f.replaced_in_msq
-        );
-        let _ = writeln!(
-            out,
-            "    expired in MSQ                      {:>8}",
-            f.expired
-        );
-        let _ = writeln!(
-            out,
-            "    superseded at TIM (reordered)       {:>8}",
-            f.superseded_at_tim
-        );
-        let _ = writeln!(
-            out,
-            "  delivered, not in the clean run       {:>8}",
-            f.unexpected
-        );
-        let _ = writeln!(
-            out,
-            "  untraceable deliveries                {:>8}",
-            f.untraceable
+        figure_lines(
+            &mut out,
+            &[
+                ("    spent before shown", f.spent),
+                ("    replaced in MSQ by a newer one", f.replaced_in_msq),
+                ("    expired in MSQ", f.expired),
+                ("    superseded at TIM (reordered)", f.superseded_at_tim),
+                ("  delivered, not in the clean run", f.unexpected),
+                ("  untraceable deliveries", f.untraceable),
+            ],
         );
         let _ = writeln!(out, "  dead-lettered (faulty run; clean run):");
         let mut reasons: Vec<&String> = self
@@ -188,5 +162,12 @@ impl ChaosReport {
             }
         );
         out
+    }
+}
+
+/// One line per figure: its label, then its count right-aligned, in the report's columns.
+fn figure_lines(out: &mut String, figures: &[(&str, usize)]) {
+    for (label, count) in figures {
+        let _ = writeln!(out, "{label:<40}{count:>8}");
     }
 }
