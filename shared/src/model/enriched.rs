@@ -126,10 +126,9 @@ impl EnrichedActivity {
     /// Enriches a CPP activity: each progress entry gets its scheme's data, the activity the
     /// promotion's name, page, tags and brand. An entry whose scheme the promotion lacks is
     /// kept as it is and reported in [`Enrichment::unknown_schemes`].
-    pub fn from_cpp(activity: CppActivity, promotion: &Promotion) -> Enrichment {
+    pub fn from_cpp(mut activity: CppActivity, promotion: &Promotion) -> Enrichment {
         let mut unknown_schemes = Vec::new();
-        let reward_progress = activity
-            .reward_progress
+        let reward_progress = std::mem::take(&mut activity.reward_progress)
             .into_iter()
             .map(|progress| {
                 let scheme = promotion.scheme(&progress.reward_scheme_id);
@@ -145,23 +144,8 @@ impl EnrichedActivity {
                 )
             })
             .collect();
-        let activity = EnrichedActivity {
-            activity_id: activity.activity_id,
-            account_id: activity.account_id,
-            brand: brand(promotion, activity.brand),
-            promo_code: activity.promo_code,
-            attempt_id: activity.attempt_id,
-            sequence: activity.sequence,
-            status: activity.status,
-            occurred_at: activity.occurred_at,
-            locale: activity.locale,
-            promo_name: promotion.promo_name.clone(),
-            promo_url: promotion.promo_url.clone(),
-            tags: promotion.tags.clone(),
-            reward_progress,
-        };
         Enrichment {
-            activity,
+            activity: EnrichedActivity::of(activity, promotion, reward_progress),
             unknown_schemes,
         }
     }
@@ -183,14 +167,36 @@ impl EnrichedActivity {
                 )
             })
             .collect();
-        EnrichedActivity {
+        let unqualification = CppActivity {
             activity_id: activity.event_id,
             account_id: activity.account_id,
-            brand: brand(promotion, activity.brand),
+            brand: activity.brand,
             promo_code: activity.promo_code,
             attempt_id: activity.attempt_id,
             sequence: 0,
             status: ActivityStatus::Unqualified,
+            occurred_at: activity.occurred_at,
+            locale: activity.locale,
+            reward_progress: Vec::new(),
+        };
+        EnrichedActivity::of(unqualification, promotion, reward_progress)
+    }
+
+    /// The activity's own fields (its progress aside) with `reward_progress` and the
+    /// promotion's name, page, tags and brand (the activity's when the promotion has none).
+    fn of(
+        activity: CppActivity,
+        promotion: &Promotion,
+        reward_progress: Vec<EnrichedProgress>,
+    ) -> Self {
+        EnrichedActivity {
+            activity_id: activity.activity_id,
+            account_id: activity.account_id,
+            brand: brand(promotion, activity.brand),
+            promo_code: activity.promo_code,
+            attempt_id: activity.attempt_id,
+            sequence: activity.sequence,
+            status: activity.status,
             occurred_at: activity.occurred_at,
             locale: activity.locale,
             promo_name: promotion.promo_name.clone(),
