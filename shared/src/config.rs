@@ -7,6 +7,8 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
+use crate::ports::Destination;
+
 /// A missing or malformed configuration variable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -103,6 +105,18 @@ impl<'a> Vars<'a> {
                 reason: format!("`{value}`: {e}"),
             }),
         }
+    }
+
+    /// The queues a stage publishes to: for each destination, the URL in its required
+    /// variable, in the order given.
+    pub fn queues(
+        &self,
+        variables: &[(Destination, &'static str)],
+    ) -> Result<Vec<(Destination, String)>, ConfigError> {
+        variables
+            .iter()
+            .map(|&(destination, name)| Ok((destination, self.required(name)?)))
+            .collect()
     }
 
     /// A JSON variable, or `T::default()` when absent.

@@ -31,7 +31,7 @@ async fn main() -> Result<(), Error> {
         config.settings(),
         templates,
         osg,
-        SqsPublisher::new(sqs.clone(), config.queues()),
+        SqsPublisher::new(sqs.clone(), config.queues),
         SqsDeadLetters::new(sqs, config.dead_letter_queue_url),
         SystemClock,
         telemetry,

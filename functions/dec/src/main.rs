@@ -23,7 +23,7 @@ async fn main() -> Result<(), Error> {
     let promotions = Arc::new(CachedPromotions::new(pph, config.promotion_cache_ttl));
     let counted = Arc::clone(&promotions);
     let telemetry = telemetry.with_cache(move || counted.stats());
-    let publisher = SqsPublisher::new(sqs.clone(), config.queues());
+    let publisher = SqsPublisher::new(sqs.clone(), config.queues);
     let handler = Handler::new(
         config.cpp_topic,
         config.eppm_topic,

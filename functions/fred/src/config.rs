@@ -26,8 +26,8 @@ pub struct Config {
     /// DES's function URL, without a trailing slash (`DES_URL`); FRED posts to
     /// `{DES_URL}/decisions`.
     pub des_url: String,
-    /// `decided-events` (`DECIDED_QUEUE_URL`).
-    pub decided_queue_url: String,
+    /// The queue FRED publishes to: `decided-events` (`DECIDED_QUEUE_URL`).
+    pub queues: Vec<(Destination, String)>,
     /// FRED's dead-letter queue (`DEAD_LETTER_QUEUE_URL`).
     pub dead_letter_queue_url: String,
 }
@@ -39,14 +39,9 @@ impl Config {
             common: CommonConfig::from_vars(vars)?,
             filter: vars.json_or_default("FRED_CONFIG")?,
             des_url: vars.url("DES_URL")?,
-            decided_queue_url: vars.required("DECIDED_QUEUE_URL")?,
+            queues: vars.queues(&[(Destination::DecidedEvents, "DECIDED_QUEUE_URL")])?,
             dead_letter_queue_url: vars.required("DEAD_LETTER_QUEUE_URL")?,
         })
-    }
-
-    /// The queues FRED publishes to, by destination.
-    pub fn queues(&self) -> Vec<(Destination, String)> {
-        vec![(Destination::DecidedEvents, self.decided_queue_url.clone())]
     }
 }
 

@@ -23,7 +23,7 @@ async fn main() -> Result<(), Error> {
         DesClient::new(http, &config.des_url, RetryPolicy::default()).with_signer(Arc::new(signer));
     let telemetry = Telemetry::for_lambda(Stage::Fred, &config.common)
         .with_call_stats("DesLatencyMs", des.stats());
-    let publisher = SqsPublisher::new(sqs.clone(), config.queues());
+    let publisher = SqsPublisher::new(sqs.clone(), config.queues);
     let handler = Handler::new(
         config.filter,
         des,

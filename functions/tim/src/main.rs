@@ -14,7 +14,7 @@ async fn main() -> Result<(), Error> {
     let sqs = aws::sqs_client(&sdk);
     let grace = chrono::Duration::days(i64::from(config.ttl_grace_days));
     let telemetry = Telemetry::for_lambda(Stage::Tim, &config.common);
-    let publisher = SqsPublisher::new(sqs.clone(), config.queues());
+    let publisher = SqsPublisher::new(sqs.clone(), config.queues);
     let handler = Handler::new(
         config.filter_tag,
         DynamoTimStateStore::new(aws::dynamodb_client(&sdk), config.table, grace),
