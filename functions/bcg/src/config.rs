@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rewards_shared::config::{CommonConfig, ConfigError, Vars};
+use rewards_shared::config::{CommonConfig, ConfigError, StageQueues, Vars};
 use rewards_shared::ports::Destination;
 
 use crate::handler::Settings;
@@ -48,10 +48,8 @@ pub struct Config {
     pub cycle: CycleStart,
     /// The queues BCG publishes to, by destination: `msq-inbound-queue` (`MSQ_QUEUE_URL`) and
     /// `msq-inbound-delete` (`MSQ_DELETE_QUEUE_URL`: delete instructions, forwarded once the
-    /// award before them was handled).
-    pub queues: Vec<(Destination, String)>,
-    /// BCG's dead-letter queue (`DEAD_LETTER_QUEUE_URL`).
-    pub dead_letter_queue_url: String,
+    /// award before them was handled), and BCG's dead-letter queue.
+    pub queues: StageQueues,
     /// How long CSL templates (and "no template for this locale") are cached: five minutes,
     /// so a template published or fixed in CSL is seen soon without a call per message.
     pub template_cache_ttl: Duration,
@@ -90,7 +88,6 @@ impl Config {
                 (Destination::MsqInbound, "MSQ_QUEUE_URL"),
                 (Destination::MsqDelete, "MSQ_DELETE_QUEUE_URL"),
             ])?,
-            dead_letter_queue_url: vars.required("DEAD_LETTER_QUEUE_URL")?,
             template_cache_ttl: Duration::from_secs(300),
         })
     }

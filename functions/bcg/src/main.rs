@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bcg::{Config, Handler};
 use rewards_shared::http::{CslClient, HttpSettings, OsgClient, RetryPolicy};
 use rewards_shared::lambda_event::SqsEvent;
-use rewards_shared::ports::{CachedTemplates, SqsDeadLetters, SqsPublisher, SystemClock};
+use rewards_shared::ports::{CachedTemplates, CommonPorts};
 use rewards_shared::runtime::{self, Error};
 use rewards_shared::telemetry::Telemetry;
 use rewards_shared::{aws, stage::Stage};
@@ -15,7 +15,6 @@ use rewards_shared::{aws, stage::Stage};
 async fn main() -> Result<(), Error> {
     let config = runtime::configure(Config::from_vars)?;
     let sdk = aws::sdk_config().await;
-    let sqs = aws::sqs_client(&sdk);
     let (http, retry) = (HttpSettings::default().build()?, RetryPolicy::default());
     let csl_key_secret = config.csl_api_key_secret_arn.clone();
     let csl = CslClient::for_lambda(http.clone(), &config.csl_url, csl_key_secret, retry, &sdk)?;
@@ -27,15 +26,9 @@ async fn main() -> Result<(), Error> {
     let templates = Arc::new(CachedTemplates::new(csl, config.template_cache_ttl));
     let counted = Arc::clone(&templates);
     let telemetry = telemetry.with_cache(move || counted.stats());
-    let handler = Handler::new(
-        config.settings(),
-        templates,
-        osg,
-        SqsPublisher::new(sqs.clone(), config.queues),
-        SqsDeadLetters::new(sqs, config.dead_letter_queue_url),
-        SystemClock,
-        telemetry,
-    );
+    let settings = config.settings();
+    let ports = CommonPorts::for_lambda(&sdk, config.queues, telemetry);
+    let handler = Handler::new(settings, templates, osg, ports);
     runtime::serve(handler, |handler, event: SqsEvent| async move {
         Ok(handler.handle(event).await)
     })

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rewards_shared::config::{CommonConfig, ConfigError, Vars};
+use rewards_shared::config::{CommonConfig, ConfigError, StageQueues, Vars};
 use rewards_shared::ports::Destination;
 
 /// Every variable [`Config::from_vars`] reads (the SAM template must set each).
@@ -36,10 +36,8 @@ pub struct Config {
     pub pph_api_key_secret_arn: Option<String>,
     /// The queues DEC publishes to, by destination: `cpp-enriched-events`
     /// (`ENRICHED_QUEUE_URL`) and `relevant-unqualification-events`
-    /// (`UNQUALIFICATION_QUEUE_URL`).
-    pub queues: Vec<(Destination, String)>,
-    /// DEC's dead-letter queue (`DEAD_LETTER_QUEUE_URL`).
-    pub dead_letter_queue_url: String,
+    /// (`UNQUALIFICATION_QUEUE_URL`), and DEC's dead-letter queue.
+    pub queues: StageQueues,
     /// Whether the Kafka event source mapping reads partial batch responses
     /// (`KAFKA_REPORT_BATCH_ITEM_FAILURES`, default `false`: the template sets `true` with
     /// provisioned pollers, where `ReportBatchItemFailures` is on). When `false`, records to
@@ -65,7 +63,6 @@ impl Config {
                     "UNQUALIFICATION_QUEUE_URL",
                 ),
             ])?,
-            dead_letter_queue_url: vars.required("DEAD_LETTER_QUEUE_URL")?,
             kafka_report_batch_item_failures: vars
                 .parsed_or("KAFKA_REPORT_BATCH_ITEM_FAILURES", false)?,
             promotion_cache_ttl: Duration::from_secs(3600),

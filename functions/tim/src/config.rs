@@ -1,6 +1,6 @@
 //! TIM's configuration, from environment variables.
 
-use rewards_shared::config::{CommonConfig, ConfigError, Vars};
+use rewards_shared::config::{CommonConfig, ConfigError, StageQueues, Vars};
 use rewards_shared::ports::Destination;
 
 /// Every variable [`Config::from_vars`] reads (the SAM template must set each).
@@ -29,10 +29,9 @@ pub struct Config {
     pub ttl_grace_days: u32,
     /// The queues TIM publishes to, by destination: `relevant-events` (`RELEVANT_QUEUE_URL`;
     /// delete instructions go there too, behind the award they delete) and
-    /// `relevant-unqualification-events` (`UNQUALIFICATION_QUEUE_URL`).
-    pub queues: Vec<(Destination, String)>,
-    /// TIM's dead-letter queue (`DEAD_LETTER_QUEUE_URL`).
-    pub dead_letter_queue_url: String,
+    /// `relevant-unqualification-events` (`UNQUALIFICATION_QUEUE_URL`), and TIM's dead-letter
+    /// queue.
+    pub queues: StageQueues,
 }
 
 impl Config {
@@ -52,7 +51,6 @@ impl Config {
                     "UNQUALIFICATION_QUEUE_URL",
                 ),
             ])?,
-            dead_letter_queue_url: vars.required("DEAD_LETTER_QUEUE_URL")?,
         })
     }
 }

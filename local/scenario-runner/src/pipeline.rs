@@ -17,7 +17,7 @@ use rewards_shared::config::Vars;
 use rewards_shared::decision::DeliveryPreferences;
 use rewards_shared::kafka::{encode_event, encode_record};
 use rewards_shared::ports::{
-    Clock, Destination, ManualClock, MemoryOnsiteGateway, MemoryOutcomes, Outcome,
+    Clock, CommonPorts, Destination, ManualClock, MemoryOnsiteGateway, MemoryOutcomes, Outcome,
 };
 use rewards_shared::stage::Stage;
 use rewards_shared::telemetry::{MetricsOut, Telemetry};
@@ -142,40 +142,27 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
         let published = Counting::new(ports.publisher);
         let des = DesBridge::new(des);
         let des_requests = des.requests();
-        Ok(Pipeline {
-            dec: dec::Handler::new(
-                CPP_TOPIC,
-                EPPM_TOPIC,
-                ports.promotions,
+        let common = |stage| {
+            CommonPorts::new(
                 published.clone(),
                 ports.dead_letters.clone(),
                 clock.clone(),
-                telemetry(Stage::Dec, &outcomes),
-            ),
+                telemetry(stage, &outcomes),
+            )
+        };
+        Ok(Pipeline {
+            dec: dec::Handler::new(CPP_TOPIC, EPPM_TOPIC, ports.promotions, common(Stage::Dec)),
             tim: tim::Handler::new(
                 scenario.config.tim_filter_tag.clone(),
                 ports.tim_store,
-                published.clone(),
-                ports.dead_letters.clone(),
-                clock.clone(),
-                telemetry(Stage::Tim, &outcomes),
+                common(Stage::Tim),
             ),
-            fred: fred::Handler::new(
-                fred_filter,
-                des,
-                published.clone(),
-                ports.dead_letters.clone(),
-                clock.clone(),
-                telemetry(Stage::Fred, &outcomes),
-            ),
+            fred: fred::Handler::new(fred_filter, des, common(Stage::Fred)),
             bcg: bcg::Handler::new(
                 bcg_config.settings(),
                 ports.templates,
                 ports.onsite.clone(),
-                published.clone(),
-                ports.dead_letters.clone(),
-                clock.clone(),
-                telemetry(Stage::Bcg, &outcomes),
+                common(Stage::Bcg),
             ),
             msq: msq::Handler::new(
                 ports.store,

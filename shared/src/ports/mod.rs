@@ -5,6 +5,7 @@
 //! Async methods return `Send` futures so handlers can run records concurrently on tokio.
 
 pub mod clock;
+pub mod common;
 pub mod dead_letter;
 pub mod decisions;
 pub mod message_store;
@@ -16,6 +17,7 @@ pub mod templates;
 pub mod tim_state;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use common::CommonPorts;
 #[cfg(feature = "sqs")]
 pub use dead_letter::SqsDeadLetters;
 pub use dead_letter::{DeadLetter, DeadLetterError, DeadLetterSink, MemoryDeadLetters};
