@@ -4,48 +4,23 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::activity::{ActivityStatus, CppActivity, EppmActivity, ProgressStatus};
+use super::fields::model_struct;
 use super::promotion::{Promotion, RewardScheme, TierDefinition};
 use super::tolerant;
-use super::validate::{self, InvalidInput, Validate};
+use super::validate::{self, InvalidInput, ProgressTexts, Validate};
 
-/// One reward's progress, enriched with its reward scheme. An entry whose scheme the promotion
-/// lacks is carried without the scheme's data (empty lists and texts, no tiers, no expiry).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EnrichedProgress {
-    /// The reward scheme.
-    pub reward_scheme_id: String,
-    /// Free text; DES decides on it.
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub activity_type: String,
-    /// Progress so far.
-    #[serde(default, deserialize_with = "tolerant::count_or_zero")]
-    pub current: u64,
-    /// Progress needed.
-    #[serde(default, deserialize_with = "tolerant::count_or_zero")]
-    pub target: u64,
-    /// Status of this reward: free text, carried as it is.
-    #[serde(
-        default,
-        skip_serializing_if = "ProgressStatus::is_absent",
-        deserialize_with = "tolerant::null_as_default"
-    )]
-    pub status: ProgressStatus,
-    /// From the scheme: products the reward applies to.
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub products: Vec<String>,
-    /// From the scheme: kind of reward.
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub reward_type: String,
-    /// From the scheme: product-specific kind of reward.
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub product_reward_type: String,
-    /// From the scheme: its tiers, as PPH wrote them.
-    #[serde(default)]
-    pub tier_definition: TierDefinition,
-    /// From the scheme: when the reward expires; `None`: never (or the scheme is unknown).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expiration_date: Option<DateTime<Utc>>,
+model_struct! {
+    /// One reward's progress, enriched with its reward scheme: the entry's progress, then the
+    /// scheme's fields. An entry whose scheme the promotion lacks is carried without the
+    /// scheme's data (empty lists and texts, no tiers, no expiry: it never expires).
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct EnrichedProgress {
+        /// The reward scheme.
+        pub reward_scheme_id: String,
+        ..progress,
+        ..scheme,
+    }
 }
 
 impl EnrichedProgress {
@@ -76,41 +51,35 @@ impl EnrichedProgress {
     }
 }
 
-/// An activity with its promotion's data: what DEC emits and every later stage carries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EnrichedActivity {
-    /// The activity's id (the EPPM `eventId` for unqualifications from EPPM).
-    pub activity_id: String,
-    /// The customer.
-    pub account_id: String,
-    /// The brand: the promotion's, else the activity's.
-    pub brand: String,
-    /// The promotion.
-    pub promo_code: String,
-    /// The attempt.
-    pub attempt_id: String,
-    /// The activity's sequence (0 for EPPM, which has none).
-    pub sequence: u64,
-    /// What happened.
-    pub status: ActivityStatus,
-    /// When it happened.
-    pub occurred_at: DateTime<Utc>,
-    /// The customer's locale, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub locale: Option<String>,
-    /// From the promotion: its name.
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub promo_name: String,
-    /// From the promotion: its page.
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub promo_url: String,
-    /// From the promotion: its tags.
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub tags: Vec<String>,
-    /// Progress per reward, enriched.
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub reward_progress: Vec<EnrichedProgress>,
+model_struct! {
+    /// An activity with its promotion's data: what DEC emits and every later stage carries.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct EnrichedActivity {
+        /// The activity's id (the EPPM `eventId` for unqualifications from EPPM).
+        pub activity_id: String,
+        /// The customer.
+        pub account_id: String,
+        /// The brand: the promotion's, else the activity's.
+        pub brand: String,
+        /// The promotion.
+        pub promo_code: String,
+        /// The attempt.
+        pub attempt_id: String,
+        /// The activity's sequence (0 for EPPM, which has none).
+        pub sequence: u64,
+        /// What happened.
+        pub status: ActivityStatus,
+        /// When it happened.
+        pub occurred_at: DateTime<Utc>,
+        /// The customer's locale, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub locale: Option<String>,
+        ..promotion_details,
+        /// Progress per reward, enriched.
+        #[serde(default, deserialize_with = "tolerant::null_as_default")]
+        pub reward_progress: Vec<EnrichedProgress>,
+    }
 }
 
 /// A CPP activity enriched, with the progress entries whose scheme the promotion lacks.
@@ -230,6 +199,16 @@ fn brand(promotion: &Promotion, activity_brand: String) -> String {
     }
 }
 
+impl ProgressTexts for EnrichedProgress {
+    fn texts(&self) -> (&str, &str, &str) {
+        (
+            &self.reward_scheme_id,
+            &self.activity_type,
+            self.status.as_str(),
+        )
+    }
+}
+
 impl Validate for EnrichedActivity {
     /// The bounds DEC checked on the raw activity: an envelope may come from elsewhere.
     fn validate(&self) -> Result<(), InvalidInput> {
@@ -242,13 +221,7 @@ impl Validate for EnrichedActivity {
                 ("attemptId", &self.attempt_id),
             ],
             self.locale.as_deref(),
-            self.reward_progress.iter().map(|p| {
-                (
-                    p.reward_scheme_id.as_str(),
-                    p.activity_type.as_str(),
-                    p.status.as_str(),
-                )
-            }),
+            &self.reward_progress,
         )
     }
 }
