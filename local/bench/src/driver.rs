@@ -15,7 +15,7 @@ use rewards_shared::ports::{Destination, ManualClock};
 use rewards_shared::stage::Stage;
 
 use super::mix::Input;
-use scenario_runner::backend::{Backend, MemoryBackend, MemoryTransport, Transport};
+use scenario_runner::backend::{Backend, BatchReceipt, MemoryBackend, MemoryTransport, Transport};
 use scenario_runner::pipeline::{Pipeline, CPP_TOPIC, EPPM_TOPIC, ONLINE_TOPIC};
 use scenario_runner::queues::{consumer, Queued, SQS_CALL_ENTRIES};
 use scenario_runner::report::{outcome_kind, Trace};
@@ -113,7 +113,10 @@ impl<Q: Transport> Transport for Recording<Q> {
         self.inner.collect(now).await;
     }
 
-    async fn receive(&mut self, destination: Destination) -> Option<(SqsEvent, Q::Receipt)> {
+    async fn receive(
+        &mut self,
+        destination: Destination,
+    ) -> Option<(SqsEvent, BatchReceipt<Q::Receipt>)> {
         let received = self.inner.receive(destination).await;
         if let Some((event, _)) = &received {
             self.current.set(consumer(destination));
@@ -140,11 +143,10 @@ impl<Q: Transport> Transport for Recording<Q> {
 
     async fn settle(
         &mut self,
-        destination: Destination,
-        receipt: Q::Receipt,
+        batch: BatchReceipt<Q::Receipt>,
         response: &SqsBatchResponse,
     ) -> Vec<Queued> {
-        self.inner.settle(destination, receipt, response).await
+        self.inner.settle(batch, response).await
     }
 
     async fn is_idle(&mut self) -> bool {

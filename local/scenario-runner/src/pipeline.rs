@@ -346,7 +346,7 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
                         failures,
                     )
                     .await;
-                    for dead in self.transport.settle(destination, receipt, &response).await {
+                    for dead in self.transport.settle(receipt, &response).await {
                         let outcome = Outcome::DeadLettered {
                             stage,
                             reason: format!(
