@@ -200,23 +200,15 @@ impl Transport for ChaosTransport {
             messages: batch,
             crashed,
         };
-        Some((
-            event,
-            BatchReceipt {
-                destination,
-                receipt,
-            },
-        ))
+        Some((event, BatchReceipt::new(destination, receipt)))
     }
 
     async fn settle(
         &mut self,
-        BatchReceipt {
-            destination,
-            receipt,
-        }: BatchReceipt<Receipt>,
+        batch: BatchReceipt<Receipt>,
         response: &SqsBatchResponse,
     ) -> Vec<Queued> {
+        let (destination, receipt) = (batch.destination, batch.receipt);
         let back: Vec<Queued> = if receipt.crashed {
             self.faults.disarm_crash();
             receipt.messages

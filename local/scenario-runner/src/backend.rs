@@ -67,6 +67,16 @@ pub struct BatchReceipt<R> {
     pub receipt: R,
 }
 
+impl<R> BatchReceipt<R> {
+    /// The receipt of a batch from `destination`'s queue.
+    pub fn new(destination: Destination, receipt: R) -> Self {
+        BatchReceipt {
+            destination,
+            receipt,
+        }
+    }
+}
+
 /// The queues between the stages, as Lambda's event source mappings see them.
 pub trait Transport {
     /// A received batch, to settle after the handler ran.
@@ -164,14 +174,8 @@ impl Transport for MemoryTransport {
         &mut self,
         destination: Destination,
     ) -> Option<(SqsEvent, BatchReceipt<Vec<Queued>>)> {
-        let (event, receipt) = self.queues.receive(destination)?;
-        Some((
-            event,
-            BatchReceipt {
-                destination,
-                receipt,
-            },
-        ))
+        let (event, batch) = self.queues.receive(destination)?;
+        Some((event, BatchReceipt::new(destination, batch)))
     }
 
     async fn settle(

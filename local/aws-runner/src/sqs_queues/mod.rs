@@ -425,30 +425,25 @@ impl Transport for SqsTransport {
         }
         self.active = true;
         let event = self.event(destination, &batch);
-        let receipt = Receipt { messages: batch };
         Some((
             event,
-            BatchReceipt {
-                destination,
-                receipt,
-            },
+            BatchReceipt::new(destination, Receipt { messages: batch }),
         ))
     }
 
     async fn settle(
         &mut self,
-        BatchReceipt {
-            destination,
-            receipt,
-        }: BatchReceipt<Receipt>,
+        batch: BatchReceipt<Receipt>,
         response: &SqsBatchResponse,
     ) -> Vec<Queued> {
+        let destination = batch.destination;
         let failed: HashSet<&str> = response
             .batch_item_failures
             .iter()
             .map(|failure| failure.item_identifier.as_str())
             .collect();
-        let (failures, succeeded): (Vec<&Received>, Vec<&Received>) = receipt
+        let (failures, succeeded): (Vec<&Received>, Vec<&Received>) = batch
+            .receipt
             .messages
             .iter()
             .partition(|received| failed.contains(received.id()));
