@@ -132,16 +132,6 @@ impl CppActivity {
     }
 }
 
-impl ProgressTexts for RewardProgress {
-    fn texts(&self) -> (&str, &str, &str) {
-        (
-            &self.reward_scheme_id,
-            &self.activity_type,
-            self.status.as_str(),
-        )
-    }
-}
-
 impl Validate for CppActivity {
     fn validate(&self) -> Result<(), InvalidInput> {
         validate::activity(

@@ -199,16 +199,6 @@ fn brand(promotion: &Promotion, activity_brand: String) -> String {
     }
 }
 
-impl ProgressTexts for EnrichedProgress {
-    fn texts(&self) -> (&str, &str, &str) {
-        (
-            &self.reward_scheme_id,
-            &self.activity_type,
-            self.status.as_str(),
-        )
-    }
-}
-
 impl Validate for EnrichedActivity {
     /// The bounds DEC checked on the raw activity: an envelope may come from elsewhere.
     fn validate(&self) -> Result<(), InvalidInput> {

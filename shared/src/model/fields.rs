@@ -11,20 +11,21 @@
 /// - `..activity_key,`: `accountId`, `brand`, `promoCode`, `attemptId`, as CPP and EPPM
 ///   activities both carry them;
 /// - `..progress,`: `activityType`, `current`, `target`, `status` of one reward's progress
-///   (a CPP entry, and its enriched form);
+///   (a CPP entry, and its enriched form), and the entry's `ProgressTexts` for the checks
+///   (the struct declares `reward_scheme_id` itself: the two read it differently);
 /// - `..scheme,`: `products`, `rewardType`, `productRewardType`, `tierDefinition`,
 ///   `expirationDate` of a reward scheme (PPH's, and the copy in an enriched entry);
 /// - `..promotion_details,`: `promoName`, `promoUrl`, `tags` of a promotion (PPH's, and the
 ///   copy in an enriched activity).
 ///
 /// The module using it imports what the fields name: `tolerant`, and `DateTime`/`Utc`,
-/// `ProgressStatus` or `TierDefinition` for the groups that hold them.
+/// `ProgressStatus` and `ProgressTexts`, or `TierDefinition`, for the groups that hold them.
 macro_rules! model_struct {
     ($(#[$meta:meta])* pub struct $name:ident { $($body:tt)* }) => {
-        model_struct!(@fields [$(#[$meta])* pub struct $name] [] $($body)*);
+        model_struct!(@fields [$(#[$meta])*] $name [] [] $($body)*);
     };
-    (@fields $head:tt [$($done:tt)*] ..activity_key, $($rest:tt)*) => {
-        model_struct!(@fields $head [$($done)*
+    (@fields $meta:tt $name:ident [$($done:tt)*] $extra:tt ..activity_key, $($rest:tt)*) => {
+        model_struct!(@fields $meta $name [$($done)*
             /// The customer.
             #[serde(deserialize_with = "tolerant::id")]
             pub account_id: String,
@@ -38,10 +39,10 @@ macro_rules! model_struct {
             /// The customer's attempt at the promotion (for example the week).
             #[serde(deserialize_with = "tolerant::id")]
             pub attempt_id: String,
-        ] $($rest)*);
+        ] $extra $($rest)*);
     };
-    (@fields $head:tt [$($done:tt)*] ..progress, $($rest:tt)*) => {
-        model_struct!(@fields $head [$($done)*
+    (@fields $meta:tt $name:ident [$($done:tt)*] [$($extra:tt)*] ..progress, $($rest:tt)*) => {
+        model_struct!(@fields $meta $name [$($done)*
             /// Free text; DES decides on it (it knows `FREE_SPINS`, `FREE_BET` and
             /// `GAMING_BONUS`).
             #[serde(default, deserialize_with = "tolerant::null_as_default")]
@@ -59,10 +60,16 @@ macro_rules! model_struct {
                 deserialize_with = "tolerant::null_as_default"
             )]
             pub status: ProgressStatus,
+        ] [$($extra)*
+            impl ProgressTexts for $name {
+                fn texts(&self) -> (&str, &str, &str) {
+                    (&self.reward_scheme_id, &self.activity_type, self.status.as_str())
+                }
+            }
         ] $($rest)*);
     };
-    (@fields $head:tt [$($done:tt)*] ..scheme, $($rest:tt)*) => {
-        model_struct!(@fields $head [$($done)*
+    (@fields $meta:tt $name:ident [$($done:tt)*] $extra:tt ..scheme, $($rest:tt)*) => {
+        model_struct!(@fields $meta $name [$($done)*
             /// Products the reward applies to.
             #[serde(default, deserialize_with = "tolerant::null_as_default")]
             pub products: Vec<String>,
@@ -78,10 +85,10 @@ macro_rules! model_struct {
             /// When the reward expires; `None`: never.
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub expiration_date: Option<DateTime<Utc>>,
-        ] $($rest)*);
+        ] $extra $($rest)*);
     };
-    (@fields $head:tt [$($done:tt)*] ..promotion_details, $($rest:tt)*) => {
-        model_struct!(@fields $head [$($done)*
+    (@fields $meta:tt $name:ident [$($done:tt)*] $extra:tt ..promotion_details, $($rest:tt)*) => {
+        model_struct!(@fields $meta $name [$($done)*
             /// The promotion's display name (empty when PPH has none).
             #[serde(default, deserialize_with = "tolerant::null_as_default")]
             pub promo_name: String,
@@ -91,13 +98,15 @@ macro_rules! model_struct {
             /// The promotion's tags; TIM keeps only promotions tagged with its filter tag.
             #[serde(default, deserialize_with = "tolerant::null_as_default")]
             pub tags: Vec<String>,
-        ] $($rest)*);
+        ] $extra $($rest)*);
     };
-    (@fields $head:tt [$($done:tt)*] $(#[$attr:meta])* pub $field:ident: $ty:ty, $($rest:tt)*) => {
-        model_struct!(@fields $head [$($done)* $(#[$attr])* pub $field: $ty,] $($rest)*);
+    (@fields $meta:tt $name:ident [$($done:tt)*] $extra:tt
+        $(#[$attr:meta])* pub $field:ident: $ty:ty, $($rest:tt)*) => {
+        model_struct!(@fields $meta $name [$($done)* $(#[$attr])* pub $field: $ty,] $extra $($rest)*);
     };
-    (@fields [$($head:tt)*] [$($done:tt)*]) => {
-        $($head)* { $($done)* }
+    (@fields [$($meta:tt)*] $name:ident [$($done:tt)*] [$($extra:tt)*]) => {
+        $($meta)* pub struct $name { $($done)* }
+        $($extra)*
     };
 }
 pub(crate) use model_struct;
