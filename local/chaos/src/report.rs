@@ -63,30 +63,39 @@ impl ChaosReport {
             "chaos: {} events, seed {}, duplicate/reorder share {}, crash share {}",
             self.events, self.seed, self.duplicate_share, self.crash_share
         );
+        let repeated = f.repeated_attempts;
+        let count = |n: usize| Some(n as u64);
         figure_lines(
             &mut out,
             &[
-                ("  logical messages expected (clean run)", f.expected),
-                ("  delivered", f.delivered),
-                ("  lost", f.lost),
-                ("  shown twice", f.shown_twice),
-            ],
-        );
-        let _ = writeln!(
-            out,
-            "{:<40}{:>8}  (allowed: OSG dedupes)",
-            "  repeated attempts with one id", f.repeated_attempts
-        );
-        let _ = writeln!(out, "  accounted for by the contract:");
-        figure_lines(
-            &mut out,
-            &[
-                ("    spent before shown", f.spent),
-                ("    replaced in MSQ by a newer one", f.replaced_in_msq),
-                ("    expired in MSQ", f.expired),
-                ("    superseded at TIM (reordered)", f.superseded_at_tim),
-                ("  delivered, not in the clean run", f.unexpected),
-                ("  untraceable deliveries", f.untraceable),
+                (
+                    "  logical messages expected (clean run)",
+                    count(f.expected),
+                    "",
+                ),
+                ("  delivered", count(f.delivered), ""),
+                ("  lost", count(f.lost), ""),
+                ("  shown twice", count(f.shown_twice), ""),
+                (
+                    "  repeated attempts with one id",
+                    Some(repeated),
+                    "  (allowed: OSG dedupes)",
+                ),
+                ("  accounted for by the contract:", None, ""),
+                ("    spent before shown", count(f.spent), ""),
+                (
+                    "    replaced in MSQ by a newer one",
+                    count(f.replaced_in_msq),
+                    "",
+                ),
+                ("    expired in MSQ", count(f.expired), ""),
+                (
+                    "    superseded at TIM (reordered)",
+                    count(f.superseded_at_tim),
+                    "",
+                ),
+                ("  delivered, not in the clean run", count(f.unexpected), ""),
+                ("  untraceable deliveries", count(f.untraceable), ""),
             ],
         );
         let _ = writeln!(out, "  dead-lettered (faulty run; clean run):");
@@ -165,9 +174,13 @@ impl ChaosReport {
     }
 }
 
-/// One line per figure: its label, then its count right-aligned, in the report's columns.
-fn figure_lines(out: &mut String, figures: &[(&str, usize)]) {
-    for (label, count) in figures {
-        let _ = writeln!(out, "{label:<40}{count:>8}");
+/// One line per figure: its label, then its count right-aligned in the report's columns and
+/// its note; a label without a count is a heading.
+fn figure_lines(out: &mut String, figures: &[(&str, Option<u64>, &str)]) {
+    for (label, count, note) in figures {
+        let _ = match count {
+            Some(count) => writeln!(out, "{label:<40}{count:>8}{note}"),
+            None => writeln!(out, "{label}"),
+        };
     }
 }
