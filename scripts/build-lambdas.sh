@@ -28,6 +28,8 @@ target=aarch64-unknown-linux-gnu
 all_functions=(dec tim fred des bcg msq)
 
 log() { echo "build-lambdas: $*" >&2; }
+# shellcheck source=scripts/venv.sh
+. "$root/scripts/venv.sh"
 
 if [ "$#" -gt 0 ]; then
   functions=("$@")
@@ -41,18 +43,7 @@ for f in "${functions[@]}"; do
   fi
 done
 
-if [ ! -x "$venv/bin/python" ]; then
-  log "creating $venv"
-  python3 -m venv "$venv"
-fi
-want="$(sha256sum "$requirements" | cut -d' ' -f1)"
-have=""
-[ -f "$stamp" ] && have="$(cat "$stamp")"
-if [ "$want" != "$have" ] || [ ! -x "$venv/bin/cargo-lambda" ]; then
-  log "installing $requirements into $venv"
-  "$venv/bin/pip" install --quiet -r "$requirements"
-  echo "$want" >"$stamp"
-fi
+venv_with_requirements "$venv" "$requirements" "$stamp" cargo-lambda
 export PATH="$venv/bin:$PATH"
 
 if command -v rustup >/dev/null 2>&1; then

@@ -23,6 +23,8 @@ stamp="$scan_venv/.requirements.sha256"
 out="$root/target/scan"
 
 log() { echo "scan-template: $*" >&2; }
+# shellcheck source=scripts/venv.sh
+. "$root/scripts/venv.sh"
 
 if [ ! -x "$root/.venv/bin/python" ]; then
   log "creating .venv"
@@ -32,18 +34,7 @@ if ! "$root/.venv/bin/python" -c 'import samtranslator' 2>/dev/null; then
   log "installing scripts/python-requirements.txt into .venv"
   "$root/.venv/bin/pip" install --quiet -r "$root/scripts/python-requirements.txt"
 fi
-if [ ! -x "$scan_venv/bin/python" ]; then
-  log "creating $scan_venv"
-  python3 -m venv "$scan_venv"
-fi
-want="$(sha256sum "$requirements" | cut -d' ' -f1)"
-have=""
-[ -f "$stamp" ] && have="$(cat "$stamp")"
-if [ "$want" != "$have" ]; then
-  log "installing $requirements into $scan_venv"
-  "$scan_venv/bin/pip" install --quiet -r "$requirements"
-  echo "$want" >"$stamp"
-fi
+venv_with_requirements "$scan_venv" "$requirements" "$stamp"
 
 mkdir -p "$out"
 # The cfn-guard binary and the Control Tower rules ship inside the package's jsii bundle.

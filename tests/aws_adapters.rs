@@ -14,9 +14,9 @@ use rewards_shared::model::{DeleteInstruction, MessageType};
 use rewards_shared::ports::message_store::compliance::queued;
 use rewards_shared::ports::{
     DeadLetter, DeadLetterSink, Destination, DynamoMessageStore, DynamoTimStateStore, ItemState,
-    MessageStore, MessageStoreError, OutgoingMessage, Publisher, PutResult, RewardState,
-    SqsDeadLetters, SqsPublisher, StateKey, StateUpdate, StoredState, TimStateError, TimStateStore,
-    TombstoneResult, WriteResult,
+    MessageStore, MessageStoreError, OutgoingMessage, PendingQuery, Publisher, PutResult,
+    RewardState, SqsDeadLetters, SqsPublisher, StateKey, StateUpdate, StoredState, TimStateError,
+    TimStateStore, TombstoneResult, WriteResult,
 };
 use rewards_shared::stage::Stage;
 use rewards_tests::{
@@ -602,7 +602,7 @@ async fn msq_put_replace_repeat_and_older() {
     );
     let pending = msq
         .store
-        .pending("skybet", "10048213", at(NOW))
+        .pending(PendingQuery::new("skybet", "10048213", at(NOW)))
         .await
         .expect("pending");
     assert_eq!(pending, vec![newer]);
@@ -641,7 +641,7 @@ async fn msq_tombstone_before_the_award_blocks_it() {
     assert!(!item.contains_key("message"));
     assert!(msq
         .store
-        .pending("skybet", "10048213", at(NOW))
+        .pending(PendingQuery::new("skybet", "10048213", at(NOW)))
         .await
         .expect("pending")
         .is_empty());
@@ -672,7 +672,7 @@ async fn msq_tombstone_after_the_award_deletes_it() {
     );
     assert_eq!(
         msq.store
-            .pending("skybet", "10048213", at(NOW))
+            .pending(PendingQuery::new("skybet", "10048213", at(NOW)))
             .await
             .expect("pending"),
         vec![progress],
@@ -757,7 +757,7 @@ async fn msq_pending_is_oldest_first_and_skips_expired_delivered_and_others() {
 
     let pending = msq
         .store
-        .pending("skybet", "10048213", at(NOW))
+        .pending(PendingQuery::new("skybet", "10048213", at(NOW)))
         .await
         .expect("pending");
     assert_eq!(pending, vec![early, middle, late, no_expiry]);
@@ -788,7 +788,7 @@ async fn msq_pending_reads_every_page() {
         expected.push(message);
     }
     let pending = store
-        .pending("skybet", "10048213", at(NOW))
+        .pending(PendingQuery::new("skybet", "10048213", at(NOW)))
         .await
         .expect("pending");
     assert_eq!(pending, expected);
@@ -822,7 +822,7 @@ async fn msq_mark_delivered_only_when_the_item_still_holds_the_message() {
     assert!(!msq.store.mark_delivered(&sent).await.expect("mark stale"));
     assert_eq!(
         msq.store
-            .pending("skybet", "10048213", at(NOW))
+            .pending(PendingQuery::new("skybet", "10048213", at(NOW)))
             .await
             .expect("pending"),
         vec![replacement.clone()],
@@ -882,7 +882,7 @@ async fn msq_keeps_messages_of_ids_holding_separators_apart() {
     assert!(msq.item(PK, "WEEK#1%23A#REWARD_AWARDED").await.is_some());
     let pending = msq
         .store
-        .pending("skybet", "10048213", at(NOW))
+        .pending(PendingQuery::new("skybet", "10048213", at(NOW)))
         .await
         .expect("pending");
     assert_eq!(pending.len(), 2, "both kept");
@@ -896,7 +896,7 @@ async fn msq_keeps_messages_of_ids_holding_separators_apart() {
     );
     let pending = msq
         .store
-        .pending("skybet", "10048213", at(NOW))
+        .pending(PendingQuery::new("skybet", "10048213", at(NOW)))
         .await
         .expect("pending");
     assert_eq!(pending, vec![first]);
@@ -916,7 +916,7 @@ async fn msq_stores_resends_and_deletes_for_odd_ids() {
         );
         let pending = msq
             .store
-            .pending(&message.message.brand, id, at(NOW))
+            .pending(PendingQuery::new(&message.message.brand, id, at(NOW)))
             .await
             .expect("pending");
         assert_eq!(pending, vec![message.clone()], "{id}");
@@ -926,7 +926,7 @@ async fn msq_stores_resends_and_deletes_for_odd_ids() {
         );
         assert!(msq
             .store
-            .pending(&message.message.brand, id, at(NOW))
+            .pending(PendingQuery::new(&message.message.brand, id, at(NOW)))
             .await
             .expect("pending")
             .is_empty());

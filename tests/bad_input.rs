@@ -20,8 +20,8 @@ use rewards_shared::model::{
     DecidedMessage, DeleteInstruction, InvalidInput, QueuedMessage, RewardMessage, Validate,
 };
 use rewards_shared::ports::{
-    ManualClock, MemoryDeadLetters, MemoryMessageStore, MemoryOnsiteGateway, MemoryOutcomes,
-    MemoryPromotions, MemoryPublisher,
+    CommonPorts, ManualClock, MemoryDeadLetters, MemoryMessageStore, MemoryOnsiteGateway,
+    MemoryOutcomes, MemoryPromotions, MemoryPublisher,
 };
 use rewards_shared::stage::Stage;
 use rewards_shared::telemetry::Telemetry;
@@ -254,10 +254,12 @@ fn dec_handles(value: &[u8], topic: &str, header: Option<&[u8]>) -> Result<(), T
         CPP_TOPIC,
         EPPM_TOPIC,
         Arc::new(MemoryPromotions::new(promotions)),
-        Arc::clone(&publisher),
-        Arc::clone(&dead_letters),
-        ManualClock::new(now()),
-        Telemetry::for_tests(Stage::Dec, outcomes),
+        CommonPorts::new(
+            Arc::clone(&publisher),
+            Arc::clone(&dead_letters),
+            ManualClock::new(now()),
+            Telemetry::for_tests(Stage::Dec, outcomes),
+        ),
     );
     let mut record = encode_record(topic, 0, 1, value, &[]);
     if let Some(header) = header {

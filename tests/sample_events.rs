@@ -10,9 +10,9 @@ use rewards_shared::lambda_event::KafkaEvent;
 use rewards_shared::lambda_event::SqsEvent;
 use rewards_shared::model::{DecidedMessage, MessageType, Promotion, RewardMessage};
 use rewards_shared::ports::{
-    Clock, Destination, ItemState, LocalDecisions, ManualClock, MemoryDeadLetters,
+    Clock, CommonPorts, Destination, ItemState, LocalDecisions, ManualClock, MemoryDeadLetters,
     MemoryMessageStore, MemoryOnsiteGateway, MemoryOutcomes, MemoryPromotions, MemoryPublisher,
-    MemoryTemplates, MemoryTimStateStore, MessageStore, Outcome, Template,
+    MemoryTemplates, MemoryTimStateStore, MessageStore, Outcome, PendingQuery, Template,
 };
 use rewards_shared::stage::Stage;
 use rewards_shared::telemetry::Telemetry;
@@ -65,10 +65,12 @@ async fn dec_samples_are_enriched_or_dead_lettered() {
             "dc1.skybet.cpp.activity",
             "dc1.skybet.eppm.activity",
             MemoryPromotions::new([promotion()]),
-            Arc::clone(&publisher),
-            Arc::clone(&dead_letters),
-            clock(),
-            Telemetry::for_tests(Stage::Dec, Arc::new(MemoryOutcomes::new())),
+            CommonPorts::new(
+                Arc::clone(&publisher),
+                Arc::clone(&dead_letters),
+                clock(),
+                Telemetry::for_tests(Stage::Dec, Arc::new(MemoryOutcomes::new())),
+            ),
         );
         handler
             .handle(&event)
@@ -124,10 +126,12 @@ async fn tim_samples_are_applied() {
         let handler = tim::Handler::new(
             "tim",
             MemoryTimStateStore::new(),
-            Arc::clone(&publisher),
-            MemoryDeadLetters::new(),
-            clock(),
-            Telemetry::for_tests(Stage::Tim, Arc::new(MemoryOutcomes::new())),
+            CommonPorts::new(
+                Arc::clone(&publisher),
+                MemoryDeadLetters::new(),
+                clock(),
+                Telemetry::for_tests(Stage::Tim, Arc::new(MemoryOutcomes::new())),
+            ),
         );
         let response = handler.handle(&event).await;
         assert!(response.batch_item_failures.is_empty(), "{name}");
@@ -175,10 +179,12 @@ async fn fred_samples_are_decided() {
         let handler = fred::Handler::new(
             fred::FredFilter::default(),
             LocalDecisions::new(DeliveryPreferences::default()),
-            Arc::clone(&publisher),
-            MemoryDeadLetters::new(),
-            clock(),
-            Telemetry::for_tests(Stage::Fred, Arc::new(MemoryOutcomes::new())),
+            CommonPorts::new(
+                Arc::clone(&publisher),
+                MemoryDeadLetters::new(),
+                clock(),
+                Telemetry::for_tests(Stage::Fred, Arc::new(MemoryOutcomes::new())),
+            ),
         );
         let response = handler.handle(event).await;
         assert!(response.batch_item_failures.is_empty(), "{name}");
@@ -219,10 +225,12 @@ async fn bcg_samples_are_delivered() {
             bcg::Settings::default(),
             templates,
             Arc::clone(&onsite),
-            MemoryPublisher::new(),
-            MemoryDeadLetters::new(),
-            clock(),
-            Telemetry::for_tests(Stage::Bcg, Arc::new(MemoryOutcomes::new())),
+            CommonPorts::new(
+                MemoryPublisher::new(),
+                MemoryDeadLetters::new(),
+                clock(),
+                Telemetry::for_tests(Stage::Bcg, Arc::new(MemoryOutcomes::new())),
+            ),
         );
         let response = handler.handle(event).await;
         assert!(response.batch_item_failures.is_empty(), "{name}");
@@ -280,7 +288,7 @@ async fn msq_samples_are_stored_deleted_and_resent() {
         match name.as_str() {
             "sqs-msq-inbound-queue.json" => {
                 let pending = store
-                    .pending("skybet", "10048213", clock().now())
+                    .pending(PendingQuery::new("skybet", "10048213", clock().now()))
                     .await
                     .expect("store");
                 assert_eq!(pending.len(), 1, "{name}");
@@ -292,7 +300,7 @@ async fn msq_samples_are_stored_deleted_and_resent() {
                     "{name}: the queued message is resent"
                 );
                 let pending = store
-                    .pending("skybet", "10048213", clock().now())
+                    .pending(PendingQuery::new("skybet", "10048213", clock().now()))
                     .await
                     .expect("store");
                 assert!(pending.is_empty(), "{name}");

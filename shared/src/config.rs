@@ -7,6 +7,8 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
+use crate::ports::Destination;
+
 /// A missing or malformed configuration variable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -105,6 +107,21 @@ impl<'a> Vars<'a> {
         }
     }
 
+    /// A publishing stage's queues: for each destination the URL in its required variable,
+    /// in the order given, then the dead-letter queue (`DEAD_LETTER_QUEUE_URL`).
+    pub fn queues(
+        &self,
+        outputs: &[(Destination, &'static str)],
+    ) -> Result<StageQueues, ConfigError> {
+        Ok(StageQueues {
+            outputs: outputs
+                .iter()
+                .map(|&(destination, name)| Ok((destination, self.required(name)?)))
+                .collect::<Result<_, ConfigError>>()?,
+            dead_letter_queue_url: self.required("DEAD_LETTER_QUEUE_URL")?,
+        })
+    }
+
     /// A JSON variable, or `T::default()` when absent.
     pub fn json_or_default<T>(&self, name: &'static str) -> Result<T, ConfigError>
     where
@@ -118,6 +135,16 @@ impl<'a> Vars<'a> {
             }),
         }
     }
+}
+
+/// Where a publishing stage's messages go (DEC, TIM, FRED, BCG): its output queues, and its
+/// dead-letter queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageQueues {
+    /// The queues the stage publishes to, by destination.
+    pub outputs: Vec<(Destination, String)>,
+    /// The stage's dead-letter queue (`DEAD_LETTER_QUEUE_URL`).
+    pub dead_letter_queue_url: String,
 }
 
 /// Settings every function reads.

@@ -229,6 +229,11 @@ pub fn encode_record(
     record
 }
 
+/// The key Lambda groups an MSK event's records under: `{topic}-{partition}`.
+pub fn topic_partition(topic: Option<&str>, partition: i64) -> String {
+    format!("{}-{partition}", topic.unwrap_or_default())
+}
+
 /// Builds the MSK event a handler reads from records (Lambda's own or lean ones), grouped by
 /// `topic-partition` as Lambda does.
 pub fn encode_event<R: Into<KafkaRecord>>(records: impl IntoIterator<Item = R>) -> KafkaEvent {
@@ -238,11 +243,7 @@ pub fn encode_event<R: Into<KafkaRecord>>(records: impl IntoIterator<Item = R>) 
     };
     for record in records {
         let record: KafkaRecord = record.into();
-        let group = format!(
-            "{}-{}",
-            record.topic.as_deref().unwrap_or_default(),
-            record.partition
-        );
+        let group = topic_partition(record.topic.as_deref(), record.partition);
         event.records.entry(group).or_default().push(record);
     }
     event

@@ -12,7 +12,9 @@
 //! - [`http`]: the HTTP clients of the services owned by other teams (PPH, CSL, OSG, DES);
 //! - [`kafka`] and [`sqs`]: decoding Lambda's MSK and SQS event shapes, and the per-record
 //!   batch driver that turns record results into a partial batch response;
-//! - [`telemetry`]: JSON logs and CloudWatch Embedded Metric Format metrics.
+//! - [`telemetry`]: JSON logs and CloudWatch Embedded Metric Format metrics;
+//! - `runtime` (feature `runtime`): a function's start-up around its wiring, and the Lambda
+//!   invocation loop.
 #![deny(missing_docs)]
 
 #[cfg(feature = "allocator")]
@@ -34,6 +36,8 @@ pub mod limits;
 pub mod locale;
 pub mod model;
 pub mod ports;
+#[cfg(feature = "runtime")]
+pub mod runtime;
 pub mod secrets;
 pub mod sqs;
 pub mod stage;

@@ -7,10 +7,9 @@ use std::future::Future;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
-use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
-use crate::envelope::{Envelope, EventType, OneOf, Traced};
+use crate::envelope::Traced;
 use crate::lambda_event::{SqsMessage, SqsRecord};
 use crate::limits::MAX_RECORD_BYTES;
 use crate::model::InvalidInput;
@@ -172,58 +171,17 @@ pub async fn settle<D: DeadLetterSink>(
     batch_response(failed_ids)
 }
 
-/// Runs `handle` on each message read as a CloudEvent of `T` (one of the `expected` types),
+/// Runs `handle` on each message's body read by `decode` (the queue's
+/// [`Envelope::decode`](crate::envelope::Envelope::decode) with the event types it carries, or
+/// [`OneOf::decode`](crate::envelope::OneOf::decode) for a queue carrying two kinds of event),
 /// at most `concurrency` at once, and returns the results in message order. Each record runs
 /// in a `record` span carrying the stage, the SQS message id, the correlation id and the event
-/// id, and its latencies are recorded; a body that is not such an event is `invalid-input`.
+/// id, and its latencies are recorded; a body that does not read is `invalid-input`.
 ///
 /// Messages of one FIFO group run one after the other, in their order; once one of them fails
 /// for a retry, the group's later messages are not run and fail with it
 /// ([`RecordFailure::behind`]), so nothing of a group happens before what precedes it.
-pub async fn each_envelope<T, R, F, Fut>(
-    stage: Stage,
-    messages: &[SqsMessage],
-    expected: &[EventType],
-    concurrency: usize,
-    now: DateTime<Utc>,
-    recorder: &Recorder<'_>,
-    handle: F,
-) -> Vec<Result<R, RecordFailure>>
-where
-    T: DeserializeOwned,
-    F: Fn(Envelope<T>) -> Fut,
-    Fut: Future<Output = Result<R, RecordFailure>>,
-{
-    let decode = |body: &str| Envelope::<T>::decode(body, expected);
-    each_decoded(stage, messages, decode, concurrency, now, recorder, handle).await
-}
-
-/// [`each_envelope`] for a queue carrying two kinds of event ([`OneOf`]): `first` types read
-/// as `A`, `second` types as `B`.
-#[allow(clippy::too_many_arguments)]
-pub async fn each_envelope_of_two<A, B, R, F, Fut>(
-    stage: Stage,
-    messages: &[SqsMessage],
-    first: &[EventType],
-    second: &[EventType],
-    concurrency: usize,
-    now: DateTime<Utc>,
-    recorder: &Recorder<'_>,
-    handle: F,
-) -> Vec<Result<R, RecordFailure>>
-where
-    A: DeserializeOwned,
-    B: DeserializeOwned,
-    F: Fn(OneOf<A, B>) -> Fut,
-    Fut: Future<Output = Result<R, RecordFailure>>,
-{
-    let decode = |body: &str| OneOf::<A, B>::decode(body, first, second);
-    each_decoded(stage, messages, decode, concurrency, now, recorder, handle).await
-}
-
-/// Runs `handle` on each message's body read by `decode`, in group order (see
-/// [`each_envelope`]).
-async fn each_decoded<E, D, R, F, Fut>(
+pub async fn each_event<E, D, R, F, Fut>(
     stage: Stage,
     messages: &[SqsMessage],
     decode: D,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rewards_shared::config::{CommonConfig, ConfigError, Vars};
+use rewards_shared::config::{CommonConfig, ConfigError, StageQueues, Vars};
 use rewards_shared::ports::Destination;
 
 use crate::handler::Settings;
@@ -46,13 +46,10 @@ pub struct Config {
     /// The cycle start day (`CYCLE_START_WEEKDAY`, default `MONDAY`;
     /// `CYCLE_START_TIME_ZONE`, default `Europe/London`).
     pub cycle: CycleStart,
-    /// `msq-inbound-queue` (`MSQ_QUEUE_URL`).
-    pub msq_queue_url: String,
-    /// `msq-inbound-delete` (`MSQ_DELETE_QUEUE_URL`): delete instructions, forwarded once the
-    /// award before them was handled.
-    pub msq_delete_queue_url: String,
-    /// BCG's dead-letter queue (`DEAD_LETTER_QUEUE_URL`).
-    pub dead_letter_queue_url: String,
+    /// The queues BCG publishes to, by destination: `msq-inbound-queue` (`MSQ_QUEUE_URL`) and
+    /// `msq-inbound-delete` (`MSQ_DELETE_QUEUE_URL`: delete instructions, forwarded once the
+    /// award before them was handled), and BCG's dead-letter queue.
+    pub queues: StageQueues,
     /// How long CSL templates (and "no template for this locale") are cached: five minutes,
     /// so a template published or fixed in CSL is seen soon without a call per message.
     pub template_cache_ttl: Duration,
@@ -87,19 +84,12 @@ impl Config {
                 .optional("DEFAULT_LOCALE")
                 .unwrap_or_else(|| "en-GB".to_owned()),
             cycle: CycleStart { weekday, time_zone },
-            msq_queue_url: vars.required("MSQ_QUEUE_URL")?,
-            msq_delete_queue_url: vars.required("MSQ_DELETE_QUEUE_URL")?,
-            dead_letter_queue_url: vars.required("DEAD_LETTER_QUEUE_URL")?,
+            queues: vars.queues(&[
+                (Destination::MsqInbound, "MSQ_QUEUE_URL"),
+                (Destination::MsqDelete, "MSQ_DELETE_QUEUE_URL"),
+            ])?,
             template_cache_ttl: Duration::from_secs(300),
         })
-    }
-
-    /// The queues BCG publishes to, by destination.
-    pub fn queues(&self) -> Vec<(Destination, String)> {
-        vec![
-            (Destination::MsqInbound, self.msq_queue_url.clone()),
-            (Destination::MsqDelete, self.msq_delete_queue_url.clone()),
-        ]
     }
 
     /// The handler's settings.

@@ -4,20 +4,17 @@
 use std::sync::Arc;
 
 use bcg::{Config, Handler};
-use lambda_runtime::{service_fn, Error, LambdaEvent};
-use rewards_shared::config::{ProcessEnv, Vars};
 use rewards_shared::http::{CslClient, HttpSettings, OsgClient, RetryPolicy};
 use rewards_shared::lambda_event::SqsEvent;
-use rewards_shared::ports::{CachedTemplates, SqsDeadLetters, SqsPublisher, SystemClock};
-use rewards_shared::telemetry::{logging, Telemetry};
+use rewards_shared::ports::{CachedTemplates, CommonPorts};
+use rewards_shared::runtime::{self, Error};
+use rewards_shared::telemetry::Telemetry;
 use rewards_shared::{aws, stage::Stage};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let config = Config::from_vars(&Vars::new(&ProcessEnv))?;
-    logging::init(&config.common.log_level);
+    let config = runtime::configure(Config::from_vars)?;
     let sdk = aws::sdk_config().await;
-    let sqs = aws::sqs_client(&sdk);
     let (http, retry) = (HttpSettings::default().build()?, RetryPolicy::default());
     let csl_key_secret = config.csl_api_key_secret_arn.clone();
     let csl = CslClient::for_lambda(http.clone(), &config.csl_url, csl_key_secret, retry, &sdk)?;
@@ -29,18 +26,11 @@ async fn main() -> Result<(), Error> {
     let templates = Arc::new(CachedTemplates::new(csl, config.template_cache_ttl));
     let counted = Arc::clone(&templates);
     let telemetry = telemetry.with_cache(move || counted.stats());
-    let handler = Arc::new(Handler::new(
-        config.settings(),
-        templates,
-        osg,
-        SqsPublisher::new(sqs.clone(), config.queues()),
-        SqsDeadLetters::new(sqs, config.dead_letter_queue_url),
-        SystemClock,
-        telemetry,
-    ));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let handler = Arc::clone(&handler);
-        async move { Ok::<_, Error>(handler.handle(event.payload).await) }
-    }))
+    let settings = config.settings();
+    let ports = CommonPorts::for_lambda(&sdk, config.queues, telemetry);
+    let handler = Handler::new(settings, templates, osg, ports);
+    runtime::serve(handler, |handler, event: SqsEvent| async move {
+        Ok(handler.handle(event).await)
+    })
     .await
 }

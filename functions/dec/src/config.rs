@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rewards_shared::config::{CommonConfig, ConfigError, Vars};
+use rewards_shared::config::{CommonConfig, ConfigError, StageQueues, Vars};
 use rewards_shared::ports::Destination;
 
 /// Every variable [`Config::from_vars`] reads (the SAM template must set each).
@@ -34,12 +34,10 @@ pub struct Config {
     /// The Secrets Manager secret (ARN) whose JSON field `apiKey` is PPH's API key
     /// (`PPH_API_KEY_SECRET_ARN`, optional: no key without it), read at run time.
     pub pph_api_key_secret_arn: Option<String>,
-    /// `cpp-enriched-events` (`ENRICHED_QUEUE_URL`).
-    pub enriched_queue_url: String,
-    /// `relevant-unqualification-events` (`UNQUALIFICATION_QUEUE_URL`).
-    pub unqualification_queue_url: String,
-    /// DEC's dead-letter queue (`DEAD_LETTER_QUEUE_URL`).
-    pub dead_letter_queue_url: String,
+    /// The queues DEC publishes to, by destination: `cpp-enriched-events`
+    /// (`ENRICHED_QUEUE_URL`) and `relevant-unqualification-events`
+    /// (`UNQUALIFICATION_QUEUE_URL`), and DEC's dead-letter queue.
+    pub queues: StageQueues,
     /// Whether the Kafka event source mapping reads partial batch responses
     /// (`KAFKA_REPORT_BATCH_ITEM_FAILURES`, default `false`: the template sets `true` with
     /// provisioned pollers, where `ReportBatchItemFailures` is on). When `false`, records to
@@ -58,24 +56,17 @@ impl Config {
             eppm_topic: vars.required("EPPM_TOPIC")?,
             pph_url: vars.url("PPH_URL")?,
             pph_api_key_secret_arn: vars.optional("PPH_API_KEY_SECRET_ARN"),
-            enriched_queue_url: vars.required("ENRICHED_QUEUE_URL")?,
-            unqualification_queue_url: vars.required("UNQUALIFICATION_QUEUE_URL")?,
-            dead_letter_queue_url: vars.required("DEAD_LETTER_QUEUE_URL")?,
+            queues: vars.queues(&[
+                (Destination::EnrichedEvents, "ENRICHED_QUEUE_URL"),
+                (
+                    Destination::UnqualificationEvents,
+                    "UNQUALIFICATION_QUEUE_URL",
+                ),
+            ])?,
             kafka_report_batch_item_failures: vars
                 .parsed_or("KAFKA_REPORT_BATCH_ITEM_FAILURES", false)?,
             promotion_cache_ttl: Duration::from_secs(3600),
         })
-    }
-
-    /// The queues DEC publishes to, by destination.
-    pub fn queues(&self) -> Vec<(Destination, String)> {
-        vec![
-            (Destination::EnrichedEvents, self.enriched_queue_url.clone()),
-            (
-                Destination::UnqualificationEvents,
-                self.unqualification_queue_url.clone(),
-            ),
-        ]
     }
 }
 

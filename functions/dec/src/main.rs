@@ -3,20 +3,17 @@
 use std::sync::Arc;
 
 use dec::{Config, Handler};
-use lambda_runtime::{service_fn, Error, LambdaEvent};
-use rewards_shared::config::{ProcessEnv, Vars};
 use rewards_shared::http::{HttpSettings, PphClient, RetryPolicy};
 use rewards_shared::lambda_event::KafkaEvent;
-use rewards_shared::ports::{CachedPromotions, SqsDeadLetters, SqsPublisher, SystemClock};
-use rewards_shared::telemetry::{logging, Telemetry};
+use rewards_shared::ports::{CachedPromotions, CommonPorts};
+use rewards_shared::runtime::{self, Error};
+use rewards_shared::telemetry::Telemetry;
 use rewards_shared::{aws, stage::Stage};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let config = Config::from_vars(&Vars::new(&ProcessEnv))?;
-    logging::init(&config.common.log_level);
+    let config = runtime::configure(Config::from_vars)?;
     let sdk = aws::sdk_config().await;
-    let sqs = aws::sqs_client(&sdk);
     let (http, retry) = (HttpSettings::default().build()?, RetryPolicy::default());
     let key_secret = config.pph_api_key_secret_arn.clone();
     let pph = PphClient::for_lambda(http, &config.pph_url, key_secret, retry, &sdk)?;
@@ -25,23 +22,11 @@ async fn main() -> Result<(), Error> {
     let promotions = Arc::new(CachedPromotions::new(pph, config.promotion_cache_ttl));
     let counted = Arc::clone(&promotions);
     let telemetry = telemetry.with_cache(move || counted.stats());
-    let publisher = SqsPublisher::new(sqs.clone(), config.queues());
-    let handler = Arc::new(Handler::new(
-        config.cpp_topic,
-        config.eppm_topic,
-        promotions,
-        publisher,
-        SqsDeadLetters::new(sqs, config.dead_letter_queue_url),
-        SystemClock,
-        telemetry,
-    ));
+    let ports = CommonPorts::for_lambda(&sdk, config.queues, telemetry);
+    let handler = Handler::new(config.cpp_topic, config.eppm_topic, promotions, ports);
     let reported = config.kafka_report_batch_item_failures;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<KafkaEvent>| {
-        let handler = Arc::clone(&handler);
-        async move {
-            let response = handler.handle(&event.payload).await?;
-            Ok::<_, Error>(response.for_mapping(reported)?)
-        }
-    }))
+    runtime::serve(handler, |handler, event: KafkaEvent| async move {
+        Ok(handler.handle(&event).await?.for_mapping(reported)?)
+    })
     .await
 }

@@ -6,15 +6,14 @@ use std::sync::Arc;
 
 use des::{Config, Handler};
 use lambda_http::{service_fn, Error, Request};
-use rewards_shared::config::{ProcessEnv, Vars};
 use rewards_shared::ports::SystemClock;
+use rewards_shared::runtime;
 use rewards_shared::stage::Stage;
-use rewards_shared::telemetry::{logging, Telemetry};
+use rewards_shared::telemetry::Telemetry;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let config = Config::from_vars(&Vars::new(&ProcessEnv))?;
-    logging::init(&config.common.log_level);
+    let config = runtime::configure(Config::from_vars)?;
     let telemetry = Telemetry::for_lambda(Stage::Des, &config.common);
     let handler = Arc::new(Handler::new(config.preferences, SystemClock, telemetry));
     lambda_http::run(service_fn(move |request: Request| {

@@ -1,6 +1,6 @@
 //! FRED's configuration, from environment variables.
 
-use rewards_shared::config::{CommonConfig, ConfigError, Vars};
+use rewards_shared::config::{CommonConfig, ConfigError, StageQueues, Vars};
 use rewards_shared::ports::Destination;
 
 use crate::rules::not_configured::FredFilter;
@@ -26,10 +26,9 @@ pub struct Config {
     /// DES's function URL, without a trailing slash (`DES_URL`); FRED posts to
     /// `{DES_URL}/decisions`.
     pub des_url: String,
-    /// `decided-events` (`DECIDED_QUEUE_URL`).
-    pub decided_queue_url: String,
-    /// FRED's dead-letter queue (`DEAD_LETTER_QUEUE_URL`).
-    pub dead_letter_queue_url: String,
+    /// The queue FRED publishes to, `decided-events` (`DECIDED_QUEUE_URL`), and FRED's
+    /// dead-letter queue.
+    pub queues: StageQueues,
 }
 
 impl Config {
@@ -39,14 +38,8 @@ impl Config {
             common: CommonConfig::from_vars(vars)?,
             filter: vars.json_or_default("FRED_CONFIG")?,
             des_url: vars.url("DES_URL")?,
-            decided_queue_url: vars.required("DECIDED_QUEUE_URL")?,
-            dead_letter_queue_url: vars.required("DEAD_LETTER_QUEUE_URL")?,
+            queues: vars.queues(&[(Destination::DecidedEvents, "DECIDED_QUEUE_URL")])?,
         })
-    }
-
-    /// The queues FRED publishes to, by destination.
-    pub fn queues(&self) -> Vec<(Destination, String)> {
-        vec![(Destination::DecidedEvents, self.decided_queue_url.clone())]
     }
 }
 

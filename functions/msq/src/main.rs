@@ -2,20 +2,16 @@
 //! function for its three triggers: SQS `msq-inbound-queue` and `msq-inbound-delete`, and the
 //! MSK customer-online topic ([`MsqEvent`] tells them apart).
 
-use std::sync::Arc;
-
-use lambda_runtime::{service_fn, Error, LambdaEvent};
 use msq::{Config, Handler, MsqEvent};
-use rewards_shared::config::{ProcessEnv, Vars};
 use rewards_shared::http::{HttpSettings, OsgClient, RetryPolicy};
 use rewards_shared::ports::{DynamoMessageStore, SqsDeadLetters, SystemClock};
-use rewards_shared::telemetry::{logging, Telemetry};
+use rewards_shared::runtime::{self, Error};
+use rewards_shared::telemetry::Telemetry;
 use rewards_shared::{aws, stage::Stage};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let config = Config::from_vars(&Vars::new(&ProcessEnv))?;
-    logging::init(&config.common.log_level);
+    let config = runtime::configure(Config::from_vars)?;
     let sdk = aws::sdk_config().await;
     let (http, retry) = (HttpSettings::default().build()?, RetryPolicy::default());
     let key_secret = config.osg_api_key_secret_arn.clone();
@@ -29,19 +25,13 @@ async fn main() -> Result<(), Error> {
         SystemClock,
         telemetry,
     );
-    let handler = Arc::new(
-        handler
-            .with_online_topic(config.online_topic)
-            .with_brand(config.common.brand),
-    );
+    let handler = handler
+        .with_online_topic(config.online_topic)
+        .with_brand(config.common.brand);
     let reported = config.kafka_report_batch_item_failures;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<MsqEvent>| {
-        let handler = Arc::clone(&handler);
+    runtime::serve(handler, |handler, event: MsqEvent| {
         // Boxed: the handler's future is deep enough to overflow the compiler's layout query.
-        Box::pin(async move {
-            let response = handler.handle(event.payload).await?;
-            Ok::<_, Error>(response.for_mapping(reported)?)
-        })
-    }))
+        Box::pin(async move { Ok(handler.handle(event).await?.for_mapping(reported)?) })
+    })
     .await
 }

@@ -1,6 +1,6 @@
 //! TIM's configuration, from environment variables.
 
-use rewards_shared::config::{CommonConfig, ConfigError, Vars};
+use rewards_shared::config::{CommonConfig, ConfigError, StageQueues, Vars};
 use rewards_shared::ports::Destination;
 
 /// Every variable [`Config::from_vars`] reads (the SAM template must set each).
@@ -27,12 +27,11 @@ pub struct Config {
     pub table: String,
     /// Days the state is kept after the reward expires (`TIM_TTL_GRACE_DAYS`, default 7).
     pub ttl_grace_days: u32,
-    /// `relevant-events` (`RELEVANT_QUEUE_URL`).
-    pub relevant_queue_url: String,
-    /// `relevant-unqualification-events` (`UNQUALIFICATION_QUEUE_URL`).
-    pub unqualification_queue_url: String,
-    /// TIM's dead-letter queue (`DEAD_LETTER_QUEUE_URL`).
-    pub dead_letter_queue_url: String,
+    /// The queues TIM publishes to, by destination: `relevant-events` (`RELEVANT_QUEUE_URL`;
+    /// delete instructions go there too, behind the award they delete) and
+    /// `relevant-unqualification-events` (`UNQUALIFICATION_QUEUE_URL`), and TIM's dead-letter
+    /// queue.
+    pub queues: StageQueues,
 }
 
 impl Config {
@@ -45,22 +44,14 @@ impl Config {
                 .unwrap_or_else(|| "tim".to_owned()),
             table: vars.required("TIM_TABLE")?,
             ttl_grace_days: vars.parsed_or("TIM_TTL_GRACE_DAYS", 7)?,
-            relevant_queue_url: vars.required("RELEVANT_QUEUE_URL")?,
-            unqualification_queue_url: vars.required("UNQUALIFICATION_QUEUE_URL")?,
-            dead_letter_queue_url: vars.required("DEAD_LETTER_QUEUE_URL")?,
+            queues: vars.queues(&[
+                (Destination::RelevantEvents, "RELEVANT_QUEUE_URL"),
+                (
+                    Destination::UnqualificationEvents,
+                    "UNQUALIFICATION_QUEUE_URL",
+                ),
+            ])?,
         })
-    }
-
-    /// The queues TIM publishes to, by destination (delete instructions go to
-    /// relevant-events, behind the award they delete).
-    pub fn queues(&self) -> Vec<(Destination, String)> {
-        vec![
-            (Destination::RelevantEvents, self.relevant_queue_url.clone()),
-            (
-                Destination::UnqualificationEvents,
-                self.unqualification_queue_url.clone(),
-            ),
-        ]
     }
 }
 

@@ -3,12 +3,13 @@
 //! OSG), built from the scenario as for the in-memory run.
 
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use rewards_shared::ports::{
     DeadLetter, DeadLetterError, DeadLetterSink, Destination, DynamoMessageStore,
-    DynamoTimStateStore, MemoryOnsiteGateway, MemoryPromotions, MemoryTemplates, SqsDeadLetters,
-    SqsPublisher,
+    DynamoTimStateStore, MemoryOnsiteGateway, MemoryPromotions, MemoryTemplates, Publisher,
+    SqsDeadLetters, SqsPublisher,
 };
 use rewards_shared::stage::Stage;
 
@@ -16,19 +17,23 @@ use super::resources::RunResources;
 use scenario_runner::backend::{Backend, Ports};
 use scenario_runner::pipeline::StandIns;
 
-/// DynamoDB and SQS behind the stores, the publisher and the dead-letter sinks; stand-ins
-/// for PPH, CSL and OSG.
-pub struct AwsRunBackend;
+/// DynamoDB behind the stores, `P` publishing and `D` taking the dead letters; the in-memory
+/// stand-ins for PPH, CSL and OSG.
+pub struct AwsStoresBackend<P, D>(PhantomData<(P, D)>);
 
-impl Backend for AwsRunBackend {
+impl<P: Publisher + Clone, D: DeadLetterSink + Clone> Backend for AwsStoresBackend<P, D> {
     type Promotions = Arc<MemoryPromotions>;
     type TimStore = DynamoTimStateStore;
-    type Publisher = SqsPublisher;
-    type DeadLetters = StageDeadLetters;
+    type Publisher = P;
+    type DeadLetters = D;
     type Templates = Arc<MemoryTemplates>;
     type Onsite = Arc<MemoryOnsiteGateway>;
     type Store = DynamoMessageStore;
 }
+
+/// DynamoDB and SQS behind the stores, the publisher and the dead-letter sinks; stand-ins
+/// for PPH, CSL and OSG.
+pub type AwsRunBackend = AwsStoresBackend<SqsPublisher, StageDeadLetters>;
 
 /// Each stage's dead letters to that stage's dead-letter queue (in the stack every function
 /// has its own `DEAD_LETTER_QUEUE_URL`; the runner's stages share one sink, which routes by

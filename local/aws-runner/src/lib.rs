@@ -27,7 +27,7 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use rewards_shared::ports::ManualClock;
 
-pub use backend::{AwsRunBackend, StageDeadLetters};
+pub use backend::{AwsRunBackend, AwsStoresBackend, StageDeadLetters};
 pub use resources::{QueueSettings, ResourceError, RunResources};
 pub use sqs_queues::{Faults, SqsTransport, TransportError, TransportSettings};
 

@@ -28,9 +28,8 @@ use aws_sdk_sqs::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_sqs::error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use rewards_shared::ports::{
-    Destination, DynamoMessageStore, DynamoTimStateStore, ManualClock, MemoryOnsiteGateway,
-    MemoryPromotions, MemoryPublisher, MemoryTemplates, OutgoingMessage, PublishError, Publisher,
-    SqsDeadLetters, SqsPublisher,
+    Destination, DynamoMessageStore, DynamoTimStateStore, ManualClock, MemoryPublisher,
+    OutgoingMessage, PublishError, Publisher, SqsDeadLetters, SqsPublisher,
 };
 use rewards_shared::stage::Stage;
 
@@ -38,7 +37,8 @@ use super::driver::{feed, CurrentStage, QueueTally, Recording, RunTally};
 use super::mix::Mix;
 use super::BenchError;
 use aws_runner::resources::{self, QueueSpec, TableSchema};
-use scenario_runner::backend::{Backend, MemoryTransport, Ports};
+use aws_runner::AwsStoresBackend;
+use scenario_runner::backend::{MemoryTransport, Ports};
 use scenario_runner::pipeline::{Pipeline, StandIns};
 
 /// The AWS API endpoint from `AWS_ENDPOINT_URL`, if it is a loopback address: the benchmark
@@ -183,17 +183,7 @@ impl Publisher for SqsThenMemory {
 }
 
 /// DynamoDB and SQS through the AWS adapters; the HTTP services in memory.
-pub struct AwsCallsBackend;
-
-impl Backend for AwsCallsBackend {
-    type Promotions = Arc<MemoryPromotions>;
-    type TimStore = DynamoTimStateStore;
-    type Publisher = SqsThenMemory;
-    type DeadLetters = SqsDeadLetters;
-    type Templates = Arc<MemoryTemplates>;
-    type Onsite = Arc<MemoryOnsiteGateway>;
-    type Store = DynamoMessageStore;
-}
+pub type AwsCallsBackend = AwsStoresBackend<SqsThenMemory, SqsDeadLetters>;
 
 /// What the AWS run measured.
 #[derive(Debug, Clone, Default)]

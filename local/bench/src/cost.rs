@@ -76,16 +76,6 @@ pub fn is_fifo(destination: Destination) -> bool {
 /// Every function's memory (`Globals.Function.MemorySize` in `template.yaml`), in GB.
 pub const MEMORY_GB: f64 = 256.0 / 1024.0;
 
-/// The stages that run as Lambda functions and are triggered per batch or per request.
-pub const FUNCTIONS: [Stage; 6] = [
-    Stage::Dec,
-    Stage::Tim,
-    Stage::Fred,
-    Stage::Des,
-    Stage::Bcg,
-    Stage::Msq,
-];
-
 /// Cost per million events, by service.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Cost {
@@ -137,7 +127,7 @@ pub fn estimate(calls: &AwsCalls, memory: Option<&Throughput>) -> Cost {
     let million = 1e6 / events;
     let des_micros = memory.map_or(0.0, |m| m.des_micros_per_call);
     let mut cost = Cost::default();
-    for stage in FUNCTIONS {
+    for stage in Stage::ALL {
         let (n, billed_ms) = invocations(calls, stage, des_micros);
         cost.invocations_per_event.push((stage, n / events));
         cost.lambda_requests += n * PRICES.lambda_request * million;

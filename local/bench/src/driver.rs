@@ -11,14 +11,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use rewards_shared::ports::{Destination, ManualClock, Outcome};
+use rewards_shared::ports::{Destination, ManualClock};
 use rewards_shared::stage::Stage;
 
 use super::mix::Input;
-use scenario_runner::backend::{Backend, MemoryBackend, MemoryTransport, Transport};
+use scenario_runner::backend::{Backend, BatchReceipt, MemoryBackend, MemoryTransport, Transport};
 use scenario_runner::pipeline::{Pipeline, CPP_TOPIC, EPPM_TOPIC, ONLINE_TOPIC};
 use scenario_runner::queues::{consumer, Queued, SQS_CALL_ENTRIES};
-use scenario_runner::report::Trace;
+use scenario_runner::report::{outcome_kind, Trace};
 use scenario_runner::scenario::{Scenario, ScenarioError};
 
 /// Kafka records per DEC and MSQ invocation: `MskBatchSize`'s default in `template.yaml`.
@@ -113,7 +113,10 @@ impl<Q: Transport> Transport for Recording<Q> {
         self.inner.collect(now).await;
     }
 
-    async fn receive(&mut self, destination: Destination) -> Option<(SqsEvent, Q::Receipt)> {
+    async fn receive(
+        &mut self,
+        destination: Destination,
+    ) -> Option<(SqsEvent, BatchReceipt<Q::Receipt>)> {
         let received = self.inner.receive(destination).await;
         if let Some((event, _)) = &received {
             self.current.set(consumer(destination));
@@ -140,11 +143,10 @@ impl<Q: Transport> Transport for Recording<Q> {
 
     async fn settle(
         &mut self,
-        destination: Destination,
-        receipt: Q::Receipt,
+        batch: BatchReceipt<Q::Receipt>,
         response: &SqsBatchResponse,
     ) -> Vec<Queued> {
-        self.inner.settle(destination, receipt, response).await
+        self.inner.settle(batch, response).await
     }
 
     async fn is_idle(&mut self) -> bool {
@@ -228,22 +230,6 @@ impl RunTally {
             .map(|(_, n)| n)
             .sum();
         fred.saturating_sub(not_asked)
-    }
-}
-
-/// An outcome's kind, as the tally counts it.
-pub fn outcome_kind(outcome: &Outcome) -> String {
-    match outcome {
-        Outcome::Delivered { via, .. } => format!("delivered via {via}"),
-        Outcome::Queued { .. } => "queued".to_owned(),
-        Outcome::Dropped { stage, reason, .. } => {
-            format!("dropped at {stage}: {}", reason.as_str())
-        }
-        Outcome::Deleted { .. } => "deleted".to_owned(),
-        Outcome::DeadLettered { stage, reason } => format!(
-            "dead-lettered at {stage}: {}",
-            reason.split(':').next().unwrap_or(reason)
-        ),
     }
 }
 

@@ -16,9 +16,10 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
-use rewards_shared::model::{MessageType, Promotion, RewardScheme, TierDefinition};
+use rewards_shared::model::{MessageType, Promotion};
 use serde_json::json;
 
+use scenario_runner::generated::{self, GeneratedSchemes};
 use scenario_runner::scenario::{Scenario, ScenarioConfig, ScenarioTemplate};
 
 pub use crate::rng::Rng;
@@ -119,31 +120,22 @@ fn promotions(rng: &mut Rng, now: DateTime<Utc>, count: usize) -> Vec<Promotion>
             } else {
                 now + Duration::days(5 + (i % 7) as i64)
             };
-            let schemes = 1 + rng.below(2);
-            Promotion {
-                promo_code: format!("PROMO-{i:03}"),
-                promo_name: format!("Promotion {i}"),
-                promo_url: format!("https://example.test/promo/{i}"),
-                tags,
-                brand: brand.to_owned(),
-                reward_schemes: (0..schemes)
-                    .map(|s| {
-                        let reward_type = if rng.chance(0.1) {
-                            REWARD_TYPES[3]
-                        } else {
-                            REWARD_TYPES[rng.below(3)]
-                        };
-                        RewardScheme {
-                            reward_scheme_id: format!("rs-{i:03}-{s}"),
-                            products: vec!["casino".to_owned()],
-                            reward_type: reward_type.to_owned(),
-                            product_reward_type: format!("CASINO_{reward_type}"),
-                            tier_definition: TierDefinition(json!({"tiers": [{"threshold": 3 + rng.below(6) as u64, "reward": "10 free spins"}]})),
-                            expiration_date: Some(expiry),
-                        }
-                    })
-                    .collect(),
-            }
+            let schemes = (0..1 + rng.below(2))
+                .map(|_| {
+                    let reward_type = if rng.chance(0.1) {
+                        REWARD_TYPES[3]
+                    } else {
+                        REWARD_TYPES[rng.below(3)]
+                    };
+                    (reward_type, 3 + rng.below(6) as u64)
+                })
+                .collect();
+            let schemes = GeneratedSchemes {
+                schemes,
+                reward: "10 free spins",
+                expires: expiry,
+            };
+            generated::promotion(i, 3, brand, tags, schemes)
         })
         .collect()
 }

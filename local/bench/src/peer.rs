@@ -21,7 +21,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use rewards_shared::ports::{
-    DynamoTimStateStore, ManualClock, MemoryDeadLetters, MemoryOutcomes, SqsPublisher,
+    CommonPorts, DynamoTimStateStore, ManualClock, MemoryDeadLetters, MemoryOutcomes, SqsPublisher,
 };
 use rewards_shared::stage::Stage;
 use rewards_shared::telemetry::{MetricsOut, Telemetry};
@@ -227,15 +227,17 @@ async fn counted_tim_passes(
             resources.tim_table.clone(),
             chrono::Duration::days(7),
         ),
-        SqsPublisher::new(sqs, queues),
-        Arc::new(MemoryDeadLetters::new()),
-        ManualClock::new(chrono::Utc::now()),
-        Telemetry::new(
-            Stage::Tim,
-            "bench",
-            "RewardMessaging",
-            Arc::new(MemoryOutcomes::new()),
-            MetricsOut::Discard,
+        CommonPorts::new(
+            SqsPublisher::new(sqs, queues),
+            Arc::new(MemoryDeadLetters::new()),
+            ManualClock::new(chrono::Utc::now()),
+            Telemetry::new(
+                Stage::Tim,
+                "bench",
+                "RewardMessaging",
+                Arc::new(MemoryOutcomes::new()),
+                MetricsOut::Discard,
+            ),
         ),
     );
     // Parsed as Lambda's runtime client parses them for the handler.

@@ -40,7 +40,7 @@ use rewards_shared::ports::{Destination, MemoryPublisher};
 use serde::Serialize;
 
 use super::faults::Faults;
-use scenario_runner::backend::Transport;
+use scenario_runner::backend::{BatchReceipt, Transport};
 use scenario_runner::queues::{batch_size, out_of_group_order, sqs_event, Queued, Queues};
 
 /// What the transport did to the deliveries.
@@ -154,7 +154,10 @@ impl Transport for ChaosTransport {
         }
     }
 
-    async fn receive(&mut self, destination: Destination) -> Option<(SqsEvent, Receipt)> {
+    async fn receive(
+        &mut self,
+        destination: Destination,
+    ) -> Option<(SqsEvent, BatchReceipt<Receipt>)> {
         let size = batch_size(destination);
         let mut batch: Vec<Queued> = Vec::with_capacity(size.min(self.queues.len(destination)));
         while batch.len() < size && self.queues.len(destination) > 0 {
@@ -192,21 +195,20 @@ impl Transport for ChaosTransport {
             self.faults.arm_crash(budget);
             self.counts.crashed_batches += 1;
         }
-        Some((
-            sqs_event(destination, &batch),
-            Receipt {
-                messages: batch,
-                crashed,
-            },
-        ))
+        let event = sqs_event(destination, &batch);
+        let receipt = Receipt {
+            messages: batch,
+            crashed,
+        };
+        Some((event, BatchReceipt::new(destination, receipt)))
     }
 
     async fn settle(
         &mut self,
-        destination: Destination,
-        receipt: Receipt,
+        batch: BatchReceipt<Receipt>,
         response: &SqsBatchResponse,
     ) -> Vec<Queued> {
+        let (destination, receipt) = (batch.destination, batch.receipt);
         let back: Vec<Queued> = if receipt.crashed {
             self.faults.disarm_crash();
             receipt.messages
@@ -290,7 +292,7 @@ mod tests {
                 )
             }));
             transport
-                .settle(destination, receipt, &SqsBatchResponse::default())
+                .settle(receipt, &SqsBatchResponse::default())
                 .await;
         }
         delivered
@@ -377,13 +379,7 @@ mod tests {
             .expect("batch");
         // Message 0 (group a) fails; message 4 (group a, later) is not reported.
         let first = event.records[0].message_id.clone().unwrap_or_default();
-        transport
-            .settle(
-                Destination::DecidedEvents,
-                receipt,
-                &batch_response([first]),
-            )
-            .await;
+        transport.settle(receipt, &batch_response([first])).await;
         assert_eq!(transport.counts().out_of_group_order, 1);
     }
 
@@ -398,11 +394,7 @@ mod tests {
                 .expect("batch");
             counts.push(rewards_shared::sqs::receive_count(&event.records[0]));
             let dead = transport
-                .settle(
-                    Destination::MsqInbound,
-                    receipt,
-                    &SqsBatchResponse::default(),
-                )
+                .settle(receipt, &SqsBatchResponse::default())
                 .await;
             if counts.len() as u32 == MAX_RECEIVE_COUNT {
                 assert_eq!(dead.len(), 3, "past the redrive limit");

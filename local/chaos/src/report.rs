@@ -63,57 +63,40 @@ impl ChaosReport {
             "chaos: {} events, seed {}, duplicate/reorder share {}, crash share {}",
             self.events, self.seed, self.duplicate_share, self.crash_share
         );
-        let _ = writeln!(
-            out,
-            "  logical messages expected (clean run) {:>8}",
-            f.expected
-        );
-        let _ = writeln!(
-            out,
-            "  delivered                             {:>8}",
-            f.delivered
-        );
-        let _ = writeln!(out, "  lost                                  {:>8}", f.lost);
-        let _ = writeln!(
-            out,
-            "  shown twice                           {:>8}",
-            f.shown_twice
-        );
-        let _ = writeln!(
-            out,
-            "  repeated attempts with one id         {:>8}  (allowed: OSG dedupes)",
-            f.repeated_attempts
-        );
-        let _ = writeln!(out, "  accounted for by the contract:");
-        let _ = writeln!(
-            out,
-            "    spent before shown                  {:>8}",
-            f.spent
-        );
-        let _ = writeln!(
-            out,
-            "    replaced in MSQ by a newer one      {:>8}",
-            f.replaced_in_msq
-        );
-        let _ = writeln!(
-            out,
-            "    expired in MSQ                      {:>8}",
-            f.expired
-        );
-        let _ = writeln!(
-            out,
-            "    superseded at TIM (reordered)       {:>8}",
-            f.superseded_at_tim
-        );
-        let _ = writeln!(
-            out,
-            "  delivered, not in the clean run       {:>8}",
-            f.unexpected
-        );
-        let _ = writeln!(
-            out,
-            "  untraceable deliveries                {:>8}",
-            f.untraceable
+        let repeated = f.repeated_attempts;
+        let count = |n: usize| Some(n as u64);
+        figure_lines(
+            &mut out,
+            &[
+                (
+                    "  logical messages expected (clean run)",
+                    count(f.expected),
+                    "",
+                ),
+                ("  delivered", count(f.delivered), ""),
+                ("  lost", count(f.lost), ""),
+                ("  shown twice", count(f.shown_twice), ""),
+                (
+                    "  repeated attempts with one id",
+                    Some(repeated),
+                    "  (allowed: OSG dedupes)",
+                ),
+                ("  accounted for by the contract:", None, ""),
+                ("    spent before shown", count(f.spent), ""),
+                (
+                    "    replaced in MSQ by a newer one",
+                    count(f.replaced_in_msq),
+                    "",
+                ),
+                ("    expired in MSQ", count(f.expired), ""),
+                (
+                    "    superseded at TIM (reordered)",
+                    count(f.superseded_at_tim),
+                    "",
+                ),
+                ("  delivered, not in the clean run", count(f.unexpected), ""),
+                ("  untraceable deliveries", count(f.untraceable), ""),
+            ],
         );
         let _ = writeln!(out, "  dead-lettered (faulty run; clean run):");
         let mut reasons: Vec<&String> = self
@@ -188,5 +171,16 @@ impl ChaosReport {
             }
         );
         out
+    }
+}
+
+/// One line per figure: its label, then its count right-aligned in the report's columns and
+/// its note; a label without a count is a heading.
+fn figure_lines(out: &mut String, figures: &[(&str, Option<u64>, &str)]) {
+    for (label, count, note) in figures {
+        let _ = match count {
+            Some(count) => writeln!(out, "{label:<40}{count:>8}{note}"),
+            None => writeln!(out, "{label}"),
+        };
     }
 }

@@ -58,6 +58,25 @@ pub struct Ports<B: Backend> {
     pub store: B::Store,
 }
 
+/// A received batch's receipt, with the queue the batch came from: what
+/// [`Transport::settle`] takes back, so a batch is settled on its own queue.
+pub struct BatchReceipt<R> {
+    /// The queue the batch came from.
+    pub destination: Destination,
+    /// The transport's own record of the batch.
+    pub receipt: R,
+}
+
+impl<R> BatchReceipt<R> {
+    /// The receipt of a batch from `destination`'s queue.
+    pub fn new(destination: Destination, receipt: R) -> Self {
+        BatchReceipt {
+            destination,
+            receipt,
+        }
+    }
+}
+
 /// The queues between the stages, as Lambda's event source mappings see them.
 pub trait Transport {
     /// A received batch, to settle after the handler ran.
@@ -70,14 +89,13 @@ pub trait Transport {
     fn receive(
         &mut self,
         destination: Destination,
-    ) -> impl Future<Output = Option<(SqsEvent, Self::Receipt)>>;
+    ) -> impl Future<Output = Option<(SqsEvent, BatchReceipt<Self::Receipt>)>>;
 
-    /// Deletes what succeeded and leaves the reported failures to come again; returns the
-    /// messages that went to the dead-letter queue.
+    /// Deletes what succeeded of the batch and leaves the reported failures to come again;
+    /// returns the messages that went to the dead-letter queue.
     fn settle(
         &mut self,
-        destination: Destination,
-        receipt: Self::Receipt,
+        batch: BatchReceipt<Self::Receipt>,
         response: &SqsBatchResponse,
     ) -> impl Future<Output = Vec<Queued>>;
 
@@ -152,17 +170,21 @@ impl Transport for MemoryTransport {
         self.queues.accept(self.publisher.take_all(), now);
     }
 
-    async fn receive(&mut self, destination: Destination) -> Option<(SqsEvent, Vec<Queued>)> {
-        self.queues.receive(destination)
+    async fn receive(
+        &mut self,
+        destination: Destination,
+    ) -> Option<(SqsEvent, BatchReceipt<Vec<Queued>>)> {
+        let (event, batch) = self.queues.receive(destination)?;
+        Some((event, BatchReceipt::new(destination, batch)))
     }
 
     async fn settle(
         &mut self,
-        destination: Destination,
-        receipt: Vec<Queued>,
+        batch: BatchReceipt<Vec<Queued>>,
         response: &SqsBatchResponse,
     ) -> Vec<Queued> {
-        self.queues.settle(destination, receipt, response)
+        self.queues
+            .settle(batch.destination, batch.receipt, response)
     }
 
     async fn is_idle(&mut self) -> bool {

@@ -18,11 +18,8 @@ use lambda_http::http::{header, Method};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Body, Request};
 use rewards_shared::decision::batch;
-use rewards_shared::envelope::Envelope;
-use rewards_shared::model::{Decision, RewardMessage};
-use rewards_shared::ports::{
-    decide_alone_or_in_chunks, Asked, Clock, DecisionError, DecisionService,
-};
+use rewards_shared::model::Decision;
+use rewards_shared::ports::{Asked, Clock, DecisionError, DesRequests};
 use serde_json::json;
 
 /// Calls DES's handler in process, through its HTTP shape.
@@ -143,7 +140,9 @@ impl<C: Clock> DesBridge<C> {
         })
         .map_err(|e| (false, format!("malformed batch answer: {e}")))
     }
+}
 
+impl<C: Clock> DesRequests for DesBridge<C> {
     /// One batch request for `chunk` (at most [`batch::MAX_EVENTS`] events): each event's
     /// result. A bad request is asked again one event at a time.
     async fn decide_chunk(
@@ -211,35 +210,6 @@ impl<C: Clock> DesBridge<C> {
         serde_json::from_str(&body_text(response.body()))
             .map(Some)
             .map_err(|e| unavailable(format!("malformed decision: {e}")))
-    }
-}
-
-impl<C: Clock> DecisionService for DesBridge<C> {
-    async fn decide_batch(
-        &self,
-        events: &[Asked<'_>],
-    ) -> Vec<Result<Option<Decision>, DecisionError>> {
-        decide_alone_or_in_chunks(
-            events,
-            |event| self.decide_one(event),
-            |chunk| self.decide_chunk(chunk),
-        )
-        .await
-    }
-
-    async fn decide(
-        &self,
-        envelope: &Envelope<RewardMessage>,
-    ) -> Result<Option<Decision>, DecisionError> {
-        let body = envelope.encode().map_err(|e| DecisionError::Unavailable {
-            event_id: envelope.id.clone(),
-            reason: e.to_string(),
-        })?;
-        self.decide_one(&Asked {
-            envelope,
-            body: &body,
-        })
-        .await
     }
 }
 

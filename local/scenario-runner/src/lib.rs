@@ -13,10 +13,12 @@
 //! - [`pipeline`]: the stages wired together; feeds steps and drains the queues.
 //! - [`report`]: outcome lines and the readable account.
 //! - [`mermaid`]: the scenario as a Mermaid sequence diagram.
+//! - [`generated`]: promotions for generated runs (the bench's mix, the chaos run).
 #![deny(missing_docs)]
 
 pub mod backend;
 pub mod des_bridge;
+pub mod generated;
 pub mod mermaid;
 pub mod pipeline;
 pub mod queues;

@@ -17,7 +17,7 @@ use rewards_shared::config::Vars;
 use rewards_shared::decision::DeliveryPreferences;
 use rewards_shared::kafka::{encode_event, encode_record};
 use rewards_shared::ports::{
-    Clock, Destination, ManualClock, MemoryOnsiteGateway, MemoryOutcomes, Outcome,
+    Clock, CommonPorts, Destination, ManualClock, MemoryOnsiteGateway, MemoryOutcomes, Outcome,
 };
 use rewards_shared::stage::Stage;
 use rewards_shared::telemetry::{MetricsOut, Telemetry};
@@ -142,40 +142,27 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
         let published = Counting::new(ports.publisher);
         let des = DesBridge::new(des);
         let des_requests = des.requests();
-        Ok(Pipeline {
-            dec: dec::Handler::new(
-                CPP_TOPIC,
-                EPPM_TOPIC,
-                ports.promotions,
+        let common = |stage| {
+            CommonPorts::new(
                 published.clone(),
                 ports.dead_letters.clone(),
                 clock.clone(),
-                telemetry(Stage::Dec, &outcomes),
-            ),
+                telemetry(stage, &outcomes),
+            )
+        };
+        Ok(Pipeline {
+            dec: dec::Handler::new(CPP_TOPIC, EPPM_TOPIC, ports.promotions, common(Stage::Dec)),
             tim: tim::Handler::new(
                 scenario.config.tim_filter_tag.clone(),
                 ports.tim_store,
-                published.clone(),
-                ports.dead_letters.clone(),
-                clock.clone(),
-                telemetry(Stage::Tim, &outcomes),
+                common(Stage::Tim),
             ),
-            fred: fred::Handler::new(
-                fred_filter,
-                des,
-                published.clone(),
-                ports.dead_letters.clone(),
-                clock.clone(),
-                telemetry(Stage::Fred, &outcomes),
-            ),
+            fred: fred::Handler::new(fred_filter, des, common(Stage::Fred)),
             bcg: bcg::Handler::new(
                 bcg_config.settings(),
                 ports.templates,
                 ports.onsite.clone(),
-                published.clone(),
-                ports.dead_letters.clone(),
-                clock.clone(),
-                telemetry(Stage::Bcg, &outcomes),
+                common(Stage::Bcg),
             ),
             msq: msq::Handler::new(
                 ports.store,
@@ -343,17 +330,9 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
 
     /// Delivers queued messages, stage by stage, until every queue is empty.
     pub async fn drain(&mut self) {
-        const ORDER: [Destination; 6] = [
-            Destination::EnrichedEvents,
-            Destination::RelevantEvents,
-            Destination::UnqualificationEvents,
-            Destination::DecidedEvents,
-            Destination::MsqInbound,
-            Destination::MsqDelete,
-        ];
         self.transport.collect(Clock::now(&self.clock)).await;
         while !self.transport.is_idle().await {
-            for destination in ORDER {
+            for destination in Destination::ALL {
                 while let Some((event, receipt)) = self.transport.receive(destination).await {
                     let records = event.records.len();
                     let started = Instant::now();
@@ -367,7 +346,7 @@ impl<B: Backend, Q: Transport> Pipeline<B, Q> {
                         failures,
                     )
                     .await;
-                    for dead in self.transport.settle(destination, receipt, &response).await {
+                    for dead in self.transport.settle(receipt, &response).await {
                         let outcome = Outcome::DeadLettered {
                             stage,
                             reason: format!(

@@ -128,7 +128,9 @@ pub fn readable(trace: &[Trace]) -> String {
     out
 }
 
-fn outcome_kind(outcome: &Outcome) -> String {
+/// An outcome's kind, as the run's summary and the bench's tally count it: how it was
+/// delivered, or where it was dropped or dead-lettered and why.
+pub fn outcome_kind(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Delivered { via, .. } => format!("delivered via {via}"),
         Outcome::Queued { .. } => "queued".to_owned(),

@@ -10,8 +10,7 @@ use std::sync::Arc;
 
 use super::client::HttpCallError;
 use super::service::{api_key_client, path_segment};
-use crate::model::MessageType;
-use crate::ports::{Template, TemplateError, TemplateSource};
+use crate::ports::{Template, TemplateError, TemplateQuery, TemplateSource};
 
 api_key_client!(
     /// Client of the content service.
@@ -21,31 +20,21 @@ api_key_client!(
 impl TemplateSource for CslClient {
     async fn template(
         &self,
-        brand: &str,
-        message_type: MessageType,
-        locale: &str,
+        query: TemplateQuery<'_>,
     ) -> Result<Option<Arc<Template>>, TemplateError> {
         let url = self.service.url(&format!(
             "/templates/{}/{}?locale={}",
-            path_segment(brand),
-            message_type.as_str(),
-            path_segment(&crate::locale::canonical(locale))
+            path_segment(query.brand),
+            query.message_type.as_str(),
+            path_segment(&crate::locale::canonical(query.locale))
         ));
         let result = self.service.call(|| self.service.get_json(&url)).await;
         match result {
             Ok(template) => Ok(template.map(Arc::new)),
-            Err(error @ HttpCallError::MalformedBody { .. }) => Err(TemplateError::Malformed {
-                brand: brand.to_owned(),
-                message_type,
-                locale: locale.to_owned(),
-                reason: error.to_string(),
-            }),
-            Err(error) => Err(TemplateError::Unavailable {
-                brand: brand.to_owned(),
-                message_type,
-                locale: locale.to_owned(),
-                reason: error.to_string(),
-            }),
+            Err(error @ HttpCallError::MalformedBody { .. }) => {
+                Err(TemplateError::malformed(query, error.to_string()))
+            }
+            Err(error) => Err(TemplateError::unavailable(query, error.to_string())),
         }
     }
 }
@@ -56,6 +45,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::model::MessageType;
     use crate::testing::{ScriptedResponse, ScriptedServer};
 
     const TEMPLATE: &str =
@@ -82,7 +72,7 @@ mod tests {
             .await
             .expect("server");
         let template = client(server.url())
-            .template("skybet", MessageType::Progress, "en-GB")
+            .template(TemplateQuery::new("skybet", MessageType::Progress, "en-GB"))
             .await
             .expect("ok")
             .expect("some");
@@ -99,7 +89,7 @@ mod tests {
                 .await
                 .expect("server");
             client(server.url())
-                .template(brand, MessageType::Progress, "pt-br")
+                .template(TemplateQuery::new(brand, MessageType::Progress, "pt-br"))
                 .await
                 .expect("ok")
                 .expect("some");
@@ -114,7 +104,7 @@ mod tests {
     async fn not_found_is_no_template_for_the_locale() {
         let server = ScriptedServer::start(vec![]).await.expect("server");
         let found = client(server.url())
-            .template("skybet", MessageType::OptIn, "fr FR")
+            .template(TemplateQuery::new("skybet", MessageType::OptIn, "fr FR"))
             .await
             .expect("ok");
         assert!(found.is_none());
@@ -132,7 +122,7 @@ mod tests {
         .await
         .expect("server");
         assert!(client(server.url())
-            .template("skybet", MessageType::Progress, "en-GB")
+            .template(TemplateQuery::new("skybet", MessageType::Progress, "en-GB"))
             .await
             .expect("ok")
             .is_some());
@@ -146,7 +136,7 @@ mod tests {
             .await
             .expect("server");
         let error = client(server.url())
-            .template("skybet", MessageType::Progress, "en-GB")
+            .template(TemplateQuery::new("skybet", MessageType::Progress, "en-GB"))
             .await
             .expect_err("timeout");
         assert!(error.is_retryable(), "{error}");
@@ -160,7 +150,7 @@ mod tests {
             .await
             .expect("server");
         let error = client(server.url())
-            .template("skybet", MessageType::Progress, "en-GB")
+            .template(TemplateQuery::new("skybet", MessageType::Progress, "en-GB"))
             .await
             .expect_err("malformed");
         assert!(matches!(error, TemplateError::Malformed { .. }), "{error}");

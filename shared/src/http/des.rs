@@ -31,7 +31,7 @@ use super::stats::CallStats;
 use crate::decision::batch;
 use crate::envelope::Envelope;
 use crate::model::{Decision, RewardMessage};
-use crate::ports::{decide_alone_or_in_chunks, Asked, DecisionError, DecisionService};
+use crate::ports::{Asked, DecisionError, DesRequests};
 
 /// The response header saying whether the event has a decision.
 pub const HAS_DECISION: &str = "has-decision";
@@ -141,7 +141,11 @@ impl DesClient {
         batch::answers(&flags, expected, || Ok(body)).map_err(malformed)
     }
 
+}
+
+impl DesRequests for DesClient {
     /// One batch request for `events` (at most [`batch::MAX_EVENTS`]): each event's result.
+    /// A bad request (400) is asked again one event at a time.
     async fn decide_chunk(
         &self,
         events: &[Asked<'_>],
@@ -201,35 +205,6 @@ fn unavailable(envelope: &Envelope<RewardMessage>, error: &HttpCallError) -> Dec
     }
 }
 
-impl DecisionService for DesClient {
-    async fn decide(
-        &self,
-        envelope: &Envelope<RewardMessage>,
-    ) -> Result<Option<Decision>, DecisionError> {
-        let body = envelope.encode().map_err(|e| DecisionError::Rejected {
-            event_id: envelope.id.clone(),
-            reason: e.to_string(),
-        })?;
-        let result = self
-            .service
-            .call(|| self.post_once(&body, &envelope.correlation_id))
-            .await;
-        result.map_err(|error| unavailable(envelope, &error))
-    }
-
-    async fn decide_batch(
-        &self,
-        events: &[Asked<'_>],
-    ) -> Vec<Result<Option<Decision>, DecisionError>> {
-        decide_alone_or_in_chunks(
-            events,
-            |event| self.decide_one(event),
-            |chunk| self.decide_chunk(chunk),
-        )
-        .await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -240,6 +215,7 @@ mod tests {
     use crate::envelope::{EventType, StageTimestamps};
     use crate::error::Retryable;
     use crate::model::{DecisionKind, DeliveryFormat, MessageType};
+    use crate::ports::DecisionService;
     use crate::stage::Stage;
     use crate::testing::{ScriptedResponse, ScriptedServer};
 

@@ -3,8 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::fields::model_struct;
 use super::tolerant;
-use super::validate::{self, InvalidInput, Validate};
+use super::validate::{self, InvalidInput, ProgressTexts, Validate};
 use crate::envelope::format_timestamp;
 use crate::ids::derived_id;
 
@@ -71,68 +72,47 @@ impl From<&str> for ProgressStatus {
     }
 }
 
-/// One reward's progress inside a CPP activity. Only `rewardSchemeId` is required: it is the
-/// key TIM keeps progress by. A missing `activityType` is empty (DES decides nothing on it),
-/// a missing `current` or `target` is 0.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RewardProgress {
-    /// The reward scheme this progress is for.
-    #[serde(deserialize_with = "tolerant::id")]
-    pub reward_scheme_id: String,
-    /// Free text; DES knows `FREE_SPINS`, `FREE_BET` and `GAMING_BONUS`.
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub activity_type: String,
-    /// Progress so far.
-    #[serde(default, deserialize_with = "tolerant::count_or_zero")]
-    pub current: u64,
-    /// Progress needed.
-    #[serde(default, deserialize_with = "tolerant::count_or_zero")]
-    pub target: u64,
-    /// Status of this reward: free text, carried as it is.
-    #[serde(
-        default,
-        skip_serializing_if = "ProgressStatus::is_absent",
-        deserialize_with = "tolerant::null_as_default"
-    )]
-    pub status: ProgressStatus,
+model_struct! {
+    /// One reward's progress inside a CPP activity. Only `rewardSchemeId` is required: it is
+    /// the key TIM keeps progress by. A missing `activityType` is empty (DES decides nothing on
+    /// it), a missing `current` or `target` is 0.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct RewardProgress {
+        /// The reward scheme this progress is for.
+        #[serde(deserialize_with = "tolerant::id")]
+        pub reward_scheme_id: String,
+        ..progress,
+    }
 }
 
-/// A CPP activity: the customer's progress in a promotion changed.
-///
-/// Required: `accountId`, `promoCode`, `attemptId`, `sequence`, `status`, `occurredAt`.
-/// Everything else may be absent or `null`; unknown fields are ignored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CppActivity {
-    /// Unique id of this activity; empty when absent (see [`CppActivity::derive_missing_id`]).
-    #[serde(default, deserialize_with = "tolerant::optional_id")]
-    pub activity_id: String,
-    /// The customer.
-    #[serde(deserialize_with = "tolerant::id")]
-    pub account_id: String,
-    /// The brand the customer plays on; empty when absent (the promotion's brand is used).
-    #[serde(default, deserialize_with = "tolerant::optional_id")]
-    pub brand: String,
-    /// The promotion.
-    #[serde(deserialize_with = "tolerant::id")]
-    pub promo_code: String,
-    /// The customer's attempt at the promotion (for example the week).
-    #[serde(deserialize_with = "tolerant::id")]
-    pub attempt_id: String,
-    /// Grows by at least one with each activity of the same (account, promo, attempt).
-    #[serde(deserialize_with = "tolerant::count")]
-    pub sequence: u64,
-    /// What happened.
-    pub status: ActivityStatus,
-    /// When it happened.
-    pub occurred_at: DateTime<Utc>,
-    /// The customer's locale, when known (else the brand's default locale).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub locale: Option<String>,
-    /// Progress per reward; absent or `null` is none.
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub reward_progress: Vec<RewardProgress>,
+model_struct! {
+    /// A CPP activity: the customer's progress in a promotion changed.
+    ///
+    /// Required: `accountId`, `promoCode`, `attemptId`, `sequence`, `status`, `occurredAt`.
+    /// Everything else may be absent or `null`; unknown fields are ignored.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct CppActivity {
+        /// Unique id of this activity; empty when absent (see
+        /// [`CppActivity::derive_missing_id`]).
+        #[serde(default, deserialize_with = "tolerant::optional_id")]
+        pub activity_id: String,
+        ..activity_key,
+        /// Grows by at least one with each activity of the same (account, promo, attempt).
+        #[serde(deserialize_with = "tolerant::count")]
+        pub sequence: u64,
+        /// What happened.
+        pub status: ActivityStatus,
+        /// When it happened.
+        pub occurred_at: DateTime<Utc>,
+        /// The customer's locale, when known (else the brand's default locale).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub locale: Option<String>,
+        /// Progress per reward; absent or `null` is none.
+        #[serde(default, deserialize_with = "tolerant::null_as_default")]
+        pub reward_progress: Vec<RewardProgress>,
+    }
 }
 
 impl CppActivity {
@@ -162,59 +142,45 @@ impl Validate for CppActivity {
                 ("attemptId", &self.attempt_id),
             ],
             self.locale.as_deref(),
-            self.reward_progress.iter().map(|p| {
-                (
-                    p.reward_scheme_id.as_str(),
-                    p.activity_type.as_str(),
-                    p.status.as_str(),
-                )
-            }),
+            &self.reward_progress,
         )?;
         validate::bounded_id("brand", &self.brand)
     }
 }
 
-/// An EPPM activity: a week-one unqualification.
-///
-/// Required: `accountId`, `promoCode`, `attemptId`, `occurredAt`. `week` and `reason` are
-/// informational: a value that does not read is absent, never an error.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EppmActivity {
-    /// Unique id of this event; empty when absent (see [`EppmActivity::derive_missing_id`]).
-    #[serde(default, deserialize_with = "tolerant::optional_id")]
-    pub event_id: String,
-    /// The customer.
-    #[serde(deserialize_with = "tolerant::id")]
-    pub account_id: String,
-    /// The brand; empty when absent (the promotion's brand is used).
-    #[serde(default, deserialize_with = "tolerant::optional_id")]
-    pub brand: String,
-    /// The promotion.
-    #[serde(deserialize_with = "tolerant::id")]
-    pub promo_code: String,
-    /// The attempt.
-    #[serde(deserialize_with = "tolerant::id")]
-    pub attempt_id: String,
-    /// The promotion week (1 for EPPM): a number or a numeric string.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "tolerant::informational_count"
-    )]
-    pub week: Option<u64>,
-    /// Why the customer no longer qualifies (any text).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "tolerant::informational_text"
-    )]
-    pub reason: Option<String>,
-    /// When it happened.
-    pub occurred_at: DateTime<Utc>,
-    /// The customer's locale, when known (else the brand's default locale).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub locale: Option<String>,
+model_struct! {
+    /// An EPPM activity: a week-one unqualification.
+    ///
+    /// Required: `accountId`, `promoCode`, `attemptId`, `occurredAt`. `week` and `reason` are
+    /// informational: a value that does not read is absent, never an error.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct EppmActivity {
+        /// Unique id of this event; empty when absent (see
+        /// [`EppmActivity::derive_missing_id`]).
+        #[serde(default, deserialize_with = "tolerant::optional_id")]
+        pub event_id: String,
+        ..activity_key,
+        /// The promotion week (1 for EPPM): a number or a numeric string.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "tolerant::informational_count"
+        )]
+        pub week: Option<u64>,
+        /// Why the customer no longer qualifies (any text).
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "tolerant::informational_text"
+        )]
+        pub reason: Option<String>,
+        /// When it happened.
+        pub occurred_at: DateTime<Utc>,
+        /// The customer's locale, when known (else the brand's default locale).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub locale: Option<String>,
+    }
 }
 
 impl EppmActivity {

@@ -4,48 +4,23 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::activity::{ActivityStatus, CppActivity, EppmActivity, ProgressStatus};
+use super::fields::model_struct;
 use super::promotion::{Promotion, RewardScheme, TierDefinition};
 use super::tolerant;
-use super::validate::{self, InvalidInput, Validate};
+use super::validate::{self, InvalidInput, ProgressTexts, Validate};
 
-/// One reward's progress, enriched with its reward scheme. An entry whose scheme the promotion
-/// lacks is carried without the scheme's data (empty lists and texts, no tiers, no expiry).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EnrichedProgress {
-    /// The reward scheme.
-    pub reward_scheme_id: String,
-    /// Free text; DES decides on it.
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub activity_type: String,
-    /// Progress so far.
-    #[serde(default, deserialize_with = "tolerant::count_or_zero")]
-    pub current: u64,
-    /// Progress needed.
-    #[serde(default, deserialize_with = "tolerant::count_or_zero")]
-    pub target: u64,
-    /// Status of this reward: free text, carried as it is.
-    #[serde(
-        default,
-        skip_serializing_if = "ProgressStatus::is_absent",
-        deserialize_with = "tolerant::null_as_default"
-    )]
-    pub status: ProgressStatus,
-    /// From the scheme: products the reward applies to.
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub products: Vec<String>,
-    /// From the scheme: kind of reward.
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub reward_type: String,
-    /// From the scheme: product-specific kind of reward.
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub product_reward_type: String,
-    /// From the scheme: its tiers, as PPH wrote them.
-    #[serde(default)]
-    pub tier_definition: TierDefinition,
-    /// From the scheme: when the reward expires; `None`: never (or the scheme is unknown).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expiration_date: Option<DateTime<Utc>>,
+model_struct! {
+    /// One reward's progress, enriched with its reward scheme: the entry's progress, then the
+    /// scheme's fields. An entry whose scheme the promotion lacks is carried without the
+    /// scheme's data (empty lists and texts, no tiers, no expiry: it never expires).
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct EnrichedProgress {
+        /// The reward scheme.
+        pub reward_scheme_id: String,
+        ..progress,
+        ..scheme,
+    }
 }
 
 impl EnrichedProgress {
@@ -76,41 +51,35 @@ impl EnrichedProgress {
     }
 }
 
-/// An activity with its promotion's data: what DEC emits and every later stage carries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EnrichedActivity {
-    /// The activity's id (the EPPM `eventId` for unqualifications from EPPM).
-    pub activity_id: String,
-    /// The customer.
-    pub account_id: String,
-    /// The brand: the promotion's, else the activity's.
-    pub brand: String,
-    /// The promotion.
-    pub promo_code: String,
-    /// The attempt.
-    pub attempt_id: String,
-    /// The activity's sequence (0 for EPPM, which has none).
-    pub sequence: u64,
-    /// What happened.
-    pub status: ActivityStatus,
-    /// When it happened.
-    pub occurred_at: DateTime<Utc>,
-    /// The customer's locale, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub locale: Option<String>,
-    /// From the promotion: its name.
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub promo_name: String,
-    /// From the promotion: its page.
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub promo_url: String,
-    /// From the promotion: its tags.
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub tags: Vec<String>,
-    /// Progress per reward, enriched.
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub reward_progress: Vec<EnrichedProgress>,
+model_struct! {
+    /// An activity with its promotion's data: what DEC emits and every later stage carries.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct EnrichedActivity {
+        /// The activity's id (the EPPM `eventId` for unqualifications from EPPM).
+        pub activity_id: String,
+        /// The customer.
+        pub account_id: String,
+        /// The brand: the promotion's, else the activity's.
+        pub brand: String,
+        /// The promotion.
+        pub promo_code: String,
+        /// The attempt.
+        pub attempt_id: String,
+        /// The activity's sequence (0 for EPPM, which has none).
+        pub sequence: u64,
+        /// What happened.
+        pub status: ActivityStatus,
+        /// When it happened.
+        pub occurred_at: DateTime<Utc>,
+        /// The customer's locale, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub locale: Option<String>,
+        ..promotion_details,
+        /// Progress per reward, enriched.
+        #[serde(default, deserialize_with = "tolerant::null_as_default")]
+        pub reward_progress: Vec<EnrichedProgress>,
+    }
 }
 
 /// A CPP activity enriched, with the progress entries whose scheme the promotion lacks.
@@ -126,10 +95,9 @@ impl EnrichedActivity {
     /// Enriches a CPP activity: each progress entry gets its scheme's data, the activity the
     /// promotion's name, page, tags and brand. An entry whose scheme the promotion lacks is
     /// kept as it is and reported in [`Enrichment::unknown_schemes`].
-    pub fn from_cpp(activity: CppActivity, promotion: &Promotion) -> Enrichment {
+    pub fn from_cpp(mut activity: CppActivity, promotion: &Promotion) -> Enrichment {
         let mut unknown_schemes = Vec::new();
-        let reward_progress = activity
-            .reward_progress
+        let reward_progress = std::mem::take(&mut activity.reward_progress)
             .into_iter()
             .map(|progress| {
                 let scheme = promotion.scheme(&progress.reward_scheme_id);
@@ -145,23 +113,8 @@ impl EnrichedActivity {
                 )
             })
             .collect();
-        let activity = EnrichedActivity {
-            activity_id: activity.activity_id,
-            account_id: activity.account_id,
-            brand: brand(promotion, activity.brand),
-            promo_code: activity.promo_code,
-            attempt_id: activity.attempt_id,
-            sequence: activity.sequence,
-            status: activity.status,
-            occurred_at: activity.occurred_at,
-            locale: activity.locale,
-            promo_name: promotion.promo_name.clone(),
-            promo_url: promotion.promo_url.clone(),
-            tags: promotion.tags.clone(),
-            reward_progress,
-        };
         Enrichment {
-            activity,
+            activity: EnrichedActivity::of(activity, promotion, reward_progress),
             unknown_schemes,
         }
     }
@@ -183,14 +136,36 @@ impl EnrichedActivity {
                 )
             })
             .collect();
-        EnrichedActivity {
+        let unqualification = CppActivity {
             activity_id: activity.event_id,
             account_id: activity.account_id,
-            brand: brand(promotion, activity.brand),
+            brand: activity.brand,
             promo_code: activity.promo_code,
             attempt_id: activity.attempt_id,
             sequence: 0,
             status: ActivityStatus::Unqualified,
+            occurred_at: activity.occurred_at,
+            locale: activity.locale,
+            reward_progress: Vec::new(),
+        };
+        EnrichedActivity::of(unqualification, promotion, reward_progress)
+    }
+
+    /// The activity's own fields (its progress aside) with `reward_progress` and the
+    /// promotion's name, page, tags and brand (the activity's when the promotion has none).
+    fn of(
+        activity: CppActivity,
+        promotion: &Promotion,
+        reward_progress: Vec<EnrichedProgress>,
+    ) -> Self {
+        EnrichedActivity {
+            activity_id: activity.activity_id,
+            account_id: activity.account_id,
+            brand: brand(promotion, activity.brand),
+            promo_code: activity.promo_code,
+            attempt_id: activity.attempt_id,
+            sequence: activity.sequence,
+            status: activity.status,
             occurred_at: activity.occurred_at,
             locale: activity.locale,
             promo_name: promotion.promo_name.clone(),
@@ -236,13 +211,7 @@ impl Validate for EnrichedActivity {
                 ("attemptId", &self.attempt_id),
             ],
             self.locale.as_deref(),
-            self.reward_progress.iter().map(|p| {
-                (
-                    p.reward_scheme_id.as_str(),
-                    p.activity_type.as_str(),
-                    p.status.as_str(),
-                )
-            }),
+            &self.reward_progress,
         )
     }
 }

@@ -9,6 +9,7 @@
 mod activity;
 mod customer;
 mod enriched;
+mod fields;
 mod message;
 mod promotion;
 pub mod tolerant;

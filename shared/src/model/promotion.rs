@@ -7,30 +7,25 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::fields::model_struct;
 use super::tolerant;
 
-/// A promotion, as `GET {PPH_URL}/promotions/{promoCode}` returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Promotion {
-    /// The promotion's code.
-    #[serde(deserialize_with = "tolerant::id")]
-    pub promo_code: String,
-    /// Its display name (empty when PPH has none).
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub promo_name: String,
-    /// Where the customer reads about it (empty when PPH has none).
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub promo_url: String,
-    /// Tags; TIM keeps only promotions tagged with its filter tag.
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub tags: Vec<String>,
-    /// The brand it belongs to (empty when PPH has none: the activity's brand is used).
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub brand: String,
-    /// Its reward schemes.
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub reward_schemes: Vec<RewardScheme>,
+model_struct! {
+    /// A promotion, as `GET {PPH_URL}/promotions/{promoCode}` returns it.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Promotion {
+        /// The promotion's code.
+        #[serde(deserialize_with = "tolerant::id")]
+        pub promo_code: String,
+        ..promotion_details,
+        /// The brand it belongs to (empty when PPH has none: the activity's brand is used).
+        #[serde(default, deserialize_with = "tolerant::null_as_default")]
+        pub brand: String,
+        /// Its reward schemes.
+        #[serde(default, deserialize_with = "tolerant::null_as_default")]
+        pub reward_schemes: Vec<RewardScheme>,
+    }
 }
 
 impl Promotion {
@@ -42,28 +37,16 @@ impl Promotion {
     }
 }
 
-/// One reward scheme of a promotion.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RewardScheme {
-    /// The scheme's id, as reward progress entries name it.
-    #[serde(deserialize_with = "tolerant::id")]
-    pub reward_scheme_id: String,
-    /// Products the reward applies to.
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub products: Vec<String>,
-    /// Kind of reward (for example `FREE_SPINS`; empty when PPH has none).
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub reward_type: String,
-    /// Product-specific kind of reward (empty when PPH has none).
-    #[serde(default, deserialize_with = "tolerant::null_as_default")]
-    pub product_reward_type: String,
-    /// The tiers of the reward, as PPH wrote them.
-    #[serde(default)]
-    pub tier_definition: TierDefinition,
-    /// When the reward expires; `None`: never.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expiration_date: Option<DateTime<Utc>>,
+model_struct! {
+    /// One reward scheme of a promotion.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct RewardScheme {
+        /// The scheme's id, as reward progress entries name it.
+        #[serde(deserialize_with = "tolerant::id")]
+        pub reward_scheme_id: String,
+        ..scheme,
+    }
 }
 
 /// The tiers of a reward scheme: opaque JSON carried as PPH wrote it (a tier's `reward` may be

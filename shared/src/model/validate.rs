@@ -88,12 +88,18 @@ pub(crate) fn text(field: &'static str, value: &str) -> Result<(), InvalidInput>
     bounded(field, value, MAX_TEXT_CHARS)
 }
 
+/// What the checks read of a reward progress entry, raw or enriched.
+pub(crate) trait ProgressTexts {
+    /// Its `(rewardSchemeId, activityType, status)`.
+    fn texts(&self) -> (&str, &str, &str);
+}
+
 /// Checks what every activity carries: its identifiers, its locale, and its reward
-/// progress entries (`(rewardSchemeId, activityType, status)` each).
-pub(crate) fn activity<'a>(
+/// progress entries.
+pub(crate) fn activity(
     ids: &[(&'static str, &str)],
     locale: Option<&str>,
-    progress: impl ExactSizeIterator<Item = (&'a str, &'a str, &'a str)>,
+    progress: &[impl ProgressTexts],
 ) -> Result<(), InvalidInput> {
     for &(field, value) in ids {
         id(field, value)?;
@@ -102,7 +108,7 @@ pub(crate) fn activity<'a>(
         text("locale", locale)?;
     }
     progress_count(progress.len())?;
-    for (scheme, activity_type, status) in progress {
+    for (scheme, activity_type, status) in progress.iter().map(ProgressTexts::texts) {
         id("rewardProgress.rewardSchemeId", scheme)?;
         text("rewardProgress.activityType", activity_type)?;
         text("rewardProgress.status", status)?;

@@ -112,6 +112,55 @@ pub trait DecisionService: Send + Sync {
     }
 }
 
+/// A decision service reached in DES's two request forms: the single form for one event, the
+/// batch form for several. Such a service is a [`DecisionService`]: an event alone is encoded
+/// and sent in the single form, a batch goes as [`decide_alone_or_in_chunks`] says.
+pub trait DesRequests: Send + Sync {
+    /// One event in the single form, its body sent as received.
+    fn decide_one(
+        &self,
+        event: &Asked<'_>,
+    ) -> impl Future<Output = Result<Option<Decision>, DecisionError>> + Send;
+
+    /// One batch request for `chunk` (at most [`decision::batch::MAX_EVENTS`] events): each
+    /// event's result, in order.
+    fn decide_chunk(
+        &self,
+        chunk: &[Asked<'_>],
+    ) -> impl Future<Output = Vec<Result<Option<Decision>, DecisionError>>> + Send;
+}
+
+impl<T: DesRequests> DecisionService for T {
+    /// The event encoded as its CloudEvent and sent alone; an event that does not encode is
+    /// rejected (no retry can fix it).
+    async fn decide(
+        &self,
+        envelope: &Envelope<RewardMessage>,
+    ) -> Result<Option<Decision>, DecisionError> {
+        let body = envelope.encode().map_err(|e| DecisionError::Rejected {
+            event_id: envelope.id.clone(),
+            reason: e.to_string(),
+        })?;
+        self.decide_one(&Asked {
+            envelope,
+            body: &body,
+        })
+        .await
+    }
+
+    async fn decide_batch(
+        &self,
+        events: &[Asked<'_>],
+    ) -> Vec<Result<Option<Decision>, DecisionError>> {
+        decide_alone_or_in_chunks(
+            events,
+            |event| self.decide_one(event),
+            |chunk| self.decide_chunk(chunk),
+        )
+        .await
+    }
+}
+
 impl<S: DecisionService + ?Sized> DecisionService for std::sync::Arc<S> {
     fn decide(
         &self,

@@ -49,45 +49,85 @@ pub enum TemplateError {
     },
 }
 
+impl TemplateError {
+    /// CSL answered `query` with something that is not a template.
+    pub fn malformed(query: TemplateQuery<'_>, reason: impl Into<String>) -> Self {
+        TemplateError::Malformed {
+            brand: query.brand.to_owned(),
+            message_type: query.message_type,
+            locale: query.locale.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    /// CSL failed or timed out on `query`, even after retries.
+    pub fn unavailable(query: TemplateQuery<'_>, reason: impl Into<String>) -> Self {
+        TemplateError::Unavailable {
+            brand: query.brand.to_owned(),
+            message_type: query.message_type,
+            locale: query.locale.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
 impl Retryable for TemplateError {
     fn is_retryable(&self) -> bool {
         matches!(self, TemplateError::Unavailable { .. })
     }
 }
 
+/// Which template is wanted: the one of `brand`'s `message_type` messages in `locale`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TemplateQuery<'a> {
+    /// The brand.
+    pub brand: &'a str,
+    /// The message type.
+    pub message_type: MessageType,
+    /// The locale, in any case.
+    pub locale: &'a str,
+}
+
+impl<'a> TemplateQuery<'a> {
+    /// The template of `brand`'s `message_type` messages in `locale`.
+    pub fn new(brand: &'a str, message_type: MessageType, locale: &'a str) -> Self {
+        TemplateQuery {
+            brand,
+            message_type,
+            locale,
+        }
+    }
+
+    /// The key the query is held under. Locales compare case-insensitively: the key holds
+    /// the canonical case.
+    fn key(self) -> TemplateKey {
+        (
+            self.brand.to_owned(),
+            self.message_type,
+            crate::locale::canonical(self.locale),
+        )
+    }
+}
+
 /// Where templates come from.
 pub trait TemplateSource: Send + Sync {
-    /// The template of `brand`'s `message_type` messages in `locale`, or `None` when there is
-    /// none for that locale.
+    /// The template `query` asks for, or `None` when there is none for its locale.
     fn template(
         &self,
-        brand: &str,
-        message_type: MessageType,
-        locale: &str,
+        query: TemplateQuery<'_>,
     ) -> impl Future<Output = Result<Option<Arc<Template>>, TemplateError>> + Send;
 }
 
 impl<S: TemplateSource + ?Sized> TemplateSource for Arc<S> {
     fn template(
         &self,
-        brand: &str,
-        message_type: MessageType,
-        locale: &str,
+        query: TemplateQuery<'_>,
     ) -> impl Future<Output = Result<Option<Arc<Template>>, TemplateError>> + Send {
-        (**self).template(brand, message_type, locale)
+        (**self).template(query)
     }
 }
 
 type TemplateKey = (String, MessageType, String);
-
-/// Locales compare case-insensitively: the key holds the canonical case.
-fn key(brand: &str, message_type: MessageType, locale: &str) -> TemplateKey {
-    (
-        brand.to_owned(),
-        message_type,
-        crate::locale::canonical(locale),
-    )
-}
 
 /// Templates held in memory (the local runner's CSL, and tests'). Locales match whatever
 /// their case (`pt-br` finds a `pt-BR` template).
@@ -106,7 +146,8 @@ impl MemoryTemplates {
     /// Adds or replaces a template.
     pub fn insert(&self, brand: &str, message_type: MessageType, locale: &str, template: Template) {
         if let Ok(mut templates) = self.templates.lock() {
-            templates.insert(key(brand, message_type, locale), Arc::new(template));
+            let key = TemplateQuery::new(brand, message_type, locale).key();
+            templates.insert(key, Arc::new(template));
         }
     }
 
@@ -119,9 +160,7 @@ impl MemoryTemplates {
 impl TemplateSource for MemoryTemplates {
     async fn template(
         &self,
-        brand: &str,
-        message_type: MessageType,
-        locale: &str,
+        query: TemplateQuery<'_>,
     ) -> Result<Option<Arc<Template>>, TemplateError> {
         if let Ok(mut calls) = self.calls.lock() {
             *calls += 1;
@@ -130,7 +169,7 @@ impl TemplateSource for MemoryTemplates {
             .templates
             .lock()
             .ok()
-            .and_then(|templates| templates.get(&key(brand, message_type, locale)).cloned()))
+            .and_then(|templates| templates.get(&query.key()).cloned()))
     }
 }
 
@@ -161,15 +200,13 @@ impl<S> CachedTemplates<S> {
 impl<S: TemplateSource> TemplateSource for CachedTemplates<S> {
     async fn template(
         &self,
-        brand: &str,
-        message_type: MessageType,
-        locale: &str,
+        query: TemplateQuery<'_>,
     ) -> Result<Option<Arc<Template>>, TemplateError> {
-        let key = key(brand, message_type, locale);
+        let key = query.key();
         if let Some(template) = self.cache.get(&key) {
             return Ok(template);
         }
-        let template = self.source.template(brand, message_type, locale).await?;
+        let template = self.source.template(query).await?;
         self.cache.insert(key, template.clone());
         Ok(template)
     }
@@ -191,7 +228,7 @@ mod tests {
         let source = MemoryTemplates::new();
         source.insert("skybet", MessageType::Progress, "en-GB", template());
         let found = source
-            .template("skybet", MessageType::Progress, "en-GB")
+            .template(TemplateQuery::new("skybet", MessageType::Progress, "en-GB"))
             .await
             .expect("ok");
         assert_eq!(found.as_deref(), Some(&template()));
@@ -200,11 +237,16 @@ mod tests {
             ("skybet", MessageType::OptIn, "en-GB"),
             ("other", MessageType::Progress, "en-GB"),
         ] {
-            assert_eq!(source.template(brand, kind, locale).await, Ok(None));
+            assert_eq!(
+                source
+                    .template(TemplateQuery::new(brand, kind, locale))
+                    .await,
+                Ok(None)
+            );
         }
         for locale in ["en-gb", "EN-GB", "en_GB"] {
             let found = source
-                .template("skybet", MessageType::Progress, locale)
+                .template(TemplateQuery::new("skybet", MessageType::Progress, locale))
                 .await
                 .expect("ok");
             assert_eq!(found.as_deref(), Some(&template()), "{locale}");
@@ -218,12 +260,12 @@ mod tests {
         let cached = CachedTemplates::new(Arc::clone(&source), Duration::from_secs(60));
         for _ in 0..3 {
             assert!(cached
-                .template("skybet", MessageType::Progress, "en-GB")
+                .template(TemplateQuery::new("skybet", MessageType::Progress, "en-GB"))
                 .await
                 .expect("ok")
                 .is_some());
             assert!(cached
-                .template("skybet", MessageType::Progress, "fr-FR")
+                .template(TemplateQuery::new("skybet", MessageType::Progress, "fr-FR"))
                 .await
                 .expect("ok")
                 .is_none());

@@ -33,12 +33,12 @@ use rewards_shared::model::{
     DecidedMessage, DeleteInstruction, OnsiteMessage, QueuedMessage, Validate as _,
 };
 use rewards_shared::ports::{
-    Clock, DeadLetterSink, Destination, DropReason, OnsiteGateway, Outcome, OutgoingMessage,
-    Publisher, TemplateSource,
+    Clock, CommonPorts, DeadLetterSink, Destination, DropReason, OnsiteGateway, Outcome,
+    OutgoingMessage, Publisher, TemplateSource,
 };
 use rewards_shared::sqs::{self, RecordFailure};
 use rewards_shared::stage::Stage;
-use rewards_shared::telemetry::{Recorder, Telemetry};
+use rewards_shared::telemetry::Recorder;
 
 /// Records handled at once, by default.
 pub const DEFAULT_CONCURRENCY: usize = 10;
@@ -66,10 +66,7 @@ pub struct Handler<T, O, P, L, C> {
     settings: Settings,
     templates: T,
     onsite: O,
-    publisher: P,
-    dead_letters: L,
-    clock: C,
-    telemetry: Telemetry,
+    ports: CommonPorts<P, L, C>,
     concurrency: usize,
 }
 
@@ -82,39 +79,28 @@ where
     C: Clock,
 {
     /// A handler rendering from `templates` (CSL), delivering through `onsite` (OSG),
-    /// queueing to MSQ with `publisher` and sending bad records to `dead_letters`.
-    pub fn new(
-        settings: Settings,
-        templates: T,
-        onsite: O,
-        publisher: P,
-        dead_letters: L,
-        clock: C,
-        telemetry: Telemetry,
-    ) -> Self {
+    /// queueing to MSQ with the `ports`' publisher and sending bad records to their
+    /// dead-letter sink.
+    pub fn new(settings: Settings, templates: T, onsite: O, ports: CommonPorts<P, L, C>) -> Self {
         Handler {
             settings,
             templates,
             onsite,
-            publisher,
-            dead_letters,
-            clock,
-            telemetry,
+            ports,
             concurrency: DEFAULT_CONCURRENCY,
         }
     }
 
     /// Handles one SQS event; never fails the whole batch.
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        let recorder = self.telemetry.recorder();
+        let recorder = self.ports.telemetry.recorder();
         let messages = &event.records;
         recorder.count("RecordsIn", messages.len() as f64);
-        let now = self.clock.now();
-        let results = sqs::each_envelope_of_two(
+        let now = self.ports.clock.now();
+        let results = sqs::each_event(
             Stage::Bcg,
             messages,
-            &[EventType::Decided],
-            &[EventType::MessageDelete],
+            |body: &str| OneOf::decode(body, &[EventType::Decided], &[EventType::MessageDelete]),
             self.concurrency,
             now,
             &recorder,
@@ -137,9 +123,11 @@ where
             },
         )
         .await;
-        let results = effects::publish(&self.publisher, results, &recorder).await;
-        let response =
-            sqs::settle(Stage::Bcg, messages, results, &self.dead_letters, &recorder).await;
+        let results = self.ports.publish(results, &recorder).await;
+        let response = self
+            .ports
+            .settle(Stage::Bcg, messages, results, &recorder)
+            .await;
         recorder.flush();
         response
     }

@@ -11,6 +11,7 @@ use rewards_shared::ports::{
     MemoryPublisher, MemoryTemplates, PublishError, Template,
 };
 use rewards_shared::sqs::encode_message;
+use rewards_shared::telemetry::Telemetry;
 use rewards_shared::testing::fixtures::{self, at, failed_ids, sqs_event as event, ACCOUNT};
 use std::sync::Arc;
 
@@ -123,10 +124,12 @@ fn fixture_with<P: Publisher>(settings: Settings, publisher: P, online: bool) ->
         settings,
         templates(),
         Arc::clone(&onsite),
-        publisher,
-        Arc::clone(&dead_letters),
-        clock.clone(),
-        Telemetry::for_tests(Stage::Bcg, outcomes.clone()),
+        CommonPorts::new(
+            publisher,
+            Arc::clone(&dead_letters),
+            clock.clone(),
+            Telemetry::for_tests(Stage::Bcg, outcomes.clone()),
+        ),
     );
     Fixture {
         handler,
@@ -527,10 +530,12 @@ mod instrumented {
             Settings::default(),
             templates,
             Arc::new(MemoryOnsiteGateway::new([ACCOUNT])),
-            Arc::new(MemoryPublisher::new()),
-            Arc::new(MemoryDeadLetters::new()),
-            ManualClock::new(at(WEDNESDAY)),
-            telemetry,
+            CommonPorts::new(
+                Arc::new(MemoryPublisher::new()),
+                Arc::new(MemoryDeadLetters::new()),
+                ManualClock::new(at(WEDNESDAY)),
+                telemetry,
+            ),
         );
         (handler, kept)
     }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use rewards_shared::locale;
 use rewards_shared::model::MessageType;
-use rewards_shared::ports::{Template, TemplateSource};
+use rewards_shared::ports::{Template, TemplateQuery, TemplateSource};
 use rewards_shared::sqs::RecordFailure;
 
 /// The locales to try, in order: the activity's (canonical; the default when it has none or an
@@ -40,7 +40,10 @@ pub async fn template<T: TemplateSource>(
 ) -> Result<Arc<Template>, RecordFailure> {
     let tried = candidates(locale, default_locale);
     for candidate in &tried {
-        match templates.template(brand, message_type, candidate).await {
+        match templates
+            .template(TemplateQuery::new(brand, message_type, candidate))
+            .await
+        {
             Ok(Some(template)) => {
                 if *candidate != tried[0] {
                     tracing::info!(

@@ -22,11 +22,11 @@ use rewards_shared::lambda_event::KafkaEvent;
 use rewards_shared::model::Promotion;
 use rewards_shared::ports::dead_letter::send_recorded;
 use rewards_shared::ports::{
-    Clock, DeadLetter, DeadLetterError, DeadLetterSink, OutgoingMessage, PromotionError,
-    PromotionSource, Publisher,
+    Clock, CommonPorts, DeadLetter, DeadLetterError, DeadLetterSink, OutgoingMessage,
+    PromotionError, PromotionSource, Publisher,
 };
 use rewards_shared::stage::Stage;
-use rewards_shared::telemetry::{Recorder, Telemetry};
+use rewards_shared::telemetry::Recorder;
 use tracing::Instrument;
 
 use crate::decode::{decode, Activity, Topics};
@@ -47,10 +47,7 @@ pub enum DecError {
 pub struct Handler<S, P, D, C> {
     topics: Topics,
     promotions: S,
-    publisher: P,
-    dead_letters: D,
-    clock: C,
-    telemetry: Telemetry,
+    ports: CommonPorts<P, D, C>,
 }
 
 /// One record after decoding and enrichment.
@@ -68,15 +65,13 @@ where
     D: DeadLetterSink,
     C: Clock,
 {
-    /// A handler reading CPP from `cpp_topic` and EPPM from `eppm_topic`.
+    /// A handler reading CPP from `cpp_topic` and EPPM from `eppm_topic`, publishing with the
+    /// `ports`' publisher and bad records to their dead-letter sink.
     pub fn new(
         cpp_topic: impl Into<String>,
         eppm_topic: impl Into<String>,
         promotions: S,
-        publisher: P,
-        dead_letters: D,
-        clock: C,
-        telemetry: Telemetry,
+        ports: CommonPorts<P, D, C>,
     ) -> Self {
         Handler {
             topics: Topics {
@@ -84,17 +79,14 @@ where
                 eppm: eppm_topic.into(),
             },
             promotions,
-            publisher,
-            dead_letters,
-            clock,
-            telemetry,
+            ports,
         }
     }
 
     /// Handles one MSK event: the records to retry, or an error when the bad records could not
     /// be dead-lettered (then the whole batch is retried).
     pub async fn handle(&self, event: &KafkaEvent) -> Result<KafkaBatchResponse, DecError> {
-        let recorder = self.telemetry.recorder();
+        let recorder = self.ports.telemetry.recorder();
         let result = self.handle_batch(event, &recorder).await;
         match &result {
             Err(error) => {
@@ -133,7 +125,7 @@ where
             .collect();
         let promotions = self.fetch_promotions(promo_codes).await;
 
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let mut unavailable = Vec::new();
         let mut messages = Vec::new();
         let mut letters = Vec::new();
@@ -155,7 +147,7 @@ where
         }
 
         let unpublished = self.publish(messages, &mut letters, recorder).await;
-        send_recorded(&self.dead_letters, letters, recorder).await?;
+        send_recorded(&self.ports.dead_letters, letters, recorder).await?;
         if let Some(error) = promotions
             .values()
             .filter_map(|result| result.as_ref().err())
@@ -270,7 +262,7 @@ where
             .collect();
         let outgoing = messages.into_iter().map(|(_, message)| message).collect();
         // A FIFO group's messages go in order, and none after one that failed.
-        let failed = effects::publish_in_group_order(&self.publisher, outgoing).await;
+        let failed = effects::publish_in_group_order(&self.ports.publisher, outgoing).await;
         if failed.is_empty() {
             recorder.count("Emitted", count as f64);
             return Vec::new();

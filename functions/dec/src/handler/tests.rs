@@ -11,6 +11,7 @@ use rewards_shared::ports::{
     MemoryPromotions, MemoryPublisher,
 };
 use rewards_shared::ports::{Outcome, PublishError};
+use rewards_shared::telemetry::Telemetry;
 use rewards_shared::testing::fixtures::promotion;
 
 const CPP_TOPIC: &str = "dc1.skybet.cpp.activity";
@@ -62,10 +63,12 @@ fn with_source<S: PromotionSource>(fixture: &Fixture, source: S) -> TestHandler<
         CPP_TOPIC,
         EPPM_TOPIC,
         source,
-        Arc::clone(&fixture.publisher),
-        Arc::clone(&fixture.dead_letters),
-        ManualClock::new("2026-11-16T09:30:01Z".parse().expect("date")),
-        Telemetry::for_tests(Stage::Dec, fixture.outcomes.clone()),
+        CommonPorts::new(
+            Arc::clone(&fixture.publisher),
+            Arc::clone(&fixture.dead_letters),
+            ManualClock::new("2026-11-16T09:30:01Z".parse().expect("date")),
+            Telemetry::for_tests(Stage::Dec, fixture.outcomes.clone()),
+        ),
     )
 }
 
@@ -292,10 +295,12 @@ async fn publish_failure_reports_the_unpublished_records() {
         CPP_TOPIC,
         EPPM_TOPIC,
         Arc::clone(&fixture.source),
-        FlakyPublisher,
-        Arc::clone(&fixture.dead_letters),
-        ManualClock::new("2026-11-16T09:30:01Z".parse().expect("date")),
-        Telemetry::for_tests(Stage::Dec, fixture.outcomes.clone()),
+        CommonPorts::new(
+            FlakyPublisher,
+            Arc::clone(&fixture.dead_letters),
+            ManualClock::new("2026-11-16T09:30:01Z".parse().expect("date")),
+            Telemetry::for_tests(Stage::Dec, fixture.outcomes.clone()),
+        ),
     );
     let event = encode_event(vec![encode_record(
         CPP_TOPIC,
@@ -317,15 +322,17 @@ async fn an_unknown_reward_scheme_is_kept_counted_and_published() {
         CPP_TOPIC,
         EPPM_TOPIC,
         Arc::clone(&fixture.source),
-        Arc::clone(&fixture.publisher),
-        Arc::clone(&fixture.dead_letters),
-        ManualClock::new("2026-11-16T09:30:01Z".parse().expect("date")),
-        Telemetry::new(
-            Stage::Dec,
-            "skybet",
-            "RewardMessaging",
-            fixture.outcomes.clone(),
-            rewards_shared::telemetry::MetricsOut::Memory(Arc::clone(&kept)),
+        CommonPorts::new(
+            Arc::clone(&fixture.publisher),
+            Arc::clone(&fixture.dead_letters),
+            ManualClock::new("2026-11-16T09:30:01Z".parse().expect("date")),
+            Telemetry::new(
+                Stage::Dec,
+                "skybet",
+                "RewardMessaging",
+                fixture.outcomes.clone(),
+                rewards_shared::telemetry::MetricsOut::Memory(Arc::clone(&kept)),
+            ),
         ),
     );
     let value = cpp("a-1", "WEEKLY-SPINS").replace(

@@ -24,12 +24,12 @@ use rewards_shared::model::{
     DecidedMessage, Decision, DeleteInstruction, RewardMessage, Validate as _,
 };
 use rewards_shared::ports::{
-    Asked, Clock, DeadLetterSink, DecisionError, DecisionService, Destination, DropReason,
-    OutgoingMessage, Publisher,
+    Asked, Clock, CommonPorts, DeadLetterSink, DecisionError, DecisionService, Destination,
+    DropReason, OutgoingMessage, Publisher,
 };
 use rewards_shared::sqs::{self, RecordFailure};
 use rewards_shared::stage::Stage;
-use rewards_shared::telemetry::{Recorder, Telemetry};
+use rewards_shared::telemetry::Recorder;
 
 use crate::rules::not_configured::FredFilter;
 
@@ -61,10 +61,7 @@ pub enum Step<'a> {
 pub struct Handler<D, P, L, C> {
     filter: FredFilter,
     decisions: D,
-    publisher: P,
-    dead_letters: L,
-    clock: C,
-    telemetry: Telemetry,
+    ports: CommonPorts<P, L, C>,
 }
 
 impl<D, P, L, C> Handler<D, P, L, C>
@@ -75,32 +72,22 @@ where
     C: Clock,
 {
     /// A handler filtering with `filter`, asking `decisions` (DES), publishing decided events
-    /// with `publisher` and bad records to `dead_letters`.
-    pub fn new(
-        filter: FredFilter,
-        decisions: D,
-        publisher: P,
-        dead_letters: L,
-        clock: C,
-        telemetry: Telemetry,
-    ) -> Self {
+    /// with the `ports`' publisher and bad records to their dead-letter sink.
+    pub fn new(filter: FredFilter, decisions: D, ports: CommonPorts<P, L, C>) -> Self {
         Handler {
             filter,
             decisions,
-            publisher,
-            dead_letters,
-            clock,
-            telemetry,
+            ports,
         }
     }
 
     /// Handles one SQS event; never fails the whole batch. DES is asked once for the records
     /// that need a decision.
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        let recorder = self.telemetry.recorder();
+        let recorder = self.ports.telemetry.recorder();
         let messages = &event.records;
         recorder.count("RecordsIn", messages.len() as f64);
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let steps: Vec<Step> = messages
             .iter()
             .map(|message| self.read(message, now, &recorder))
@@ -136,15 +123,11 @@ where
         // Nothing of a FIFO group goes out after a record of it that failed for a retry (an
         // award whose decision failed keeps its delete instruction back).
         sqs::hold_back_behind_failures(messages, &mut results);
-        let results = effects::publish(&self.publisher, results, &recorder).await;
-        let response = sqs::settle(
-            Stage::Fred,
-            messages,
-            results,
-            &self.dead_letters,
-            &recorder,
-        )
-        .await;
+        let results = self.ports.publish(results, &recorder).await;
+        let response = self
+            .ports
+            .settle(Stage::Fred, messages, results, &recorder)
+            .await;
         recorder.flush();
         response
     }

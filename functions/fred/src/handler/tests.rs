@@ -13,6 +13,7 @@ use rewards_shared::ports::{
     DecisionError, LocalDecisions, ManualClock, MemoryDeadLetters, MemoryOutcomes, MemoryPublisher,
 };
 use rewards_shared::sqs::encode_message;
+use rewards_shared::telemetry::Telemetry;
 use rewards_shared::testing::fixtures::{self, at, failed_ids, sqs_event as event};
 
 fn envelope(
@@ -56,10 +57,12 @@ fn fixture<D: DecisionService>(filter: FredFilter, decisions: D) -> Fixture<D> {
     let handler = Handler::new(
         filter,
         decisions,
-        Arc::clone(&publisher),
-        Arc::clone(&dead_letters),
-        ManualClock::new(at("2026-11-16T09:30:01Z")),
-        Telemetry::for_tests(Stage::Fred, outcomes.clone()),
+        CommonPorts::new(
+            Arc::clone(&publisher),
+            Arc::clone(&dead_letters),
+            ManualClock::new(at("2026-11-16T09:30:01Z")),
+            Telemetry::for_tests(Stage::Fred, outcomes.clone()),
+        ),
     );
     Fixture {
         handler,
@@ -353,10 +356,12 @@ async fn des_latency_and_drops_reach_the_emf_metrics() {
     let handler = Handler::new(
         filter,
         des,
-        Arc::new(MemoryPublisher::new()),
-        Arc::new(MemoryDeadLetters::new()),
-        ManualClock::new(at("2026-11-16T09:30:01Z")),
-        telemetry,
+        CommonPorts::new(
+            Arc::new(MemoryPublisher::new()),
+            Arc::new(MemoryDeadLetters::new()),
+            ManualClock::new(at("2026-11-16T09:30:01Z")),
+            telemetry,
+        ),
     );
     let decided = envelope("e1", MessageType::Progress, "P", "FREE_SPINS");
     let hidden = envelope("e2", MessageType::Progress, "HIDDEN", "FREE_SPINS");

@@ -106,10 +106,10 @@ where
         recorder.count("RecordsIn", messages.len() as f64);
         let now = self.clock.now();
         // In order, one at a time: a delete and the award it removes may share a batch.
-        let results = sqs::each_envelope(
+        let results = sqs::each_event(
             Stage::Msq,
             messages,
-            &INPUT_TYPES,
+            |body: &str| Envelope::decode(body, &INPUT_TYPES),
             1,
             now,
             &recorder,

@@ -8,7 +8,7 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use rewards_shared::envelope::StageTimestamps;
 use rewards_shared::ports::{
     ItemState, ManualClock, MemoryDeadLetters, MemoryMessageStore, MemoryOnsiteGateway,
-    MemoryOutcomes,
+    MemoryOutcomes, PendingQuery,
 };
 use rewards_shared::sqs::encode_message;
 
@@ -150,14 +150,18 @@ async fn a_message_that_never_expires_is_kept_for_the_maximum_ttl() {
     let max = at(NOW) + chrono::Duration::days(DEFAULT_MAX_MESSAGE_TTL_DAYS);
     let pending = f
         .store
-        .pending("skybet", ACCOUNT, max - chrono::Duration::seconds(1))
+        .pending(PendingQuery::new(
+            "skybet",
+            ACCOUNT,
+            max - chrono::Duration::seconds(1),
+        ))
         .await
         .expect("pending");
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].message.expires_at, Some(max));
     let later = f
         .store
-        .pending("skybet", ACCOUNT, max)
+        .pending(PendingQuery::new("skybet", ACCOUNT, max))
         .await
         .expect("pending");
     assert!(later.is_empty(), "gone after the maximum TTL");
@@ -221,7 +225,7 @@ async fn a_newer_message_replaces_the_older_and_a_repeat_is_a_no_op() {
         .expect("ok");
     let pending = f
         .store
-        .pending("skybet", ACCOUNT, at(NOW))
+        .pending(PendingQuery::new("skybet", ACCOUNT, at(NOW)))
         .await
         .expect("pending");
     assert_eq!(pending, vec![newer.clone()]);
@@ -239,7 +243,7 @@ async fn a_newer_message_replaces_the_older_and_a_repeat_is_a_no_op() {
         .expect("ok");
     assert!(f
         .store
-        .pending("skybet", ACCOUNT, at(NOW))
+        .pending(PendingQuery::new("skybet", ACCOUNT, at(NOW)))
         .await
         .expect("pending")
         .is_empty());
@@ -289,7 +293,7 @@ async fn delete_before_enqueue_blocks_the_late_award() {
         .expect("ok");
     assert!(f
         .store
-        .pending("skybet", ACCOUNT, at(NOW))
+        .pending(PendingQuery::new("skybet", ACCOUNT, at(NOW)))
         .await
         .expect("pending")
         .is_empty());
@@ -360,7 +364,7 @@ async fn not_onsite_stops_and_keeps_messages() {
     assert!(f.outcomes.take().is_empty());
     assert_eq!(
         f.store
-            .pending("skybet", ACCOUNT, at(NOW))
+            .pending(PendingQuery::new("skybet", ACCOUNT, at(NOW)))
             .await
             .expect("ok")
             .len(),
@@ -518,7 +522,7 @@ async fn one_bad_sqs_record_among_good_ones_goes_alone_to_the_dead_letter_queue(
     );
     assert_eq!(
         f.store
-            .pending("skybet", ACCOUNT, at(NOW))
+            .pending(PendingQuery::new("skybet", ACCOUNT, at(NOW)))
             .await
             .expect("ok")
             .len(),

@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Utc};
 use rewards_shared::model::QueuedMessage;
-use rewards_shared::ports::{Delivery, MessageStore, OnsiteError, OnsiteGateway};
+use rewards_shared::ports::{Delivery, MessageStore, OnsiteError, OnsiteGateway, PendingQuery};
 
 /// How a resend ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +53,10 @@ pub async fn resend<S: MessageStore, O: OnsiteGateway>(
         rejected: Vec::new(),
         end: End::Done,
     };
-    let pending = match store.pending(brand, account_id, now).await {
+    let pending = match store
+        .pending(PendingQuery::new(brand, account_id, now))
+        .await
+    {
         Ok(pending) => pending,
         Err(error) => {
             report.end = End::Failed {
@@ -174,7 +177,7 @@ pub(crate) mod tests {
             vec![older.message.message_id, newer.message.message_id]
         );
         assert!(store
-            .pending("skybet", ACCOUNT, at(NOW))
+            .pending(PendingQuery::new("skybet", ACCOUNT, at(NOW)))
             .await
             .expect("pending")
             .is_empty());
@@ -198,7 +201,7 @@ pub(crate) mod tests {
         assert_eq!(onsite.calls(), 1, "stops at the first 404");
         assert_eq!(
             store
-                .pending("skybet", ACCOUNT, at(NOW))
+                .pending(PendingQuery::new("skybet", ACCOUNT, at(NOW)))
                 .await
                 .expect("ok")
                 .len(),
@@ -242,7 +245,7 @@ pub(crate) mod tests {
         assert!(matches!(report.end, End::Failed { .. }));
         assert_eq!(report.delivered.len(), 1);
         let left: Vec<_> = store
-            .pending("skybet", ACCOUNT, at(NOW))
+            .pending(PendingQuery::new("skybet", ACCOUNT, at(NOW)))
             .await
             .expect("ok")
             .into_iter()

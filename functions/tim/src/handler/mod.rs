@@ -16,14 +16,16 @@ use std::collections::{BTreeMap, VecDeque};
 
 use aws_lambda_events::event::sqs::SqsBatchResponse;
 use futures::stream::{self, StreamExt};
-use rewards_shared::effects::{self, RecordEffects};
+use rewards_shared::effects::RecordEffects;
 use rewards_shared::envelope::Envelope;
 use rewards_shared::lambda_event::SqsEvent;
 use rewards_shared::model::EnrichedActivity;
-use rewards_shared::ports::{Clock, DeadLetterSink, Publisher, StateKey, TimStateStore};
+use rewards_shared::ports::{
+    Clock, CommonPorts, DeadLetterSink, Publisher, StateKey, TimStateStore,
+};
 use rewards_shared::sqs::{self, RecordFailure};
 use rewards_shared::stage::Stage;
-use rewards_shared::telemetry::{Recorder, Telemetry};
+use rewards_shared::telemetry::Recorder;
 use tracing::Instrument;
 
 use crate::record;
@@ -35,10 +37,7 @@ pub const DEFAULT_CONCURRENCY: usize = 16;
 pub struct Handler<S, P, D, C> {
     filter_tag: String,
     store: S,
-    publisher: P,
-    dead_letters: D,
-    clock: C,
-    telemetry: Telemetry,
+    ports: CommonPorts<P, D, C>,
     concurrency: usize,
 }
 
@@ -51,29 +50,20 @@ where
     D: DeadLetterSink,
     C: Clock,
 {
-    /// A handler keeping only promotions tagged `filter_tag`.
-    pub fn new(
-        filter_tag: impl Into<String>,
-        store: S,
-        publisher: P,
-        dead_letters: D,
-        clock: C,
-        telemetry: Telemetry,
-    ) -> Self {
+    /// A handler keeping only promotions tagged `filter_tag`, publishing with the `ports`'
+    /// publisher and bad records to their dead-letter sink.
+    pub fn new(filter_tag: impl Into<String>, store: S, ports: CommonPorts<P, D, C>) -> Self {
         Handler {
             filter_tag: filter_tag.into(),
             store,
-            publisher,
-            dead_letters,
-            clock,
-            telemetry,
+            ports,
             concurrency: DEFAULT_CONCURRENCY,
         }
     }
 
     /// Handles one SQS event; never fails the whole batch.
     pub async fn handle(&self, event: &SqsEvent) -> SqsBatchResponse {
-        let recorder = self.telemetry.recorder();
+        let recorder = self.ports.telemetry.recorder();
         let messages = &event.records;
         recorder.count("RecordsIn", messages.len() as f64);
         let mut results: Vec<Result<(), RecordFailure>> = vec![Ok(()); messages.len()];
@@ -114,7 +104,7 @@ where
                 .buffered(self.concurrency.max(1))
                 .collect()
                 .await;
-            let published = effects::publish(&self.publisher, applied, &recorder).await;
+            let published = self.ports.publish(applied, &recorder).await;
             let mut next = Vec::with_capacity(keys.len());
             for ((index, result), mut rest) in indexes.into_iter().zip(published).zip(keys) {
                 // A key whose record failed transiently stops: its later records come again.
@@ -132,8 +122,10 @@ where
             keys = next;
         }
 
-        let response =
-            sqs::settle(Stage::Tim, messages, results, &self.dead_letters, &recorder).await;
+        let response = self
+            .ports
+            .settle(Stage::Tim, messages, results, &recorder)
+            .await;
         recorder.flush();
         response
     }
@@ -144,7 +136,7 @@ where
         delivery: record::Delivery<'_>,
         recorder: &Recorder<'_>,
     ) -> RecordResult {
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         recorder.latency(envelope.latency_at(now));
         let span = tracing::info_span!("record", stage = "tim", correlation_id = %envelope.correlation_id, event_id = %envelope.id);
         record::apply(&self.store, &envelope, delivery, &self.filter_tag, now)

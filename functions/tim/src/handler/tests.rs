@@ -15,6 +15,7 @@ use rewards_shared::ports::{
     WriteResult,
 };
 use rewards_shared::sqs::encode_message;
+use rewards_shared::telemetry::Telemetry;
 use rewards_shared::testing::fixtures;
 
 fn activity(
@@ -103,10 +104,12 @@ impl<S: TimStateStore> Fixture<S> {
         Handler::new(
             "tim",
             Arc::clone(&self.store),
-            publisher,
-            Arc::clone(&self.dead_letters),
-            ManualClock::new("2026-11-16T09:30:01Z".parse().expect("date")),
-            Telemetry::for_tests(Stage::Tim, self.outcomes.clone()),
+            CommonPorts::new(
+                publisher,
+                Arc::clone(&self.dead_letters),
+                ManualClock::new("2026-11-16T09:30:01Z".parse().expect("date")),
+                Telemetry::for_tests(Stage::Tim, self.outcomes.clone()),
+            ),
         )
     }
 

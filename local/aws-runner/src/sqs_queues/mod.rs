@@ -41,7 +41,7 @@ pub use lambda_record::lambda_record;
 pub use settings::{Faults, TransportError, TransportSettings};
 
 use crate::resources::{Queue, RunResources};
-use scenario_runner::backend::Transport;
+use scenario_runner::backend::{BatchReceipt, Transport};
 use scenario_runner::queues::{batch_size, Queued, SQS_CALL_ENTRIES};
 
 /// One received message, and when it was received.
@@ -409,7 +409,10 @@ impl Transport for SqsTransport {
         self.active = true;
     }
 
-    async fn receive(&mut self, destination: Destination) -> Option<(SqsEvent, Receipt)> {
+    async fn receive(
+        &mut self,
+        destination: Destination,
+    ) -> Option<(SqsEvent, BatchReceipt<Receipt>)> {
         let buffered = self.buffer.entry(destination).or_default();
         let batch: Vec<Received> = if buffered.is_empty() {
             self.poll(destination).await
@@ -422,21 +425,25 @@ impl Transport for SqsTransport {
         }
         self.active = true;
         let event = self.event(destination, &batch);
-        Some((event, Receipt { messages: batch }))
+        Some((
+            event,
+            BatchReceipt::new(destination, Receipt { messages: batch }),
+        ))
     }
 
     async fn settle(
         &mut self,
-        destination: Destination,
-        receipt: Receipt,
+        batch: BatchReceipt<Receipt>,
         response: &SqsBatchResponse,
     ) -> Vec<Queued> {
+        let destination = batch.destination;
         let failed: HashSet<&str> = response
             .batch_item_failures
             .iter()
             .map(|failure| failure.item_identifier.as_str())
             .collect();
-        let (failures, succeeded): (Vec<&Received>, Vec<&Received>) = receipt
+        let (failures, succeeded): (Vec<&Received>, Vec<&Received>) = batch
+            .receipt
             .messages
             .iter()
             .partition(|received| failed.contains(received.id()));

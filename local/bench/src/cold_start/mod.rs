@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use rewards_shared::kafka::encode_record;
+use rewards_shared::kafka::{self, encode_record};
 use rewards_shared::ports::Destination;
 use rewards_shared::stage::Stage;
 
@@ -170,11 +170,7 @@ pub(super) fn lambda_msk_event(
     let mut event = aws_lambda_events::event::kafka::KafkaEvent::default();
     event.event_source = Some("aws:kafka".to_owned());
     for record in records {
-        let group = format!(
-            "{}-{}",
-            record.topic.as_deref().unwrap_or_default(),
-            record.partition
-        );
+        let group = kafka::topic_partition(record.topic.as_deref(), record.partition);
         event.records.entry(group).or_default().push(record);
     }
     event

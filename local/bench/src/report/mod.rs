@@ -94,14 +94,7 @@ pub struct Report {
     pub latency: Option<Model>,
 }
 
-const STAGES: [Stage; 6] = [
-    Stage::Dec,
-    Stage::Tim,
-    Stage::Fred,
-    Stage::Des,
-    Stage::Bcg,
-    Stage::Msq,
-];
+const STAGES: [Stage; 6] = Stage::ALL;
 
 fn round(value: f64, places: i32) -> Value {
     let factor = 10f64.powi(places);

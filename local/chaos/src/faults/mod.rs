@@ -21,15 +21,15 @@
 
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Utc};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
-use rewards_shared::model::{DeleteInstruction, MessageType, OnsiteMessage, QueuedMessage};
+use rewards_shared::model::{DeleteInstruction, OnsiteMessage, QueuedMessage};
 use rewards_shared::ports::{
     DeadLetter, DeadLetterError, DeadLetterSink, Delivery, FailedMessage, MessageStore,
-    MessageStoreError, OnsiteError, OnsiteGateway, OutgoingMessage, PromotionError,
+    MessageStoreError, OnsiteError, OnsiteGateway, OutgoingMessage, PendingQuery, PromotionError,
     PromotionSource, PublishError, Publisher, PutResult, StateKey, StateUpdate, Template,
-    TemplateError, TemplateSource, TimStateError, TimStateStore, TombstoneResult, WriteResult,
+    TemplateError, TemplateQuery, TemplateSource, TimStateError, TimStateStore, TombstoneResult,
+    WriteResult,
 };
 use serde::Serialize;
 

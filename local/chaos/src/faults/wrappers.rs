@@ -41,19 +41,12 @@ impl<S: PromotionSource> PromotionSource for Faulty<S> {
 impl<S: TemplateSource> TemplateSource for Faulty<S> {
     async fn template(
         &self,
-        brand: &str,
-        message_type: MessageType,
-        locale: &str,
+        query: TemplateQuery<'_>,
     ) -> Result<Option<Arc<Template>>, TemplateError> {
         if self.faults.dead() || self.faults.fires(Fault::Csl5xx) {
-            return Err(TemplateError::Unavailable {
-                brand: brand.to_owned(),
-                message_type,
-                locale: locale.to_owned(),
-                reason: "status 502".into(),
-            });
+            return Err(TemplateError::unavailable(query, "status 502"));
         }
-        self.inner.template(brand, message_type, locale).await
+        self.inner.template(query).await
     }
 }
 
@@ -165,14 +158,13 @@ impl<S: MessageStore> MessageStore for Faulty<S> {
 
     async fn pending(
         &self,
-        brand: &str,
-        account_id: &str,
-        now: DateTime<Utc>,
+        query: PendingQuery<'_>,
     ) -> Result<Vec<QueuedMessage>, MessageStoreError> {
-        if let Some(error) = self.msq_fault(|| format!("{brand}#{account_id}"), false) {
+        let customer = || format!("{}#{}", query.brand, query.account_id);
+        if let Some(error) = self.msq_fault(customer, false) {
             return Err(error);
         }
-        self.inner.pending(brand, account_id, now).await
+        self.inner.pending(query).await
     }
 
     async fn mark_delivered(&self, message: &QueuedMessage) -> Result<bool, MessageStoreError> {

@@ -21,10 +21,11 @@ use chrono::{DateTime, Duration, Utc};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use rewards_shared::envelope::format_timestamp;
-use rewards_shared::model::{MessageType, Promotion, RewardScheme, TierDefinition};
+use rewards_shared::model::{MessageType, Promotion};
 use serde::Serialize;
 use serde_json::json;
 
+use scenario_runner::generated::{self, GeneratedSchemes};
 use scenario_runner::scenario::ScenarioTemplate;
 
 mod journeys;
@@ -270,26 +271,18 @@ fn promotions(rng: &mut ChaCha8Rng, start: DateTime<Utc>, end: DateTime<Utc>) ->
             if rng.random_bool(0.85) {
                 tags.push(TIM_TAG.to_owned());
             }
-            Promotion {
-                promo_code: format!("PROMO-{i:02}"),
-                promo_name: format!("Promotion {i}"),
-                promo_url: format!("https://example.test/promo/{i}"),
-                tags,
-                brand: brand.to_owned(),
-                reward_schemes: (0..schemes)
-                    .map(|s| {
-                        let kind = ACTIVITY_TYPES[rng.random_range(0..ACTIVITY_TYPES.len())];
-                        RewardScheme {
-                            reward_scheme_id: format!("rs-{i:02}-{s}"),
-                            products: vec!["casino".to_owned()],
-                            reward_type: kind.to_owned(),
-                            product_reward_type: format!("CASINO_{kind}"),
-                            tier_definition: TierDefinition(json!({"tiers": [{"threshold": rng.random_range(3..=8_u64), "reward": "a reward"}]})),
-                            expiration_date: Some(expires),
-                        }
-                    })
-                    .collect(),
-            }
+            let schemes = (0..schemes)
+                .map(|_| {
+                    let kind = ACTIVITY_TYPES[rng.random_range(0..ACTIVITY_TYPES.len())];
+                    (kind, rng.random_range(3..=8_u64))
+                })
+                .collect();
+            let schemes = GeneratedSchemes {
+                schemes,
+                reward: "a reward",
+                expires,
+            };
+            generated::promotion(i, 2, brand, tags, schemes)
         })
         .collect()
 }

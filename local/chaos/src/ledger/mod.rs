@@ -35,8 +35,8 @@ use chrono::{DateTime, Utc};
 use rewards_shared::model::{DeleteInstruction, MessageType, OnsiteMessage, QueuedMessage};
 use rewards_shared::ports::{
     Delivery, MemoryOnsiteGateway, MessageStore, MessageStoreError, OnsiteError, OnsiteGateway,
-    Outcome, PutResult, StateKey, StateUpdate, TimStateError, TimStateStore, TombstoneResult,
-    WriteResult,
+    Outcome, PendingQuery, PutResult, StateKey, StateUpdate, TimStateError, TimStateStore,
+    TombstoneResult, WriteResult,
 };
 use serde::Serialize;
 
@@ -217,11 +217,9 @@ impl<S: MessageStore> MessageStore for Observed<S> {
 
     async fn pending(
         &self,
-        brand: &str,
-        account_id: &str,
-        now: DateTime<Utc>,
+        query: PendingQuery<'_>,
     ) -> Result<Vec<QueuedMessage>, MessageStoreError> {
-        self.inner.pending(brand, account_id, now).await
+        self.inner.pending(query).await
     }
 
     async fn mark_delivered(&self, message: &QueuedMessage) -> Result<bool, MessageStoreError> {

@@ -10,7 +10,7 @@ use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
 
-use super::{ItemState, MessageStore, PutResult, TombstoneResult};
+use super::{ItemState, MessageStore, PendingQuery, PutResult, TombstoneResult};
 use crate::model::{DeleteInstruction, DeliveryFormat, MessageType, OnsiteMessage, QueuedMessage};
 
 /// What running a case on a store gives: a future borrowing the store and the prefix.
@@ -92,7 +92,7 @@ async fn tombstone<S: MessageStore>(store: &S, instruction: &DeleteInstruction) 
 
 async fn pending<S: MessageStore>(store: &S, account: &str) -> Vec<QueuedMessage> {
     store
-        .pending(BRAND, account, now())
+        .pending(PendingQuery::new(BRAND, account, now()))
         .await
         .unwrap_or_else(|error| panic!("pending of {account}: {error}"))
 }

@@ -34,7 +34,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 use chrono::{DateTime, Utc};
 
 use super::{
-    partition_key, sort_key, ItemState, MessageStore, MessageStoreError, PutResult, TombstoneResult,
+    partition_key, sort_key, ItemState, MessageStore, MessageStoreError, PendingQuery, PutResult,
+    TombstoneResult,
 };
 use crate::aws::classify::{classify, AwsFailure, SdkError};
 use crate::envelope::format_timestamp;
@@ -262,11 +263,9 @@ impl MessageStore for DynamoMessageStore {
 
     async fn pending(
         &self,
-        brand: &str,
-        account_id: &str,
-        now: DateTime<Utc>,
+        query: PendingQuery<'_>,
     ) -> Result<Vec<QueuedMessage>, MessageStoreError> {
-        let pk = partition_key(brand, account_id);
+        let pk = query.partition_key();
         let mut pending = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -286,7 +285,11 @@ impl MessageStore for DynamoMessageStore {
                 let key = item_key(item);
                 match queued_message(item, &key) {
                     Ok(Some(message)) => {
-                        if message.message.expires_at.is_none_or(|expiry| expiry > now) {
+                        if message
+                            .message
+                            .expires_at
+                            .is_none_or(|expiry| expiry > query.now)
+                        {
                             pending.push(message);
                         }
                     }

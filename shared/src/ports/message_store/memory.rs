@@ -3,10 +3,9 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use chrono::{DateTime, Utc};
-
 use super::{
-    partition_key, sort_key, ItemState, MessageStore, MessageStoreError, PutResult, TombstoneResult,
+    partition_key, sort_key, ItemState, MessageStore, MessageStoreError, PendingQuery, PutResult,
+    TombstoneResult,
 };
 use crate::model::{DeleteInstruction, MessageType, QueuedMessage};
 
@@ -115,17 +114,20 @@ impl MessageStore for MemoryMessageStore {
 
     async fn pending(
         &self,
-        brand: &str,
-        account_id: &str,
-        now: DateTime<Utc>,
+        query: PendingQuery<'_>,
     ) -> Result<Vec<QueuedMessage>, MessageStoreError> {
-        let pk = partition_key(brand, account_id);
+        let pk = query.partition_key();
         let items = self.lock(&pk)?;
         let mut pending: Vec<QueuedMessage> = items
             .iter()
             .filter(|((item_pk, _), item)| *item_pk == pk && item.state == ItemState::Queued)
             .filter_map(|(_, item)| item.message.clone())
-            .filter(|message| message.message.expires_at.is_none_or(|expiry| expiry > now))
+            .filter(|message| {
+                message
+                    .message
+                    .expires_at
+                    .is_none_or(|expiry| expiry > query.now)
+            })
             .collect();
         pending.sort_by_key(|message| (message.occurred_at, message.sequence));
         Ok(pending)

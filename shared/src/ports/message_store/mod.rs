@@ -122,6 +122,33 @@ impl Retryable for MessageStoreError {
     }
 }
 
+/// Which messages are wanted from the store: the customer's, still worth showing at `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingQuery<'a> {
+    /// The brand the customer plays on.
+    pub brand: &'a str,
+    /// The customer.
+    pub account_id: &'a str,
+    /// Messages that expired by then are left out.
+    pub now: DateTime<Utc>,
+}
+
+impl<'a> PendingQuery<'a> {
+    /// The messages of `account_id` on `brand` that have not expired at `now`.
+    pub fn new(brand: &'a str, account_id: &'a str, now: DateTime<Utc>) -> Self {
+        PendingQuery {
+            brand,
+            account_id,
+            now,
+        }
+    }
+
+    /// The customer's partition key.
+    pub fn partition_key(&self) -> String {
+        partition_key(self.brand, self.account_id)
+    }
+}
+
 /// MSQ's store of messages.
 pub trait MessageStore: Send + Sync {
     /// Queues `message`, replacing an older one of its kind, unless the item holds its
@@ -138,13 +165,11 @@ pub trait MessageStore: Send + Sync {
         instruction: &DeleteInstruction,
     ) -> impl Future<Output = Result<TombstoneResult, MessageStoreError>> + Send;
 
-    /// The customer's queued messages that have not expired at `now`, oldest first (by the
-    /// activity's time, then sequence).
+    /// The query's customer's queued messages that have not expired at its `now`, oldest
+    /// first (by the activity's time, then sequence).
     fn pending(
         &self,
-        brand: &str,
-        account_id: &str,
-        now: DateTime<Utc>,
+        query: PendingQuery<'_>,
     ) -> impl Future<Output = Result<Vec<QueuedMessage>, MessageStoreError>> + Send;
 
     /// After OSG took `message`: replaces it with a `delivered` marker, only if the item still
@@ -173,11 +198,9 @@ impl<S: MessageStore + ?Sized> MessageStore for std::sync::Arc<S> {
 
     fn pending(
         &self,
-        brand: &str,
-        account_id: &str,
-        now: DateTime<Utc>,
+        query: PendingQuery<'_>,
     ) -> impl Future<Output = Result<Vec<QueuedMessage>, MessageStoreError>> + Send {
-        (**self).pending(brand, account_id, now)
+        (**self).pending(query)
     }
 
     fn mark_delivered(

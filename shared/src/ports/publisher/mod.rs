@@ -35,7 +35,8 @@ pub enum Destination {
 }
 
 impl Destination {
-    /// Every destination.
+    /// Every destination, in the order of the chain (a queue before the ones its consumer
+    /// publishes to).
     pub const ALL: [Destination; 6] = [
         Destination::EnrichedEvents,
         Destination::RelevantEvents,
