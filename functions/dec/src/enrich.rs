@@ -59,7 +59,7 @@ pub fn enrich(
                 EventType::ActivityEnriched,
                 correlation_id,
                 now,
-                enriched.clone(),
+                &enriched,
             );
             let mut emission = emission(Destination::EnrichedEvents, &envelope, &enriched, now)?;
             emission.unknown_schemes = enrichment.unknown_schemes;
@@ -69,7 +69,7 @@ pub fn enrich(
             let enriched = EnrichedActivity::from_eppm(eppm, promotion);
             let data = RewardMessage {
                 message_type: MessageType::Unqualification,
-                activity: enriched.clone(),
+                activity: &enriched,
             };
             let envelope = envelope(
                 &enriched,

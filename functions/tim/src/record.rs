@@ -98,7 +98,7 @@ fn emit(
     };
     let data = RewardMessage {
         message_type,
-        activity: envelope.data.clone(),
+        activity: &envelope.data,
     };
     let next = envelope.next(
         Stage::Tim,

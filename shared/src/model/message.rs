@@ -79,13 +79,17 @@ impl DeliveryFormat {
 
 /// A relevant reward event (TIM → FRED, and DEC → FRED for EPPM unqualifications): the data of
 /// `rewards.relevant` and `rewards.unqualification`.
+///
+/// A stage that writes one holds the activity it read as `RewardMessage<&EnrichedActivity>`,
+/// which serialises exactly as the owned form: the activity is written from where it is, not
+/// copied first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RewardMessage {
+pub struct RewardMessage<A = EnrichedActivity> {
     /// What kind of message it becomes.
     pub message_type: MessageType,
     /// The enriched activity behind it.
-    pub activity: EnrichedActivity,
+    pub activity: A,
 }
 
 /// DES's verdict on one reward's progress.
@@ -124,13 +128,16 @@ pub struct Decision {
 }
 
 /// A decided reward event (FRED → BCG): the data of `rewards.decided`.
+///
+/// FRED writes it as `DecidedMessage<&EnrichedActivity>`, borrowing the activity it read (the
+/// same JSON as the owned form).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DecidedMessage {
+pub struct DecidedMessage<A = EnrichedActivity> {
     /// What kind of message it becomes.
     pub message_type: MessageType,
     /// The enriched activity behind it.
-    pub activity: EnrichedActivity,
+    pub activity: A,
     /// DES's decision, with the delivery preference.
     pub decision: Decision,
 }
@@ -298,6 +305,43 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn a_message_borrowing_its_activity_writes_what_the_owned_one_writes() {
+        let activity = crate::testing::fixtures::enriched_activity();
+        let owned = RewardMessage {
+            message_type: MessageType::Progress,
+            activity: activity.clone(),
+        };
+        let borrowed = RewardMessage {
+            message_type: MessageType::Progress,
+            activity: &activity,
+        };
+        let written = serde_json::to_string(&borrowed).expect("borrowed");
+        assert_eq!(written, serde_json::to_string(&owned).expect("owned"));
+        let read: RewardMessage = serde_json::from_str(&written).expect("reads back");
+        assert_eq!(read, owned);
+
+        let decision = Decision {
+            has_decision: true,
+            decisions: Vec::new(),
+            delivery_preference: Some(DeliveryFormat::Toast),
+        };
+        let owned = DecidedMessage {
+            message_type: MessageType::RewardAwarded,
+            activity: activity.clone(),
+            decision: decision.clone(),
+        };
+        let borrowed = DecidedMessage {
+            message_type: MessageType::RewardAwarded,
+            activity: &activity,
+            decision,
+        };
+        assert_eq!(
+            serde_json::to_string(&borrowed).expect("borrowed"),
+            serde_json::to_string(&owned).expect("owned")
+        );
     }
 
     #[test]

@@ -224,7 +224,7 @@ where
             now,
             DecidedMessage {
                 message_type: data.message_type,
-                activity: activity.clone(),
+                activity,
                 decision,
             },
         );

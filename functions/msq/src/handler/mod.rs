@@ -299,8 +299,10 @@ where
 }
 
 /// The envelope's data as `T`; a mismatch is invalid input naming the event.
+///
+/// Read from the tree in place (`&Value` is a deserializer), not from a copy of it.
 fn data<T: DeserializeOwned>(envelope: &Envelope<serde_json::Value>) -> Result<T, RecordFailure> {
-    serde_json::from_value(envelope.data.clone()).map_err(|e| {
+    T::deserialize(&envelope.data).map_err(|e| {
         RecordFailure::invalid(EnvelopeError::Data {
             id: envelope.id.clone(),
             reason: e.to_string(),
