@@ -10,8 +10,10 @@
 #   that file changed since the last install.
 # - Adds the Rust target aarch64-unknown-linux-gnu (a no-op once installed).
 # - Runs `cargo lambda build --release --arm64` for the functions: the release profile of the
-#   workspace (fat LTO, one codegen unit, panic=abort, symbols stripped), cross-linked by Zig
-#   against Amazon Linux 2023's glibc, no Docker. Binaries land in target/lambda/<f>/bootstrap.
+#   workspace (fat LTO, one codegen unit, panic=abort, symbols stripped) and the arm64 flags of
+#   .cargo/config.toml (Graviton2 CPU, non-PIE, no unwind tables for Rust code), cross-linked by
+#   Zig against Amazon Linux 2023's glibc, no Docker. Binaries land in
+#   target/lambda/<f>/bootstrap.
 # - Prints each bootstrap's size and what `file` says of it (arm64, stripped).
 #
 # A cold release build of the six takes a long while on a small machine (each binary is

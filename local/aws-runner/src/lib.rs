@@ -265,7 +265,7 @@ impl AwsRun {
 /// [`KEEP_RESOURCES_VAR`] is set.
 pub async fn run_scenario(path: &Path) -> Result<Vec<Trace>, AwsRunError> {
     let scenario = Scenario::read(path)?;
-    let config = rewards_shared::aws::load_sdk_config().await;
+    let config = rewards_shared::aws::load_sdk_config_default_chain().await;
     let settings = AwsSettings::for_config(&config);
     let keep = std::env::var_os(KEEP_RESOURCES_VAR).is_some();
     eprintln!(

@@ -61,7 +61,7 @@ pub async fn command(options: &Options) -> std::process::ExitCode {
         );
         return ExitCode::from(2);
     };
-    let config = rewards_shared::aws::sdk_config().await;
+    let config = rewards_shared::aws::load_sdk_config_default_chain().await;
     let sqs = rewards_shared::aws::sqs_client(&config);
     let target = if stage == Stage::Dec {
         let settings = rewards_shared::http::HttpSettings {

@@ -3,10 +3,14 @@
 //!
 //! Choices, made for Lambda functions fed by SQS (whose redelivery is the outer retry):
 //!
-//! - **Where to**: `aws_config::defaults` reads the region (`AWS_REGION`, then
-//!   `AWS_DEFAULT_REGION`), the credentials (the function's role in Lambda) and
-//!   `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_SQS`, which point the
-//!   clients at a local AWS API (moto) in tests and local runs. Nothing here is hard-coded.
+//! - **Where to**: the environment alone ([`environment`]): the region (`AWS_REGION`, then
+//!   `AWS_DEFAULT_REGION`), the credentials (the function role's, which Lambda puts in the
+//!   environment) and `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_SQS`,
+//!   which point the clients at a local AWS API (moto) in tests and local runs. Nothing here is
+//!   hard-coded. aws-config's default chain (profiles, SSO, STS, instance metadata), for
+//!   command-line tools run with a developer's usual credentials, is
+//!   [`load_sdk_config_default_chain`] behind the feature `aws-default-chain`, so that it is
+//!   not linked into the functions.
 //! - **Retries**: standard mode (exponential backoff with jitter, a retry quota, throttling
 //!   and 5xx and transient I/O errors retried), [`MAX_ATTEMPTS`] attempts in all, backoff from
 //!   [`INITIAL_BACKOFF`] up to [`MAX_BACKOFF`]. Few and short: a record that still fails is
@@ -26,6 +30,8 @@
 #[cfg(feature = "aws")]
 pub mod classify;
 #[cfg(feature = "aws")]
+pub mod environment;
+#[cfg(feature = "aws")]
 pub mod http_client;
 #[cfg(feature = "sqs")]
 pub(crate) mod sqs_batch;
@@ -35,11 +41,19 @@ pub mod tls;
 use std::time::Duration;
 
 #[cfg(feature = "aws")]
-use aws_config::retry::RetryConfig;
+use aws_credential_types::provider::SharedCredentialsProvider;
 #[cfg(feature = "aws")]
-use aws_config::timeout::TimeoutConfig;
+use aws_smithy_async::rt::sleep::default_async_sleep;
 #[cfg(feature = "aws")]
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_async::time::SystemTimeSource;
+#[cfg(feature = "aws")]
+use aws_smithy_runtime_api::client::behavior_version::BehaviorVersion;
+#[cfg(feature = "aws")]
+use aws_smithy_types::retry::RetryConfig;
+#[cfg(feature = "aws")]
+use aws_smithy_types::timeout::TimeoutConfig;
+#[cfg(feature = "aws")]
+use aws_types::SdkConfig;
 #[cfg(feature = "aws")]
 use tokio::sync::OnceCell;
 
@@ -93,11 +107,34 @@ pub async fn sdk_config() -> SdkConfig {
 }
 
 #[cfg(feature = "aws")]
-/// Loads a new SDK configuration from the environment, with this module's retry and time-out
-/// settings. Functions use [`sdk_config`]; this is for callers that need a configuration of
-/// their own (tests running each on its own tokio runtime must not share connection pools).
+/// Loads a new SDK configuration from the environment ([`environment`]), with this module's
+/// retry and time-out settings. Functions use [`sdk_config`]; this is for callers that need a
+/// configuration of their own (tests running each on its own tokio runtime must not share
+/// connection pools).
 pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    let mut builder = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .credentials_provider(SharedCredentialsProvider::new(
+            environment::EnvironmentCredentials,
+        ))
+        .service_config(environment::EnvironmentServiceConfig)
+        .time_source(SystemTimeSource::new())
+        .http_client(http_client::shared_http_client())
+        .retry_config(retry_config())
+        .timeout_config(timeout_config());
+    builder.set_region(environment::region());
+    builder.set_endpoint_url(environment::endpoint_url());
+    builder.set_sleep_impl(default_async_sleep());
+    builder.build()
+}
+
+#[cfg(feature = "aws-default-chain")]
+/// Loads a new SDK configuration through aws-config's default chain (environment, then the
+/// profile files with `AWS_PROFILE`, SSO, web identity, container and instance metadata), with
+/// this module's HTTP client, retry and time-out settings: for command-line tools that run
+/// against an AWS account with a developer's usual credentials. The functions never need it.
+pub async fn load_sdk_config_default_chain() -> SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(http_client::shared_http_client())
         .retry_config(retry_config())
         .timeout_config(timeout_config())

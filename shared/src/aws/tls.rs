@@ -12,8 +12,11 @@
 //!   `SSL_CERT_FILE` and/or `SSL_CERT_DIR` when set, otherwise the distribution's bundle
 //!   (`/etc/pki/tls/certs/ca-bundle.crt` on Lambda's `provided.al2023`). A private CA added to
 //!   the system store (or named by `SSL_CERT_FILE`) keeps working; nothing is compiled in.
-//! - **Crypto**: aws-lc-rs, TLS 1.2 and 1.3, post-quantum hybrid key exchange preferred, as the
-//!   SDK's default client did.
+//! - **Crypto**: *ring* (rustls's `ring` provider), TLS 1.2 and 1.3, key exchange X25519, P-256
+//!   and P-384. Not aws-lc-rs: its C library was a large part of every binary that speaks
+//!   HTTPS and the longest step of a cold build, for a post-quantum hybrid key exchange
+//!   (docs/decisions.md, "Binary size and cold start"). The provider is also installed as the process default, so
+//!   that any rustls user that asks for the default finds this one.
 //! - **When**: on first use, which is the set-up of the first client, before the function asks
 //!   for its first invocation (not deferred to a request).
 
@@ -67,10 +70,12 @@ fn native_roots() -> Result<RootCertStore, String> {
     Ok(roots)
 }
 
-/// A client configuration trusting `roots`: aws-lc-rs, the safe default protocol versions,
+/// A client configuration trusting `roots`: *ring*, the safe default protocol versions,
 /// HTTP/1.1 offered by ALPN (both clients speak HTTP/1.1 with connection reuse).
 fn build(roots: RootCertStore) -> Result<ClientConfig, String> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    // Ignored when a default is already installed (by an earlier call or by the caller).
+    let _ = rustls::crypto::CryptoProvider::install_default((*provider).clone());
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
@@ -89,5 +94,20 @@ mod tests {
         let first = client_config().expect("platform roots");
         let again = client_config().expect("platform roots");
         assert!(Arc::ptr_eq(&first, &again));
+    }
+
+    #[test]
+    fn ring_is_the_crypto_and_the_process_default() {
+        let config = client_config().expect("platform roots");
+        let ring = rustls::crypto::ring::default_provider();
+        let suites = |p: &rustls::crypto::CryptoProvider| {
+            p.cipher_suites
+                .iter()
+                .map(|s| s.suite())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(suites(config.crypto_provider()), suites(&ring));
+        let installed = rustls::crypto::CryptoProvider::get_default().expect("installed");
+        assert_eq!(suites(installed), suites(&ring));
     }
 }

@@ -260,7 +260,7 @@ macro_rules! api_key_client {
                 base_url: impl Into<String>,
                 api_key_secret_arn: Option<String>,
                 retry: $crate::http::RetryPolicy,
-                sdk: &aws_config::SdkConfig,
+                sdk: &aws_types::SdkConfig,
             ) -> Result<Self, $crate::http::SigningError> {
                 let api_key =
                     $crate::secrets::api_key_for_lambda(api_key_secret_arn, &client, sdk)?;

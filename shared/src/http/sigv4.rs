@@ -2,8 +2,8 @@
 //! `POST {DES_URL}/decisions` to DES's function URL (`AuthType: AWS_IAM`, service `lambda`).
 //!
 //! - The region and the credentials come from the SDK configuration loaded once per cold start
-//!   ([`crate::aws::sdk_config`]): the region from `AWS_REGION`, the credentials from
-//!   aws-config's default provider chain (in Lambda, the function role's session credentials).
+//!   ([`crate::aws::sdk_config`]): the region from `AWS_REGION`, the credentials from the
+//!   environment (in Lambda, the function role's session credentials; [`crate::aws::environment`]).
 //! - Credentials are cached and fetched again once they expire within [`REFRESH_MARGIN`];
 //!   credentials without an expiry are kept for the life of the process.
 //! - The canonical request covers the method, the URL, every header set when the request is
@@ -12,11 +12,11 @@
 
 use std::time::{Duration, SystemTime};
 
-use aws_config::SdkConfig;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
+use aws_types::SdkConfig;
 use futures::future::BoxFuture;
 use reqwest::header::{HeaderName, HeaderValue};
 use tokio::sync::Mutex;
@@ -402,13 +402,13 @@ mod tests {
         let error = SigV4Signer::from_sdk_config(&config, LAMBDA_SERVICE).expect_err("no region");
         assert!(error.to_string().contains("region"), "{error}");
         let config = SdkConfig::builder()
-            .region(aws_config::Region::new("eu-west-1"))
+            .region(aws_types::region::Region::new("eu-west-1"))
             .build();
         let error =
             SigV4Signer::from_sdk_config(&config, LAMBDA_SERVICE).expect_err("no credentials");
         assert!(error.to_string().contains("credentials"), "{error}");
         let config = SdkConfig::builder()
-            .region(aws_config::Region::new("eu-west-1"))
+            .region(aws_types::region::Region::new("eu-west-1"))
             .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
                 ACCESS_KEY, SECRET, None, None, "test",
             )))

@@ -120,7 +120,7 @@ impl SecretSource for MemorySecrets {
 pub fn api_key_for_lambda(
     secret_arn: Option<String>,
     http: &reqwest::Client,
-    sdk: &aws_config::SdkConfig,
+    sdk: &aws_types::SdkConfig,
 ) -> Result<ApiKey, crate::http::SigningError> {
     match secret_arn {
         None => Ok(ApiKey::None),

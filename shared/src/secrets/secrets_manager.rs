@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use aws_config::SdkConfig;
+use aws_types::SdkConfig;
 use futures::future::BoxFuture;
 use reqwest::Method;
 

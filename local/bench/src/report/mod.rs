@@ -34,7 +34,7 @@ pub mod targets {
     /// Cold start, ms, at most.
     pub const COLD_START_MILLIS: f64 = 15.0;
     /// Stripped arm64 binary, bytes, at most.
-    pub const BINARY_BYTES: u64 = 8 * 1024 * 1024;
+    pub const BINARY_BYTES: u64 = 6 * 1024 * 1024;
     /// Peak RSS, bytes, at most.
     pub const PEAK_RSS_BYTES: u64 = 20 * 1024 * 1024;
     /// Cost per million events, US dollars, at most.
