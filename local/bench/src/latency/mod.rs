@@ -43,6 +43,12 @@ pub use chain::{simulate, Chain, FIFO_REQUEST};
 mod model;
 pub use model::{candidates, chain_from, point, run, sweep, Model, Point};
 
+pub mod serial;
+pub use serial::{simulate_serial, SerialRunner};
+
+pub mod check;
+pub use check::{check_mix, check_scenario, LatencyCheck};
+
 /// The kind of an event source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceKind {
