@@ -9,7 +9,8 @@
 //! which is the origin here (the in-process MSK has no delivery time, and `tsorigin` is the
 //! activity's `occurredAt`, data of the scenario).
 //!
-//! [`StampingTransport`] wraps the queues: it times every `ReceiveMessage` and idle check, and
+//! [`StampingTransport`] wraps the queues: it times every `ReceiveMessage`, settle and idle
+//! check, and
 //! reads the stamps and correlation id of every envelope handed to BCG. [`TimedOnsite`] wraps
 //! OSG: a message BCG shows is kept with the stamps of its correlation id and the wall time
 //! it was shown ([`LatencyLog::observed`]). Off (the default), both pass everything through
@@ -129,12 +130,16 @@ pub struct Receive {
 /// What a run on the wall clock saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Observed {
+    /// The stamps of every event BCG received (with DEC's, TIM's and FRED's), in order.
+    pub reached_bcg: Vec<EventStamps>,
     /// Every message OSG showed during a BCG invocation, in order.
     pub shown: Vec<Shown>,
     /// Every receive, in order.
     pub receives: Vec<Receive>,
     /// Every idle check (the depth of every queue), in order.
     pub idle_checks: Vec<Duration>,
+    /// Every settle after an invocation (`DeleteMessageBatch`), in order.
+    pub settles: Vec<Duration>,
 }
 
 #[derive(Debug, Default)]
@@ -176,6 +181,10 @@ impl LatencyLog {
             .collect();
         self.with(|state| {
             state.in_bcg = true;
+            state
+                .observed
+                .reached_bcg
+                .extend(read.iter().map(|(_, stamps)| *stamps));
             state.pending.extend(read);
         });
     }
@@ -254,7 +263,9 @@ impl<Q: Transport> Transport for StampingTransport<Q> {
         let received = self.inner.receive(destination).await;
         if let Some(timing) = &self.timing {
             let elapsed = started.elapsed();
-            let messages = received.as_ref().map_or(0, |(event, _)| event.records.len());
+            let messages = received
+                .as_ref()
+                .map_or(0, |(event, _)| event.records.len());
             timing.log.with(|state| {
                 state.observed.receives.push(Receive {
                     destination,
@@ -278,7 +289,15 @@ impl<Q: Transport> Transport for StampingTransport<Q> {
         receipt: Q::Receipt,
         response: &SqsBatchResponse,
     ) -> Vec<Queued> {
-        self.inner.settle(destination, receipt, response).await
+        let started = Instant::now();
+        let dead = self.inner.settle(destination, receipt, response).await;
+        if let Some(timing) = &self.timing {
+            let elapsed = started.elapsed();
+            timing
+                .log
+                .with(|state| state.observed.settles.push(elapsed));
+        }
+        dead
     }
 
     async fn is_idle(&mut self) -> bool {
@@ -312,7 +331,9 @@ impl OnsiteGateway for TimedOnsite {
     async fn deliver(&self, message: &OnsiteMessage) -> Result<Delivery, OnsiteError> {
         let delivery = self.inner.deliver(message).await;
         if let (Some(timing), Ok(Delivery::Delivered)) = (&self.timing, &delivery) {
-            timing.log.shown(&message.correlation_id, timing.clock.now());
+            timing
+                .log
+                .shown(&message.correlation_id, timing.clock.now());
         }
         delivery
     }
@@ -358,33 +379,45 @@ pub fn spread_of(values: &mut [f64]) -> (f64, f64, f64) {
     (at(0.5), at(0.99), values.last().copied().unwrap_or(0.0))
 }
 
-/// The hops of [`Shown`] messages: name and the milliseconds between two of its times.
-pub const HOPS: [(&str, fn(&Shown) -> i64); 5] = [
-    ("DEC → TIM", |s| millis(s.stamps.dec, s.stamps.tim)),
-    ("TIM → FRED", |s| millis(s.stamps.tim, s.stamps.fred)),
-    ("FRED → BCG", |s| millis(s.stamps.fred, s.stamps.bcg)),
+/// The hops of every event BCG received: name and the milliseconds between two of its stamps
+/// (to the microsecond; the envelope's stamps are whole milliseconds).
+pub const HOPS: [(&str, fn(&EventStamps) -> f64); 4] = [
+    ("DEC → TIM", |s| millis(s.dec, s.tim)),
+    ("TIM → FRED", |s| millis(s.tim, s.fred)),
+    ("FRED → BCG", |s| millis(s.fred, s.bcg)),
+    ("origin → BCG", |s| millis(s.dec, s.bcg)),
+];
+
+/// The hops of the messages OSG showed.
+pub const SHOWN_HOPS: [(&str, fn(&Shown) -> f64); 2] = [
     ("BCG → OSG", |s| millis(s.stamps.bcg, s.osg)),
     ("origin → OSG", |s| millis(s.stamps.dec, s.osg)),
 ];
 
-fn millis(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
-    (to - from).num_milliseconds()
+fn millis(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    (to - from).num_microseconds().unwrap_or(i64::MAX) as f64 / 1e3
 }
 
 /// A few lines for a person: per hop, p50, p99 and max of what was shown.
 pub fn summary(observed: &Observed) -> String {
     let mut out = format!(
-        "latency on the wall clock: {} message(s) shown by OSG ({} receives, {} idle checks)\n",
+        "latency on the wall clock: {} event(s) reached BCG, {} shown by OSG ({} receives, {} idle checks)\n",
+        observed.reached_bcg.len(),
         observed.shown.len(),
         observed.receives.len(),
         observed.idle_checks.len()
     );
-    for (name, hop) in HOPS {
-        let mut values: Vec<f64> = observed.shown.iter().map(|s| hop(s) as f64).collect();
+    let mut line = |name: &str, mut values: Vec<f64>| {
         let (p50, p99, max) = spread_of(&mut values);
         out.push_str(&format!(
-            "  {name:<13} p50 {p50:>6.0} ms  p99 {p99:>6.0} ms  max {max:>6.0} ms\n"
+            "  {name:<13} p50 {p50:>7.1} ms  p99 {p99:>7.1} ms  max {max:>7.1} ms\n"
         ));
+    };
+    for (name, hop) in HOPS {
+        line(name, observed.reached_bcg.iter().map(hop).collect());
+    }
+    for (name, hop) in SHOWN_HOPS {
+        line(name, observed.shown.iter().map(hop).collect());
     }
     out
 }
@@ -427,8 +460,10 @@ mod tests {
             stamps,
             osg: at("2026-01-01T00:00:02.040Z"),
         };
-        let hops: Vec<i64> = HOPS.iter().map(|(_, hop)| hop(&shown)).collect();
-        assert_eq!(hops, vec![250, 250, 500, 40, 1040]);
+        let hops: Vec<f64> = HOPS.iter().map(|(_, hop)| hop(&stamps)).collect();
+        assert_eq!(hops, vec![250.0, 250.0, 500.0, 1000.0]);
+        let shown_hops: Vec<f64> = SHOWN_HOPS.iter().map(|(_, hop)| hop(&shown)).collect();
+        assert_eq!(shown_hops, vec![40.0, 1040.0]);
         assert!(stamps_of(r#"{"correlationid":"c-1"}"#, bcg).is_none());
     }
 
@@ -447,5 +482,6 @@ mod tests {
         log.shown("c-1", at("2026-01-01T00:00:03Z"));
         log.shown("c-1", at("2026-01-01T00:00:04Z"));
         assert_eq!(log.observed().shown.len(), 1);
+        assert_eq!(log.observed().reached_bcg.len(), 1);
     }
 }

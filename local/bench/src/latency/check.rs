@@ -6,20 +6,22 @@
 //! MSQ sent on, from the trace), each stage's handler time per invocation (a line
 //! `wait + records × cpu` fitted to the trace's invocations of that queue or topic, with the
 //! measured spread around it), where each stage's records went (the trace's counts), the share
-//! BCG showed, and the measured `ReceiveMessage` and idle-check times. What is compared is
+//! BCG showed, and the measured `ReceiveMessage`, settle and idle-check times. What is compared is
 //! what the model adds: the order in which one executor works through the queues and the waits
 //! that follow.
 
 use std::collections::BTreeMap;
 
-use aws_runner::wall_clock::{spread_of, Observed, HOPS};
+use aws_runner::wall_clock::{spread_of, Observed, HOPS, SHOWN_HOPS};
 use aws_runner::{AwsRun, AwsSettings};
 use rewards_shared::ports::Destination;
 use scenario_runner::pipeline::{CPP_TOPIC, EPPM_TOPIC, ONLINE_TOPIC};
 use scenario_runner::report::Trace;
 use scenario_runner::scenario::Scenario;
 
-use super::serial::{simulate_serial, Feed, Routes, SerialHandler, SerialRunner, ShownTimes, ORDER};
+use super::serial::{
+    simulate_serial, BcgTimes, Feed, Routes, Samples, SerialHandler, SerialRun, SerialRunner, ORDER,
+};
 use crate::driver::{feed, CurrentStage, RunTally};
 use crate::mix::Mix;
 use crate::BenchError;
@@ -27,7 +29,7 @@ use crate::BenchError;
 /// One hop, observed and modelled: p50, p99 and max, ms.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HopCheck {
-    /// The hop's name ([`HOPS`]).
+    /// The hop's name ([`HOPS`], [`SHOWN_HOPS`]).
     pub hop: &'static str,
     /// In the run.
     pub observed: [f64; 3],
@@ -40,34 +42,43 @@ pub struct HopCheck {
 pub struct LatencyCheck {
     /// What ran.
     pub label: String,
+    /// Events that reached BCG on the CPP path in the run.
+    pub reached_observed: usize,
+    /// In the model.
+    pub reached_model: usize,
     /// Messages OSG showed in the run (CPP path, with every stamp).
     pub shown_observed: usize,
     /// In the model.
     pub shown_model: usize,
     /// Lambda invocations in the run.
     pub invocations: usize,
+    /// Invocations per queue (in the runner's drain order), in the run.
+    pub batches_observed: [usize; 6],
+    /// In the model.
+    pub batches_model: [usize; 6],
+    /// From the first origin to the last BCG start, ms, in the run.
+    pub span_observed_ms: f64,
+    /// In the model.
+    pub span_model_ms: f64,
+    /// Handler, receive, settle and idle-check times of the run, summed, ms: what the model
+    /// plays.
+    pub accounted_ms: f64,
     /// Mean `ReceiveMessage` that returned messages, ms.
     pub receive_ms: f64,
     /// Mean empty one, ms.
     pub empty_receive_ms: f64,
     /// Mean idle check, ms.
     pub idle_check_ms: f64,
+    /// Mean settle, ms.
+    pub settle_ms: f64,
     /// Per hop, then origin → OSG.
     pub hops: Vec<HopCheck>,
 }
 
 impl LatencyCheck {
-    /// The origin → OSG row.
-    pub fn end_to_end(&self) -> Option<&HopCheck> {
-        self.hops.iter().find(|h| h.hop == "origin → OSG")
-    }
-}
-
-fn mean(values: &[f64]) -> f64 {
-    if values.is_empty() {
-        0.0
-    } else {
-        values.iter().sum::<f64>() / values.len() as f64
+    /// The row of `hop`.
+    pub fn hop(&self, hop: &str) -> Option<&HopCheck> {
+        self.hops.iter().find(|h| h.hop == hop)
     }
 }
 
@@ -184,71 +195,137 @@ pub fn configure(trace: &[Trace], observed: &Observed) -> (SerialRunner, Vec<Fee
         (fit(&per_queue[index]), routes)
     });
     let receives = |full: bool| {
-        let values: Vec<f64> = observed
-            .receives
-            .iter()
-            .filter(|r| (r.messages > 0) == full)
-            .map(|r| r.elapsed.as_secs_f64() * 1e3)
-            .collect();
-        mean(&values)
+        Samples(
+            observed
+                .receives
+                .iter()
+                .filter(|r| (r.messages > 0) == full)
+                .map(|r| r.elapsed.as_secs_f64() * 1e3)
+                .collect(),
+        )
     };
-    let idle: Vec<f64> = observed
-        .idle_checks
-        .iter()
-        .map(|d| d.as_secs_f64() * 1e3)
-        .collect();
+    let samples = |values: &[std::time::Duration]| {
+        Samples(values.iter().map(|d| d.as_secs_f64() * 1e3).collect())
+    };
     let runner = SerialRunner {
         dec: fit(&dec),
         msq_online: fit(&online),
         queues,
-        receive_ms: receives(true),
-        empty_receive_ms: receives(false),
-        idle_check_ms: mean(&idle),
+        receive: receives(true),
+        empty_receive: receives(false),
+        idle_check: samples(&observed.idle_checks),
+        settle: samples(&observed.settles),
     };
     (runner, feeds)
 }
 
-/// The model's hops of a shown message, in the order of [`HOPS`].
-fn model_hops(s: &ShownTimes) -> [f64; 5] {
-    [
-        s.tim - s.dec,
-        s.fred - s.tim,
-        s.bcg - s.fred,
-        s.osg - s.bcg,
-        s.osg - s.dec,
-    ]
+/// The model's hops of an event that reached BCG, in the order of [`HOPS`].
+fn model_hops(s: &BcgTimes) -> [f64; 4] {
+    [s.tim - s.dec, s.fred - s.tim, s.bcg - s.fred, s.bcg - s.dec]
 }
 
-/// Compares `observed` with the model configured from `trace` and `observed`.
+/// The model's hops of a shown message, in the order of [`SHOWN_HOPS`] (shown by the end of
+/// BCG's invocation).
+fn model_shown_hops(s: &BcgTimes) -> [f64; 2] {
+    [s.end - s.bcg, s.end - s.dec]
+}
+
+fn row(hop: &'static str, mut observed: Vec<f64>, mut model: Vec<f64>) -> HopCheck {
+    let (a, b, c) = spread_of(&mut observed);
+    let (x, y, z) = spread_of(&mut model);
+    HopCheck {
+        hop,
+        observed: [a, b, c],
+        model: [x, y, z],
+    }
+}
+
+/// Runs of the model per check, pooled: the model's percentiles are those of its distribution,
+/// not of one draw of as few events as the run had.
+pub const MODEL_RUNS: u64 = 50;
+
+/// Compares `observed` with the model configured from `trace` and `observed` ([`MODEL_RUNS`]
+/// runs pooled; counts and spans from the first).
 pub fn compare(label: &str, trace: &[Trace], observed: &Observed, seed: u64) -> LatencyCheck {
     let (runner, feeds) = configure(trace, observed);
-    let shown = simulate_serial(&runner, &feeds, seed);
-    let hops = HOPS
+    let runs: Vec<SerialRun> = (0..MODEL_RUNS)
+        .map(|k| simulate_serial(&runner, &feeds, seed.wrapping_add(k)))
+        .collect();
+    let played = &runs[0];
+    let reached: Vec<BcgTimes> = runs.iter().flat_map(|r| r.reached.clone()).collect();
+    let shown: Vec<BcgTimes> = reached.iter().copied().filter(|r| r.shown).collect();
+    let mut hops: Vec<HopCheck> = HOPS
         .iter()
         .enumerate()
         .map(|(index, (name, hop))| {
-            let mut seen: Vec<f64> = observed.shown.iter().map(|s| hop(s) as f64).collect();
-            let mut model: Vec<f64> = shown.iter().map(|s| model_hops(s)[index]).collect();
-            let (a, b, c) = spread_of(&mut seen);
-            let (x, y, z) = spread_of(&mut model);
-            HopCheck {
-                hop: name,
-                observed: [a, b, c],
-                model: [x, y, z],
-            }
+            row(
+                name,
+                observed.reached_bcg.iter().map(hop).collect(),
+                reached.iter().map(|s| model_hops(s)[index]).collect(),
+            )
         })
         .collect();
+    hops.extend(SHOWN_HOPS.iter().enumerate().map(|(index, (name, hop))| {
+        row(
+            name,
+            observed.shown.iter().map(hop).collect(),
+            shown.iter().map(|s| model_shown_hops(s)[index]).collect(),
+        )
+    }));
+    let first = observed.reached_bcg.iter().map(|s| s.dec).min();
+    let span_observed_ms = match (first, observed.reached_bcg.iter().map(|s| s.bcg).max()) {
+        (Some(first), Some(last)) => (last - first).num_microseconds().unwrap_or(0) as f64 / 1e3,
+        _ => 0.0,
+    };
+    let span_model_ms = match (
+        played.reached.iter().map(|s| s.dec).reduce(f64::min),
+        played.reached.iter().map(|s| s.bcg).reduce(f64::max),
+    ) {
+        (Some(first), Some(last)) => last - first,
+        _ => 0.0,
+    };
+    let handler_ms: f64 = trace
+        .iter()
+        .filter_map(|t| match t {
+            Trace::Invocation { elapsed, .. } => Some(elapsed.as_secs_f64() * 1e3),
+            _ => None,
+        })
+        .sum();
+    let calls_ms: f64 = [
+        &runner.receive,
+        &runner.empty_receive,
+        &runner.settle,
+        &runner.idle_check,
+    ]
+    .iter()
+    .map(|samples| samples.0.iter().sum::<f64>())
+    .sum();
     LatencyCheck {
         label: label.to_owned(),
+        reached_observed: observed.reached_bcg.len(),
+        reached_model: played.reached.len(),
         shown_observed: observed.shown.len(),
-        shown_model: shown.len(),
+        shown_model: played.shown().len(),
         invocations: trace
             .iter()
             .filter(|t| matches!(t, Trace::Invocation { .. }))
             .count(),
-        receive_ms: runner.receive_ms,
-        empty_receive_ms: runner.empty_receive_ms,
-        idle_check_ms: runner.idle_check_ms,
+        batches_observed: ORDER.map(|d| {
+            trace
+                .iter()
+                .filter(
+                    |t| matches!(t, Trace::Invocation { trigger, .. } if trigger == d.queue_name()),
+                )
+                .count()
+        }),
+        batches_model: played.batches,
+        span_observed_ms,
+        span_model_ms,
+        accounted_ms: handler_ms + calls_ms,
+        receive_ms: runner.receive.mean(),
+        empty_receive_ms: runner.empty_receive.mean(),
+        idle_check_ms: runner.idle_check.mean(),
+        settle_ms: runner.settle.mean(),
         hops,
     }
 }
@@ -266,11 +343,15 @@ async fn start(scenario: &Scenario) -> Result<AwsRun, BenchError> {
         .map_err(aws_error)
 }
 
-async fn finish(label: &str, mut run: AwsRun, seed: u64) -> Result<LatencyCheck, BenchError> {
-    let trace = run.take_trace();
+async fn finish(
+    label: &str,
+    run: AwsRun,
+    trace: &[Trace],
+    seed: u64,
+) -> Result<LatencyCheck, BenchError> {
     let observed = run.observed().unwrap_or_default();
     run.delete().await.map_err(aws_error)?;
-    Ok(compare(label, &trace, &observed, seed))
+    Ok(compare(label, trace, &observed, seed))
 }
 
 /// Runs `scenario` as `rewards run --aws` does, on the wall clock, where the default AWS
@@ -278,11 +359,12 @@ async fn finish(label: &str, mut run: AwsRun, seed: u64) -> Result<LatencyCheck,
 pub async fn check_scenario(scenario: &Scenario, seed: u64) -> Result<LatencyCheck, BenchError> {
     let mut run = start(scenario).await?;
     run.run_steps(scenario).await.map_err(aws_error)?;
-    let label = scenario
-        .file
-        .file_name()
-        .map_or_else(|| "scenario".to_owned(), |f| f.to_string_lossy().into_owned());
-    finish(&label, run, seed).await
+    let label = scenario.file.file_name().map_or_else(
+        || "scenario".to_owned(),
+        |f| f.to_string_lossy().into_owned(),
+    );
+    let trace = run.take_trace();
+    finish(&label, run, &trace, seed).await
 }
 
 /// Runs `mix` through the `--aws` runner (its queues on SQS, MSK batches of
@@ -290,28 +372,51 @@ pub async fn check_scenario(scenario: &Scenario, seed: u64) -> Result<LatencyChe
 pub async fn check_mix(mix: &Mix, seed: u64) -> Result<LatencyCheck, BenchError> {
     let mut run = start(&mix.scenario).await?;
     run.tick();
-    let mut tally = RunTally::default();
-    feed(run.pipeline(), &mix.inputs, &CurrentStage::default(), &mut tally).await;
+    let mut tally = RunTally {
+        trace: Some(Vec::new()),
+        ..RunTally::default()
+    };
+    feed(
+        run.pipeline(),
+        &mix.inputs,
+        &CurrentStage::default(),
+        &mut tally,
+    )
+    .await;
     run.check(0).map_err(aws_error)?;
-    finish(&format!("mix of {} inputs", mix.inputs.len()), run, seed).await
+    let trace = tally.trace.unwrap_or_default();
+    finish(
+        &format!("mix of {} inputs", mix.inputs.len()),
+        run,
+        &trace,
+        seed,
+    )
+    .await
 }
 
 /// Lines for a person.
 pub fn table(check: &LatencyCheck) -> String {
     let mut out = format!(
-        "{}: {} shown (model {}), {} invocations; receive {:.1} ms, empty {:.1} ms, idle check {:.1} ms\n",
+        "{}: {} reached BCG (model {}), {} shown (model {}), {} invocations; receive {:.1} ms, empty {:.1} ms, settle {:.1} ms, idle check {:.1} ms\n",
         check.label,
+        check.reached_observed,
+        check.reached_model,
         check.shown_observed,
         check.shown_model,
         check.invocations,
         check.receive_ms,
         check.empty_receive_ms,
+        check.settle_ms,
         check.idle_check_ms
     );
+    out.push_str(&format!(
+        "  batches per queue {:?} (model {:?}); first origin to last BCG start {:.0} ms (model {:.0}); measured parts {:.0} ms\n",
+        check.batches_observed, check.batches_model, check.span_observed_ms, check.span_model_ms, check.accounted_ms
+    ));
     out.push_str("  hop             observed p50/p99/max ms    model p50/p99/max ms\n");
     for hop in &check.hops {
         out.push_str(&format!(
-            "  {:<14} {:>7.0} {:>7.0} {:>7.0}    {:>7.0} {:>7.0} {:>7.0}\n",
+            "  {:<14} {:>7.1} {:>7.1} {:>7.1}    {:>7.1} {:>7.1} {:>7.1}\n",
             hop.hop,
             hop.observed[0],
             hop.observed[1],

@@ -6,13 +6,14 @@
 //! the queues in a fixed order (`cpp-enriched-events`, `relevant-events`,
 //! `relevant-unqualification-events`, `decided-events`, `msq-inbound-queue`,
 //! `msq-inbound-delete`), receiving from each (at most ten messages, no window) and invoking its
-//! stage, one batch at a time, until a receive comes back empty; then checks again. A
+//! stage, one batch at a time (and settling it: a `DeleteMessageBatch`), until a receive comes
+//! back empty; then checks again. A
 //! message sent during an invocation can be received at the next receive (SQS delivers at
 //! once; moto too). The next MSK batch is fed once the drain is over.
 //!
 //! [`simulate_serial`] plays that schedule with handler times drawn per invocation and each
-//! receive and idle check at its measured time, and returns, for every message shown by OSG,
-//! the times each stage started on it.
+//! receive, settle and idle check drawn from the measured ones, and returns, for every event
+//! that reached BCG, the times each stage started on it and whether OSG showed it.
 //!
 //! [`run_hop`]: super::run_hop
 
@@ -75,6 +76,34 @@ pub struct Feed {
     pub sent: [usize; 6],
 }
 
+/// Measured times of one kind of call, ms: each call of the model draws one of them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Samples(pub Vec<f64>);
+
+impl Samples {
+    /// Every call takes `ms`.
+    pub fn fixed(ms: f64) -> Self {
+        Samples(vec![ms])
+    }
+
+    /// The mean (0 when empty).
+    pub fn mean(&self) -> f64 {
+        if self.0.is_empty() {
+            0.0
+        } else {
+            self.0.iter().sum::<f64>() / self.0.len() as f64
+        }
+    }
+
+    fn draw(&self, rng: &mut Rng) -> f64 {
+        if self.0.is_empty() {
+            0.0
+        } else {
+            self.0[rng.below(self.0.len())]
+        }
+    }
+}
+
 /// The runner as the model sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SerialRunner {
@@ -84,18 +113,20 @@ pub struct SerialRunner {
     pub msq_online: SerialHandler,
     /// Per queue of [`ORDER`]: its consumer's handler and where that stage's records go.
     pub queues: [(SerialHandler, Routes); 6],
-    /// One `ReceiveMessage` that returned messages, ms.
-    pub receive_ms: f64,
-    /// One that returned none, ms.
-    pub empty_receive_ms: f64,
-    /// One idle check, ms.
-    pub idle_check_ms: f64,
+    /// One `ReceiveMessage` that returned messages.
+    pub receive: Samples,
+    /// One that returned none.
+    pub empty_receive: Samples,
+    /// One idle check.
+    pub idle_check: Samples,
+    /// Settling a batch after its invocation (`DeleteMessageBatch`).
+    pub settle: Samples,
 }
 
-/// When each stage started on a message OSG showed, and when it was shown (the end of BCG's
-/// invocation), ms from the start of the run.
+/// When each stage started on an event that reached BCG on the CPP path, ms from the start
+/// of the run, and whether OSG showed it.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ShownTimes {
+pub struct BcgTimes {
     /// DEC started (the origin: the batch was fed).
     pub dec: f64,
     /// TIM started.
@@ -104,8 +135,10 @@ pub struct ShownTimes {
     pub fred: f64,
     /// BCG started.
     pub bcg: f64,
-    /// Shown.
-    pub osg: f64,
+    /// BCG's invocation ended (a message it showed was shown by then).
+    pub end: f64,
+    /// Shown by OSG.
+    pub shown: bool,
 }
 
 /// A message in a queue: when DEC and TIM started on the event (TIM: `None` off the CPP
@@ -118,14 +151,14 @@ struct Carried {
 }
 
 /// Sends `records` on by `routes`, each share an accumulator so that the counts are exact
-/// over a run (seeded by nothing: deterministic).
+/// over a run (deterministic); whether OSG showed each record.
 fn route(
     records: &[Carried],
     routes: &Routes,
     owed: &mut [f64; 7],
     mut send: impl FnMut(usize, Carried),
-    mut show: impl FnMut(Carried),
-) {
+) -> Vec<bool> {
+    let mut shown = Vec::with_capacity(records.len());
     for record in records {
         for (queue, share) in routes.to_queue.iter().enumerate() {
             owed[queue] += share;
@@ -135,21 +168,41 @@ fn route(
             }
         }
         owed[6] += routes.to_osg;
-        if owed[6] >= 1.0 - 1e-9 {
+        let show = owed[6] >= 1.0 - 1e-9;
+        if show {
             owed[6] -= 1.0;
-            show(*record);
         }
+        shown.push(show);
+    }
+    shown
+}
+
+/// What [`simulate_serial`] played.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SerialRun {
+    /// Every event that reached BCG on the CPP path, in order.
+    pub reached: Vec<BcgTimes>,
+    /// Invocations per queue of [`ORDER`].
+    pub batches: [usize; 6],
+    /// When the last drain ended, ms.
+    pub end_ms: f64,
+}
+
+impl SerialRun {
+    /// The events OSG showed.
+    pub fn shown(&self) -> Vec<BcgTimes> {
+        self.reached.iter().copied().filter(|r| r.shown).collect()
     }
 }
 
-/// Plays the runner's schedule over `feeds` (see the module documentation); every message OSG
-/// showed on the CPP path, in the order shown.
-pub fn simulate_serial(runner: &SerialRunner, feeds: &[Feed], seed: u64) -> Vec<ShownTimes> {
+/// Plays the runner's schedule over `feeds` (see the module documentation).
+pub fn simulate_serial(runner: &SerialRunner, feeds: &[Feed], seed: u64) -> SerialRun {
     let mut rng = Rng::new(seed);
     let mut t = 0.0;
     let mut queues: [Vec<Carried>; 6] = Default::default();
     let mut owed = [[0.0f64; 7]; 6];
-    let mut shown = Vec::new();
+    let mut reached = Vec::new();
+    let mut batches = [0usize; 6];
     for feed in feeds {
         let handler = if feed.stage == Stage::Msq {
             &runner.msq_online
@@ -168,18 +221,19 @@ pub fn simulate_serial(runner: &SerialRunner, feeds: &[Feed], seed: u64) -> Vec<
             }
         }
         loop {
-            t += runner.idle_check_ms;
+            t += runner.idle_check.draw(&mut rng);
             if queues.iter().all(Vec::is_empty) {
                 break;
             }
             for (index, destination) in ORDER.iter().enumerate() {
                 loop {
                     if queues[index].is_empty() {
-                        t += runner.empty_receive_ms;
+                        t += runner.empty_receive.draw(&mut rng);
                         break;
                     }
-                    t += runner.receive_ms;
+                    t += runner.receive.draw(&mut rng);
                     let take = queues[index].len().min(10);
+                    batches[index] += 1;
                     let batch: Vec<Carried> = queues[index].drain(..take).collect();
                     let start = t;
                     let (handler, routes) = &runner.queues[index];
@@ -202,31 +256,36 @@ pub fn simulate_serial(runner: &SerialRunner, feeds: &[Feed], seed: u64) -> Vec<
                         })
                         .collect();
                     let mut sent: Vec<(usize, Carried)> = Vec::new();
-                    route(
-                        &stamped,
-                        routes,
-                        &mut owed[index],
-                        |queue, c| sent.push((queue, c)),
-                        |c| {
+                    let shown = route(&stamped, routes, &mut owed[index], |queue, c| {
+                        sent.push((queue, c))
+                    });
+                    if *destination == Destination::DecidedEvents {
+                        for (c, shown) in stamped.iter().zip(shown) {
                             if let (Some(tim), Some(fred)) = (c.tim, c.fred) {
-                                shown.push(ShownTimes {
+                                reached.push(BcgTimes {
                                     dec: c.dec,
                                     tim,
                                     fred,
                                     bcg: start,
-                                    osg: end,
+                                    end,
+                                    shown,
                                 });
                             }
-                        },
-                    );
+                        }
+                    }
                     for (queue, c) in sent {
                         queues[queue].push(c);
                     }
+                    t += runner.settle.draw(&mut rng);
                 }
             }
         }
     }
-    shown
+    SerialRun {
+        reached,
+        batches,
+        end_ms: t,
+    }
 }
 
 #[cfg(test)]
@@ -267,9 +326,10 @@ mod tests {
                 none.clone(),
                 none,
             ],
-            receive_ms: 2.0,
-            empty_receive_ms: 1.0,
-            idle_check_ms: 5.0,
+            receive: Samples::fixed(2.0),
+            empty_receive: Samples::fixed(1.0),
+            idle_check: Samples::fixed(5.0),
+            settle: Samples::fixed(0.0),
         }
     }
 
@@ -285,18 +345,19 @@ mod tests {
 
     #[test]
     fn one_event_crosses_the_drain_in_order() {
-        let shown = simulate_serial(&runner(), &[feed(1)], 1);
+        let shown = simulate_serial(&runner(), &[feed(1)], 1).shown();
         // DEC 0–11; idle check to 16; receive TIM to 18, TIM 18–38; empty receive to 39;
         // receive FRED to 41, FRED 41–71; empty to 72; unqualification empty to 73;
         // receive BCG to 75, BCG 75–115.
         assert_eq!(
             shown,
-            vec![ShownTimes {
+            vec![BcgTimes {
                 dec: 0.0,
                 tim: 18.0,
                 fred: 41.0,
                 bcg: 75.0,
-                osg: 115.0
+                end: 115.0,
+                shown: true
             }]
         );
     }
@@ -305,20 +366,23 @@ mod tests {
     fn a_batch_waits_for_every_batch_of_the_hop_before_it() {
         // 20 records: DEC 0–30; idle 35; TIM 37–57 and 59–79 (two batches of ten); empty 80;
         // FRED 82–112 and 114–144; empty 145; unqualification 146; BCG 148–188, 190–230.
-        let shown = simulate_serial(&runner(), &[feed(20)], 1);
+        let shown = simulate_serial(&runner(), &[feed(20)], 1).shown();
         assert_eq!(shown.len(), 20);
         assert_eq!(shown[0].tim, 37.0);
         assert_eq!(shown[10].tim, 59.0);
         assert_eq!(shown[0].fred, 82.0);
-        assert_eq!(shown[0].osg, 188.0);
-        assert_eq!(shown[19].osg, 230.0);
+        assert_eq!(shown[0].end, 188.0);
+        assert_eq!(shown[19].end, 230.0);
     }
 
     #[test]
     fn shares_send_on_an_exact_count() {
         let mut runner = runner();
         runner.queues[0].1 = routes(&[(Destination::RelevantEvents, 0.5)], 0.0);
-        let shown = simulate_serial(&runner, &[feed(10)], 1);
-        assert_eq!(shown.len(), 5);
+        runner.queues[3].1 = routes(&[], 0.5);
+        let run = simulate_serial(&runner, &[feed(10)], 1);
+        assert_eq!(run.reached.len(), 5);
+        assert_eq!(run.shown().len(), 2);
+        assert_eq!(run.batches, [1, 1, 0, 1, 0, 0]);
     }
 }
