@@ -379,9 +379,12 @@ pub fn spread_of(values: &mut [f64]) -> (f64, f64, f64) {
     (at(0.5), at(0.99), values.last().copied().unwrap_or(0.0))
 }
 
+/// A hop's name, and its milliseconds in a `T`.
+pub type Hop<T> = (&'static str, fn(&T) -> f64);
+
 /// The hops of every event BCG received: name and the milliseconds between two of its stamps
 /// (to the microsecond; the envelope's stamps are whole milliseconds).
-pub const HOPS: [(&str, fn(&EventStamps) -> f64); 4] = [
+pub const HOPS: [Hop<EventStamps>; 4] = [
     ("DEC → TIM", |s| millis(s.dec, s.tim)),
     ("TIM → FRED", |s| millis(s.tim, s.fred)),
     ("FRED → BCG", |s| millis(s.fred, s.bcg)),
@@ -389,7 +392,7 @@ pub const HOPS: [(&str, fn(&EventStamps) -> f64); 4] = [
 ];
 
 /// The hops of the messages OSG showed.
-pub const SHOWN_HOPS: [(&str, fn(&Shown) -> f64); 2] = [
+pub const SHOWN_HOPS: [Hop<Shown>; 2] = [
     ("BCG → OSG", |s| millis(s.stamps.bcg, s.osg)),
     ("origin → OSG", |s| millis(s.stamps.dec, s.osg)),
 ];

@@ -394,6 +394,26 @@ pub async fn check_mix(mix: &Mix, seed: u64) -> Result<LatencyCheck, BenchError>
     .await
 }
 
+impl LatencyCheck {
+    /// The check as JSON (`latencyCheck` of `rewards bench --json`).
+    pub fn to_json(&self) -> serde_json::Value {
+        let round = |v: f64| (v * 10.0).round() / 10.0;
+        let triple = |t: &[f64; 3]| serde_json::json!({"p50": round(t[0]), "p99": round(t[1]), "max": round(t[2])});
+        serde_json::json!({
+            "run": self.label,
+            "reachedBcg": {"observed": self.reached_observed, "model": self.reached_model},
+            "shownByOsg": {"observed": self.shown_observed, "model": self.shown_model},
+            "invocations": self.invocations,
+            "batchesPerQueue": {"observed": self.batches_observed, "model": self.batches_model},
+            "callMillis": {"receive": round(self.receive_ms), "emptyReceive": round(self.empty_receive_ms),
+                           "settle": round(self.settle_ms), "idleCheck": round(self.idle_check_ms)},
+            "hops": self.hops.iter().map(|h| serde_json::json!({
+                "hop": h.hop, "observedMillis": triple(&h.observed), "modelMillis": triple(&h.model)
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
 /// Lines for a person.
 pub fn table(check: &LatencyCheck) -> String {
     let mut out = format!(
