@@ -138,8 +138,8 @@ pub struct Observed {
     pub receives: Vec<Receive>,
     /// Every idle check (the depth of every queue), in order.
     pub idle_checks: Vec<Duration>,
-    /// Every settle after an invocation (`DeleteMessageBatch`), in order.
-    pub settles: Vec<Duration>,
+    /// Every settle after an invocation (`DeleteMessageBatch`), by queue, in order.
+    pub settles: Vec<(Destination, Duration)>,
 }
 
 #[derive(Debug, Default)]
@@ -295,7 +295,7 @@ impl<Q: Transport> Transport for StampingTransport<Q> {
             let elapsed = started.elapsed();
             timing
                 .log
-                .with(|state| state.observed.settles.push(elapsed));
+                .with(|state| state.observed.settles.push((destination, elapsed)));
         }
         dead
     }

@@ -65,7 +65,11 @@ async fn the_model_of_the_runner_predicts_the_median_of_a_scenario_run_and_of_a_
     let file =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events/scenarios/happy-path.json");
     let scenario = Scenario::read(&file).expect("happy path");
-    let scenario = check_scenario(&scenario, 1).await.expect("scenario run");
+    let (scenario, trace) = check_scenario(&scenario, 1).await.expect("scenario run");
+    // On the wall clock, the outcome lines are still the contract's.
+    let expected =
+        std::fs::read_to_string(file.with_extension("expected.jsonl")).expect("expected");
+    assert_eq!(scenario_runner::report::json_lines(&trace), expected);
     let mix = bench::mix::generate(300, 8);
     let mix = check_mix(&mix, 1).await.expect("mix run");
     let problems: Vec<String> = [scenario, mix].iter().filter_map(problems).collect();

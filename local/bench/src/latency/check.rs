@@ -1,12 +1,13 @@
 //! The model against a run: a `rewards run --aws` pipeline on the wall clock
 //! ([`aws_runner::wall_clock`]), and [`simulate_serial`] configured as that run scheduled its
-//! work, compared per hop and origin → OSG.
+//! work, compared per hop (every event that reached BCG) and origin → OSG (the shown ones).
 //!
-//! The model's inputs all come from the same run: the MSK batches fed (records and what DEC or
-//! MSQ sent on, from the trace), each stage's handler time per invocation (a line
-//! `wait + records × cpu` fitted to the trace's invocations of that queue or topic, with the
-//! measured spread around it), where each stage's records went (the trace's counts), the share
-//! BCG showed, and the measured `ReceiveMessage`, settle and idle-check times. What is compared is
+//! The model's inputs all come from the same run: the MSK batches fed (records, what DEC or
+//! MSQ sent on, and the handler time each took, from the trace), each queue's handler time per
+//! invocation (one of the measured times of batches of that size, or a line
+//! `wait + records × cpu` fitted to the queue's invocations with the measured spread around it),
+//! where each stage's records went (the trace's counts), the share BCG showed, and the measured
+//! `ReceiveMessage`, settle and idle-check times (drawn per call). What is compared is
 //! what the model adds: the order in which one executor works through the queues and the waits
 //! that follow.
 
@@ -84,7 +85,7 @@ impl LatencyCheck {
 
 /// Fits `ms = wait + records × cpu` to `(records, ms)` invocations by least squares (a
 /// constant when every batch had the same size or the slope comes out negative), with each
-/// invocation's ratio to the line as the spread.
+/// invocation's ratio to the line as the spread, and keeps the measured times by batch size.
 pub fn fit(invocations: &[(usize, f64)]) -> SerialHandler {
     if invocations.is_empty() {
         return SerialHandler::fixed(0.0, 0.0);
@@ -121,12 +122,17 @@ pub fn fit(invocations: &[(usize, f64)]) -> SerialHandler {
             }
         })
         .collect();
+    let mut by_size: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+    for (records, ms) in invocations {
+        by_size.entry(*records).or_default().push(*ms);
+    }
     SerialHandler {
         time: super::HandlerTime {
             wait_ms: wait,
             cpu_ms: cpu,
         },
         factors,
+        by_size,
     }
 }
 
@@ -170,6 +176,7 @@ pub fn configure(trace: &[Trace], observed: &Observed) -> (SerialRunner, Vec<Fee
                 stage: *stage,
                 records: *records,
                 sent,
+                elapsed_ms: Some(ms),
             });
         } else if let Some(index) = ORDER.iter().position(|d| d.queue_name() == trigger) {
             per_queue[index].push((*records, ms));
@@ -195,15 +202,27 @@ pub fn configure(trace: &[Trace], observed: &Observed) -> (SerialRunner, Vec<Fee
         (fit(&per_queue[index]), routes)
     });
     let receives = |full: bool| {
+        ORDER.map(|destination| {
+            Samples(
+                observed
+                    .receives
+                    .iter()
+                    .filter(|r| r.destination == destination && (r.messages > 0) == full)
+                    .map(|r| r.elapsed.as_secs_f64() * 1e3)
+                    .collect(),
+            )
+        })
+    };
+    let settles = ORDER.map(|destination| {
         Samples(
             observed
-                .receives
+                .settles
                 .iter()
-                .filter(|r| (r.messages > 0) == full)
-                .map(|r| r.elapsed.as_secs_f64() * 1e3)
+                .filter(|(d, _)| *d == destination)
+                .map(|(_, elapsed)| elapsed.as_secs_f64() * 1e3)
                 .collect(),
         )
-    };
+    });
     let samples = |values: &[std::time::Duration]| {
         Samples(values.iter().map(|d| d.as_secs_f64() * 1e3).collect())
     };
@@ -214,7 +233,7 @@ pub fn configure(trace: &[Trace], observed: &Observed) -> (SerialRunner, Vec<Fee
         receive: receives(true),
         empty_receive: receives(false),
         idle_check: samples(&observed.idle_checks),
-        settle: samples(&observed.settles),
+        settle: settles,
     };
     (runner, feeds)
 }
@@ -291,15 +310,18 @@ pub fn compare(label: &str, trace: &[Trace], observed: &Observed, seed: u64) -> 
             _ => None,
         })
         .sum();
-    let calls_ms: f64 = [
-        &runner.receive,
-        &runner.empty_receive,
-        &runner.settle,
-        &runner.idle_check,
-    ]
-    .iter()
-    .map(|samples| samples.0.iter().sum::<f64>())
-    .sum();
+    let pooled = |per_queue: &[Samples; 6]| {
+        Samples(per_queue.iter().flat_map(|s| s.0.iter().copied()).collect())
+    };
+    let (receive, empty_receive, settle) = (
+        pooled(&runner.receive),
+        pooled(&runner.empty_receive),
+        pooled(&runner.settle),
+    );
+    let calls_ms: f64 = [&receive, &empty_receive, &settle, &runner.idle_check]
+        .iter()
+        .map(|samples| samples.0.iter().sum::<f64>())
+        .sum();
     LatencyCheck {
         label: label.to_owned(),
         reached_observed: observed.reached_bcg.len(),
@@ -322,10 +344,10 @@ pub fn compare(label: &str, trace: &[Trace], observed: &Observed, seed: u64) -> 
         span_observed_ms,
         span_model_ms,
         accounted_ms: handler_ms + calls_ms,
-        receive_ms: runner.receive.mean(),
-        empty_receive_ms: runner.empty_receive.mean(),
+        receive_ms: receive.mean(),
+        empty_receive_ms: empty_receive.mean(),
         idle_check_ms: runner.idle_check.mean(),
-        settle_ms: runner.settle.mean(),
+        settle_ms: settle.mean(),
         hops,
     }
 }
@@ -355,8 +377,12 @@ async fn finish(
 }
 
 /// Runs `scenario` as `rewards run --aws` does, on the wall clock, where the default AWS
-/// configuration points (`AWS_ENDPOINT_URL`), and checks the model against it.
-pub async fn check_scenario(scenario: &Scenario, seed: u64) -> Result<LatencyCheck, BenchError> {
+/// configuration points (`AWS_ENDPOINT_URL`), and checks the model against it; with what
+/// happened.
+pub async fn check_scenario(
+    scenario: &Scenario,
+    seed: u64,
+) -> Result<(LatencyCheck, Vec<Trace>), BenchError> {
     let mut run = start(scenario).await?;
     run.run_steps(scenario).await.map_err(aws_error)?;
     let label = scenario.file.file_name().map_or_else(
@@ -364,7 +390,8 @@ pub async fn check_scenario(scenario: &Scenario, seed: u64) -> Result<LatencyChe
         |f| f.to_string_lossy().into_owned(),
     );
     let trace = run.take_trace();
-    finish(&label, run, &trace, seed).await
+    let check = finish(&label, run, &trace, seed).await?;
+    Ok((check, trace))
 }
 
 /// Runs `mix` through the `--aws` runner (its queues on SQS, MSK batches of

@@ -35,7 +35,8 @@ pub struct Routes {
     pub to_osg: f64,
 }
 
-/// A stage's handler time per invocation: `wait_ms + records × cpu_ms`, times a factor drawn
+/// A stage's handler time per invocation: one of the times measured for batches of the same
+/// size when there are any (`by_size`), else `wait_ms + records × cpu_ms` times a factor drawn
 /// from `factors` (the measured spread around that line; `[1.0]` for none).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SerialHandler {
@@ -43,6 +44,8 @@ pub struct SerialHandler {
     pub time: HandlerTime,
     /// Measured time over the line's, per invocation measured.
     pub factors: Vec<f64>,
+    /// Measured times, ms, by batch size.
+    pub by_size: std::collections::BTreeMap<usize, Vec<f64>>,
 }
 
 impl SerialHandler {
@@ -51,10 +54,14 @@ impl SerialHandler {
         SerialHandler {
             time: HandlerTime { wait_ms, cpu_ms },
             factors: vec![1.0],
+            by_size: std::collections::BTreeMap::new(),
         }
     }
 
     fn draw(&self, records: usize, rng: &mut Rng) -> f64 {
+        if let Some(times) = self.by_size.get(&records).filter(|t| !t.is_empty()) {
+            return times[rng.below(times.len())];
+        }
         let factor = if self.factors.is_empty() {
             1.0
         } else {
@@ -74,6 +81,8 @@ pub struct Feed {
     pub records: usize,
     /// Messages it sent to each queue of [`ORDER`].
     pub sent: [usize; 6],
+    /// Its handler time as measured, ms (`None`: drawn like any other invocation).
+    pub elapsed_ms: Option<f64>,
 }
 
 /// Measured times of one kind of call, ms: each call of the model draws one of them.
@@ -113,14 +122,14 @@ pub struct SerialRunner {
     pub msq_online: SerialHandler,
     /// Per queue of [`ORDER`]: its consumer's handler and where that stage's records go.
     pub queues: [(SerialHandler, Routes); 6],
-    /// One `ReceiveMessage` that returned messages.
-    pub receive: Samples,
-    /// One that returned none.
-    pub empty_receive: Samples,
+    /// Per queue of [`ORDER`]: one `ReceiveMessage` that returned messages.
+    pub receive: [Samples; 6],
+    /// Per queue: one that returned none.
+    pub empty_receive: [Samples; 6],
     /// One idle check.
     pub idle_check: Samples,
-    /// Settling a batch after its invocation (`DeleteMessageBatch`).
-    pub settle: Samples,
+    /// Per queue: settling a batch after its invocation (`DeleteMessageBatch`).
+    pub settle: [Samples; 6],
 }
 
 /// When each stage started on an event that reached BCG on the CPP path, ms from the start
@@ -210,7 +219,9 @@ pub fn simulate_serial(runner: &SerialRunner, feeds: &[Feed], seed: u64) -> Seri
             &runner.dec
         };
         let origin = t;
-        t += handler.draw(feed.records, &mut rng);
+        t += feed
+            .elapsed_ms
+            .unwrap_or_else(|| handler.draw(feed.records, &mut rng));
         for (queue, count) in feed.sent.iter().enumerate() {
             for _ in 0..*count {
                 queues[queue].push(Carried {
@@ -228,10 +239,10 @@ pub fn simulate_serial(runner: &SerialRunner, feeds: &[Feed], seed: u64) -> Seri
             for (index, destination) in ORDER.iter().enumerate() {
                 loop {
                     if queues[index].is_empty() {
-                        t += runner.empty_receive.draw(&mut rng);
+                        t += runner.empty_receive[index].draw(&mut rng);
                         break;
                     }
-                    t += runner.receive.draw(&mut rng);
+                    t += runner.receive[index].draw(&mut rng);
                     let take = queues[index].len().min(10);
                     batches[index] += 1;
                     let batch: Vec<Carried> = queues[index].drain(..take).collect();
@@ -276,7 +287,7 @@ pub fn simulate_serial(runner: &SerialRunner, feeds: &[Feed], seed: u64) -> Seri
                     for (queue, c) in sent {
                         queues[queue].push(c);
                     }
-                    t += runner.settle.draw(&mut rng);
+                    t += runner.settle[index].draw(&mut rng);
                 }
             }
         }
@@ -326,10 +337,10 @@ mod tests {
                 none.clone(),
                 none,
             ],
-            receive: Samples::fixed(2.0),
-            empty_receive: Samples::fixed(1.0),
+            receive: std::array::from_fn(|_| Samples::fixed(2.0)),
+            empty_receive: std::array::from_fn(|_| Samples::fixed(1.0)),
             idle_check: Samples::fixed(5.0),
-            settle: Samples::fixed(0.0),
+            settle: std::array::from_fn(|_| Samples::fixed(0.0)),
         }
     }
 
@@ -340,6 +351,7 @@ mod tests {
             stage: Stage::Dec,
             records,
             sent,
+            elapsed_ms: None,
         }
     }
 
