@@ -64,6 +64,9 @@ pub struct LatencyCheck {
     /// Handler, receive, settle and idle-check times of the run, summed, ms: what the model
     /// plays.
     pub accounted_ms: f64,
+    /// The slowest single measured part (an invocation, receive, settle or idle check), ms:
+    /// one slow call delays every event in flight at once, a cluster in the run's tail.
+    pub slowest_part_ms: f64,
     /// Mean `ReceiveMessage` that returned messages, ms.
     pub receive_ms: f64,
     /// Mean empty one, ms.
@@ -344,6 +347,18 @@ pub fn compare(label: &str, trace: &[Trace], observed: &Observed, seed: u64) -> 
         span_observed_ms,
         span_model_ms,
         accounted_ms: handler_ms + calls_ms,
+        slowest_part_ms: trace
+            .iter()
+            .filter_map(|t| match t {
+                Trace::Invocation { elapsed, .. } => Some(elapsed.as_secs_f64() * 1e3),
+                _ => None,
+            })
+            .chain(
+                [&receive, &empty_receive, &settle, &runner.idle_check]
+                    .iter()
+                    .flat_map(|s| s.0.iter().copied()),
+            )
+            .fold(0.0, f64::max),
         receive_ms: receive.mean(),
         empty_receive_ms: empty_receive.mean(),
         idle_check_ms: runner.idle_check.mean(),
@@ -431,6 +446,7 @@ impl LatencyCheck {
             "reachedBcg": {"observed": self.reached_observed, "model": self.reached_model},
             "shownByOsg": {"observed": self.shown_observed, "model": self.shown_model},
             "invocations": self.invocations,
+            "slowestPartMillis": round(self.slowest_part_ms),
             "batchesPerQueue": {"observed": self.batches_observed, "model": self.batches_model},
             "callMillis": {"receive": round(self.receive_ms), "emptyReceive": round(self.empty_receive_ms),
                            "settle": round(self.settle_ms), "idleCheck": round(self.idle_check_ms)},
@@ -457,8 +473,8 @@ pub fn table(check: &LatencyCheck) -> String {
         check.idle_check_ms
     );
     out.push_str(&format!(
-        "  batches per queue {:?} (model {:?}); first origin to last BCG start {:.0} ms (model {:.0}); measured parts {:.0} ms\n",
-        check.batches_observed, check.batches_model, check.span_observed_ms, check.span_model_ms, check.accounted_ms
+        "  batches per queue {:?} (model {:?}); first origin to last BCG start {:.0} ms (model {:.0}); measured parts {:.0} ms, slowest {:.0} ms\n",
+        check.batches_observed, check.batches_model, check.span_observed_ms, check.span_model_ms, check.accounted_ms, check.slowest_part_ms
     ));
     out.push_str("  hop             observed p50/p99/max ms    model p50/p99/max ms\n");
     for hop in &check.hops {

@@ -388,6 +388,19 @@ mod tests {
     }
 
     #[test]
+    fn a_measured_feed_and_a_measured_batch_size_are_played_as_measured() {
+        let mut runner = runner();
+        // TIM batches of one record took 7 ms when measured; other sizes keep the line.
+        runner.queues[0].0.by_size.insert(1, vec![7.0]);
+        let mut measured = feed(1);
+        measured.elapsed_ms = Some(50.0);
+        let shown = simulate_serial(&runner, &[measured], 1).shown();
+        // DEC 0–50; idle to 55; receive to 57, TIM 57–64; empty to 65; receive to 67.
+        assert_eq!(shown[0].tim, 57.0);
+        assert_eq!(shown[0].fred, 67.0);
+    }
+
+    #[test]
     fn shares_send_on_an_exact_count() {
         let mut runner = runner();
         runner.queues[0].1 = routes(&[(Destination::RelevantEvents, 0.5)], 0.0);
