@@ -278,6 +278,7 @@ mod tests {
             "peers",
             "latencyMillis",
             "latencyModel",
+            "latencyCheck",
         ] {
             assert!(json.get(key).is_some(), "missing {key}");
         }
