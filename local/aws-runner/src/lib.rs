@@ -13,6 +13,10 @@
 //! - [`backend`]: [`AwsRunBackend`], the DynamoDB and SQS adapters behind the ports, with the
 //!   stand-ins for PPH, CSL and OSG.
 //!
+//! - [`wall_clock`]: the run on the wall clock, with each message OSG shows kept with its
+//!   stage timestamps (off by default; [`wall_clock::WALL_CLOCK_VAR`] turns it on for
+//!   `rewards run --aws`).
+//!
 //! Every stage's handler still runs in this process: MSK is fed in process as for the
 //! in-memory run, and DES is called through its function URL shape.
 #![deny(missing_docs)]
@@ -20,6 +24,7 @@
 pub mod backend;
 pub mod resources;
 pub mod sqs_queues;
+pub mod wall_clock;
 
 use std::path::Path;
 use std::time::Duration;
@@ -30,6 +35,7 @@ use rewards_shared::ports::ManualClock;
 pub use backend::{AwsRunBackend, AwsStoresBackend, StageDeadLetters};
 pub use resources::{QueueSettings, ResourceError, RunResources};
 pub use sqs_queues::{Faults, SqsTransport, TransportError, TransportSettings};
+pub use wall_clock::{LatencyLog, Observed, StampingTransport, TimedBackend, Timing, WallClock};
 
 use scenario_runner::pipeline::{Pipeline, StandIns};
 use scenario_runner::report::Trace;
@@ -92,6 +98,9 @@ pub struct AwsSettings {
     pub transport: TransportSettings,
     /// How long TIM keeps a key's state past the reward's expiry (`TIM_TTL_GRACE_DAYS`).
     pub tim_ttl_grace: chrono::Duration,
+    /// Run the stages on the wall clock and keep when OSG showed each message
+    /// ([`wall_clock`]); off, the scenario's clock stands still between `setClock` steps.
+    pub wall_clock: bool,
 }
 
 impl AwsSettings {
@@ -113,6 +122,7 @@ impl AwsSettings {
             queues,
             transport,
             tim_ttl_grace: chrono::Duration::days(7),
+            wall_clock: false,
         }
     }
 
@@ -127,7 +137,8 @@ impl AwsSettings {
 
 /// A scenario's pipeline over its own tables and queues.
 pub struct AwsRun {
-    pipeline: Pipeline<AwsRunBackend, SqsTransport>,
+    pipeline: Pipeline<TimedBackend, StampingTransport<SqsTransport>>,
+    timing: Option<Timing>,
     resources: RunResources,
     dynamodb: aws_sdk_dynamodb::Client,
     sqs: aws_sdk_sqs::Client,
@@ -155,13 +166,19 @@ impl AwsRun {
                 source,
             })?;
         let stand_ins = StandIns::new(scenario);
-        let ports = backend::ports(
+        let clock = ManualClock::new(scenario.now);
+        let timing = settings.wall_clock.then(|| Timing {
+            clock: WallClock::new(clock.clone()),
+            log: LatencyLog::new(),
+        });
+        let adapters = backend::ports(
             &dynamodb,
             &sqs,
             &resources,
             &stand_ins,
             settings.tim_ttl_grace,
         );
+        let ports = wall_clock::timed_ports(adapters, timing.clone());
         let faults = Faults::new();
         let transport = SqsTransport::new(
             sqs.clone(),
@@ -170,13 +187,8 @@ impl AwsRun {
             settings.transport.clone(),
             faults.clone(),
         );
-        let pipeline = match Pipeline::new(
-            scenario,
-            ports,
-            stand_ins.onsite,
-            ManualClock::new(scenario.now),
-            transport,
-        ) {
+        let transport = StampingTransport::new(transport, timing.clone());
+        let pipeline = match Pipeline::new(scenario, ports, stand_ins.onsite, clock, transport) {
             Ok(pipeline) => pipeline,
             Err(error) => {
                 for failure in resources.delete(&dynamodb, &sqs).await {
@@ -187,6 +199,7 @@ impl AwsRun {
         };
         Ok(AwsRun {
             pipeline,
+            timing,
             resources,
             dynamodb,
             sqs,
@@ -210,13 +223,28 @@ impl AwsRun {
     }
 
     /// The pipeline, to feed records or switch customers on and off directly.
-    pub fn pipeline(&mut self) -> &mut Pipeline<AwsRunBackend, SqsTransport> {
+    pub fn pipeline(&mut self) -> &mut Pipeline<TimedBackend, StampingTransport<SqsTransport>> {
         &mut self.pipeline
+    }
+
+    /// What the run saw on the wall clock so far (`None` unless [`AwsSettings::wall_clock`]).
+    pub fn observed(&self) -> Option<Observed> {
+        self.timing.as_ref().map(|timing| timing.log.observed())
+    }
+
+    /// Moves the stages' clock to the wall time now (with [`AwsSettings::wall_clock`]): call
+    /// before feeding records straight to [`AwsRun::pipeline`], so that DEC stamps the time
+    /// they were fed.
+    pub fn tick(&self) {
+        if let Some(timing) = &self.timing {
+            timing.clock.tick();
+        }
     }
 
     /// Feeds one step (numbered from 1) and drains the queues; fails when SQS calls failed
     /// meanwhile.
     pub async fn feed(&mut self, number: usize, step: &Step) -> Result<(), AwsRunError> {
+        self.tick();
         self.pipeline.feed(number, step).await;
         self.check(number)
     }
@@ -266,7 +294,8 @@ impl AwsRun {
 pub async fn run_scenario(path: &Path) -> Result<Vec<Trace>, AwsRunError> {
     let scenario = Scenario::read(path)?;
     let config = rewards_shared::aws::load_sdk_config_default_chain().await;
-    let settings = AwsSettings::for_config(&config);
+    let mut settings = AwsSettings::for_config(&config);
+    settings.wall_clock = std::env::var_os(wall_clock::WALL_CLOCK_VAR).is_some();
     let keep = std::env::var_os(KEEP_RESOURCES_VAR).is_some();
     eprintln!(
         "rewards: creating tables and queues {}-* in {} at {}{}",
@@ -284,6 +313,9 @@ pub async fn run_scenario(path: &Path) -> Result<Vec<Trace>, AwsRunError> {
     let mut run = AwsRun::start(&scenario, &config, settings).await?;
     let result = run.run_steps(&scenario).await;
     let trace = run.take_trace();
+    if let Some(observed) = run.observed() {
+        eprint!("rewards: {}", wall_clock::summary(&observed));
+    }
     let cleaned = if keep {
         eprintln!(
             "rewards: kept tables and queues {}-*",

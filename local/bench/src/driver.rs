@@ -182,10 +182,15 @@ pub struct RunTally {
     pub outcomes: BTreeMap<String, u64>,
     /// Requests FRED sent DES (DES's invocations; one per FRED batch that asked).
     pub des_requests: u64,
+    /// Every trace entry, in order, when `Some` (the latency check reads each invocation).
+    pub trace: Option<Vec<Trace>>,
 }
 
 impl RunTally {
     fn add(&mut self, trace: Vec<Trace>) {
+        if let Some(kept) = &mut self.trace {
+            kept.extend(trace.iter().cloned());
+        }
         for entry in trace {
             match entry {
                 Trace::Invocation {

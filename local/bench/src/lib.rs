@@ -4,14 +4,17 @@
 //! ```text
 //! rewards bench [--events N] [--json FILE] [--seed N]
 //!               [--aws] [--aws-events N] [--binaries DIR] [--records N] [--peer]
-//!               [--model-events N]
+//!               [--latency-check-events N] [--model-events N]
 //! ```
 //!
 //! - Always: the chain and per-stage throughput of a generated mix on one core ([`throughput`])
 //!   and the sizes of the arm64 `bootstrap`s under `target/lambda/` if they were built.
 //! - `--aws`: the same mix through the AWS adapters against a local AWS API (moto, at
 //!   `AWS_ENDPOINT_URL`, which must be a loopback address), counting calls ([`aws_calls`]), and
-//!   the cost per million events from those counts ([`cost`]).
+//!   the cost per million events from those counts ([`cost`]). Then a second mix
+//!   (`--latency-check-events N`, default 1,000; 0 skips it) through the `--aws` runner itself,
+//!   its queues on SQS, on the wall clock, against the latency model configured as that runner
+//!   schedules its work ([`latency::check`]).
 //! - `--binaries DIR`: cold start and peak RSS of the release binaries in `DIR` (x86_64
 //!   builds here; [`cold_start`]). Needs `--aws` (the functions call DynamoDB and SQS).
 //! - `--peer`: TIM written with Powertools for AWS Lambda (Python), `bench/powertools_tim/`,
@@ -69,6 +72,10 @@ pub struct Options {
     /// Run the Powertools peer, compared with TIM's binary (needs --aws and --binaries).
     #[arg(long, requires_all = ["aws", "binaries"])]
     pub peer: bool,
+    /// Inputs of the mix run through the `--aws` runner on the wall clock, to check the latency
+    /// model against (0: no check; needs --aws).
+    #[arg(long, value_name = "N", default_value_t = 1_000, value_parser = count)]
+    pub latency_check_events: usize,
     /// Events per rate in the latency model (0: no model).
     #[arg(long, value_name = "N", default_value_t = latency::MAX_EVENTS_PER_RATE, value_parser = count)]
     pub model_events: usize,
@@ -85,6 +92,7 @@ impl Default for Options {
             binaries: None,
             records: cold_start::RECORDS,
             peer: false,
+            latency_check_events: 1_000,
             model_events: latency::MAX_EVENTS_PER_RATE,
         }
     }
@@ -146,6 +154,14 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
         let calls = aws_calls::run(&aws_mix).await?;
         report.cost = Some(cost::estimate(&calls, report.throughput.as_ref()));
         report.aws = Some(calls);
+        if options.latency_check_events > 0 {
+            eprintln!(
+                "bench: {} records through the --aws runner on the wall clock, against the latency model",
+                options.latency_check_events
+            );
+            let check_mix = mix::generate(options.latency_check_events, options.seed);
+            report.latency_check = Some(latency::check_mix(&check_mix, options.seed).await?);
+        }
     }
     if let Some(memory) = report
         .throughput
@@ -262,6 +278,7 @@ mod tests {
             "peers",
             "latencyMillis",
             "latencyModel",
+            "latencyCheck",
         ] {
             assert!(json.get(key).is_some(), "missing {key}");
         }

@@ -27,6 +27,12 @@
 //! The model is deterministic for a seed. What it leaves out: cold starts (a new poller's first
 //! invocation), Lambda's own scaling delay of FIFO pollers and of SQS pollers past five,
 //! throttling, redeliveries, and the EPPM and MSQ paths.
+//!
+//! [`serial`] is the other schedule: the `--aws` runner's, one executor draining the queues in
+//! a fixed order after each MSK batch. [`check`] configures it from a `--aws` run on the wall
+//! clock (its handler, receive, settle and idle-check times) and compares it with that run's
+//! stage timestamps, per hop and end to end: the check of the model's arithmetic that the
+//! event source mappings above cannot get from a runner that has none of them.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -42,6 +48,12 @@ pub use chain::{simulate, Chain, FIFO_REQUEST};
 
 mod model;
 pub use model::{candidates, chain_from, point, run, sweep, Model, Point};
+
+pub mod serial;
+pub use serial::{simulate_serial, SerialRunner};
+
+pub mod check;
+pub use check::{check_mix, check_scenario, LatencyCheck};
 
 /// The kind of an event source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -168,6 +168,12 @@ impl Report {
         out.insert("latencyMillis".into(), latency);
         out.insert("latencyModel".into(), model);
         out.insert(
+            "latencyCheck".into(),
+            self.latency_check
+                .as_ref()
+                .map_or(Value::Null, crate::latency::LatencyCheck::to_json),
+        );
+        out.insert(
             "peers".into(),
             match &self.peer {
                 Some(p) => {

@@ -92,6 +92,8 @@ pub struct Report {
     pub peer: Option<Comparison>,
     /// The latency model.
     pub latency: Option<Model>,
+    /// The runner's model against a `--aws` run on the wall clock.
+    pub latency_check: Option<crate::latency::LatencyCheck>,
 }
 
 const STAGES: [Stage; 6] = Stage::ALL;

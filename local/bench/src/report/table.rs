@@ -148,6 +148,13 @@ impl Report {
         if let Some(m) = &self.latency {
             model_table(&mut out, m);
         }
+        if let Some(check) = &self.latency_check {
+            let _ = write!(
+                out,
+                "\nlatency model of the --aws runner (one executor) against its run on the wall clock\n  {}",
+                crate::latency::check::table(check)
+            );
+        }
         if let Some(p) = &self.peer {
             let _ = writeln!(
                 out,
