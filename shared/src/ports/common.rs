@@ -64,7 +64,7 @@ impl CommonPorts<super::SqsPublisher, super::SqsDeadLetters, super::SystemClock>
     /// letters to its dead-letter queue, both through one SQS client of `sdk`, on the system
     /// clock.
     pub fn for_lambda(
-        sdk: &aws_config::SdkConfig,
+        sdk: &aws_types::SdkConfig,
         queues: crate::config::StageQueues,
         telemetry: Telemetry,
     ) -> Self {
