@@ -48,10 +48,33 @@ def declared_variables(config_rs: Path) -> list[str]:
     return _STRING.findall(match.group("body"))
 
 
+# `vars.queues(&[(Destination::X, "X_QUEUE_URL"), ...])`: a publishing stage's output queues.
+_QUEUES_CALL = re.compile(r"\bvars\s*\.\s*queues\(\s*&\[(?P<body>.*?)\]", re.S)
+# What `Vars::queues` reads itself (`self.required("DEAD_LETTER_QUEUE_URL")`), in its own body.
+_QUEUES_FN = re.compile(r"pub fn queues\((?P<body>.*?)\n    \}\n", re.S)
+_SELF_READ = re.compile(r'\bself\s*\.\s*[a-z_]+(?:::<[^>]*>)?\(\s*"([A-Z][A-Z0-9_]*)"')
+
+
+def _queue_variables(source: str) -> set[str]:
+    """The names a crate reads through `vars.queues(...)`: the output queues it lists, and what
+    `Vars::queues` in shared/src/config.rs reads for every caller (the dead-letter queue)."""
+    calls = list(_QUEUES_CALL.finditer(source))
+    if not calls:
+        return set()
+    listed = {name for call in calls for name in _STRING.findall(call.group("body"))}
+    shared = _QUEUES_FN.search(_source_without_tests(SHARED_CONFIG))
+    if shared is None:
+        raise AssertionError(f"{SHARED_CONFIG}: no `pub fn queues(`")
+    return listed | set(_SELF_READ.findall(shared.group("body")))
+
+
 def read_variables(config_rs: Path) -> set[str]:
     """The names the crate's config reader reads, the common ones included."""
-    return set(_READ.findall(_source_without_tests(config_rs))) | set(
-        _READ.findall(_source_without_tests(SHARED_CONFIG))
+    source = _source_without_tests(config_rs)
+    return (
+        set(_READ.findall(source))
+        | _queue_variables(source)
+        | set(_READ.findall(_source_without_tests(SHARED_CONFIG)))
     )
 
 
