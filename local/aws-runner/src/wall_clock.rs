@@ -32,6 +32,7 @@ use rewards_shared::ports::{
 use crate::backend::AwsRunBackend;
 use scenario_runner::backend::{Backend, BatchReceipt, Ports, Transport};
 use scenario_runner::queues::Queued;
+use scenario_runner::stats::percentile;
 
 /// Set this (to anything) for `rewards run --aws` to run on the wall clock and print the
 /// latencies it saw on standard error.
@@ -371,15 +372,11 @@ pub fn timed_ports(ports: Ports<AwsRunBackend>, timing: Option<Timing>) -> Ports
 /// The p50, p99 and largest of `values` (ms), 0 when empty.
 pub fn spread_of(values: &mut [f64]) -> (f64, f64, f64) {
     values.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        if values.is_empty() {
-            0.0
-        } else {
-            let rank = ((values.len() as f64 * q).ceil() as usize).clamp(1, values.len());
-            values[rank - 1]
-        }
-    };
-    (at(0.5), at(0.99), values.last().copied().unwrap_or(0.0))
+    (
+        percentile(values, 0.5),
+        percentile(values, 0.99),
+        values.last().copied().unwrap_or(0.0),
+    )
 }
 
 /// A hop's name, and its milliseconds in a `T`.

@@ -14,6 +14,7 @@
 //! - [`report`]: outcome lines and the readable account.
 //! - [`mermaid`]: the scenario as a Mermaid sequence diagram.
 //! - [`generated`]: promotions for generated runs (the bench's mix, the chaos run).
+//! - [`stats`]: the percentile the local tools report latencies with.
 #![deny(missing_docs)]
 
 pub mod backend;
@@ -25,6 +26,7 @@ pub mod queues;
 pub mod report;
 pub mod scenario;
 pub mod stand_ins;
+pub mod stats;
 
 use std::path::Path;
 

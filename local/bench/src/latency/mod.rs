@@ -227,14 +227,7 @@ pub struct Outcome {
     pub cost_per_million: f64,
 }
 
-/// The value at `q` of sorted `values` (0 when empty).
-pub fn percentile(values: &[f64], q: f64) -> f64 {
-    if values.is_empty() {
-        return 0.0;
-    }
-    let rank = ((values.len() as f64 * q).ceil() as usize).clamp(1, values.len());
-    values[rank - 1]
-}
+pub use scenario_runner::stats::percentile;
 
 /// Events simulated at `rate`: ten minutes' worth, at least 2,000 and at most `cap`.
 pub fn events_at(rate: f64, cap: usize) -> usize {
