@@ -126,24 +126,15 @@ pub const PARTNERS: PartnerLatencies = PartnerLatencies {
     spread: 0.5,
 };
 
-/// The template's current settings (before any recommendation): MSK and standard SQS batches
-/// of 100 with a 1 s window, FIFO batches of 10, at most 10 concurrent SQS invocations.
-pub const CURRENT: Settings = Settings {
-    msk_batch: 100,
-    msk_window_ms: 1000.0,
-    fifo_batch: 10,
-    standard_batch: 100,
-    standard_window_ms: 1000.0,
-    max_concurrency: 10,
-};
-
-/// The defaults this model recommends for `template.yaml`: the cheapest setting of the sweep
-/// whose p99 origin → OSG is at most 2 s at 10, 1,000 and 10,000 events/s ([`sweep`], run of
-/// 2026-11-29: $3.50, $1.24 and $1.11 per million; p99 1.24, 1.19 and 1.61 s). MSK batches of up
-/// to 1,000 records gathered for up to 1 s, FIFO batches of 10 (their maximum), standard queues
-/// unchanged, and at most 50 concurrent invocations per SQS source: 10 cannot keep up with
-/// 10,000 events/s on the FIFO hops (p99 over 5 s).
-pub const RECOMMENDED: Settings = Settings {
+/// The settings `template.yaml` deploys by default (`tests/template` fails when the two differ):
+/// the cheapest setting of the sweep whose p99 origin → OSG is at most 2 s at 10, 1,000 and
+/// 10,000 events/s ([`sweep`], run of 2026-11-29: $3.50, $1.24 and $1.11 per million; p99 1.24,
+/// 1.19 and 1.61 s). MSK batches of up to 1,000 records gathered for up to 1 s, FIFO batches of
+/// 10 (their maximum, no window), standard batches of 100 with a 1 s window (off the CPP path),
+/// and at most 50 concurrent invocations per SQS source: 10 cannot keep up with 10,000 events/s
+/// on the FIFO hops (p99 over 5 s). The functions' reserved concurrency follows the last
+/// (`template.yaml`'s `ReservedConcurrency` mapping).
+pub const TEMPLATE: Settings = Settings {
     msk_batch: 1_000,
     msk_window_ms: 1000.0,
     fifo_batch: 10,
@@ -340,11 +331,11 @@ mod tests {
         };
         let slow = Settings {
             msk_window_ms: 1000.0,
-            ..CURRENT
+            ..TEMPLATE
         };
         let fast = Settings {
             msk_window_ms: 0.0,
-            ..CURRENT
+            ..TEMPLATE
         };
         let slow = simulate(&chain, &slow, &partners, 10.0, 2_000, 3);
         let fast = simulate(&chain, &fast, &partners, 10.0, 2_000, 3);

@@ -66,7 +66,7 @@ pub fn candidates() -> Vec<Settings> {
                         msk_window_ms,
                         fifo_batch,
                         max_concurrency,
-                        ..CURRENT
+                        ..TEMPLATE
                     });
                 }
             }
@@ -153,23 +153,19 @@ pub struct Model {
     pub chain: Chain,
     /// The partner latencies used.
     pub partners: PartnerLatencies,
-    /// The recommended settings at every rate.
-    pub recommended: Point,
-    /// The template's current settings at every rate.
-    pub current: Point,
+    /// The template's default settings ([`TEMPLATE`]) at every rate.
+    pub template: Point,
     /// Every candidate (the cost/latency curve).
     pub curve: Vec<Point>,
     /// The cheapest candidate meeting the p99 target at every rate.
     pub best: Option<usize>,
 }
 
-/// Runs the model: the recommended and current settings, and the sweep; at most `cap` events
-/// per rate.
+/// Runs the model: the template's settings, and the sweep; at most `cap` events per rate.
 pub fn run(chain: Chain, partners: PartnerLatencies, cap: usize, seed: u64) -> Model {
     let (curve, best) = sweep(&chain, &partners, cap, seed);
     Model {
-        recommended: point(&chain, RECOMMENDED, &partners, cap, seed),
-        current: point(&chain, CURRENT, &partners, cap, seed),
+        template: point(&chain, TEMPLATE, &partners, cap, seed),
         chain,
         partners,
         curve,

@@ -149,7 +149,7 @@ impl Report {
         let (latency, model) = match &self.latency {
             Some(m) => (
                 Value::Object(
-                    m.recommended
+                    m.template
                         .outcomes
                         .iter()
                         .map(|o| {
@@ -267,8 +267,7 @@ fn model_json(m: &Model) -> Value {
                        "des": p.des_ms, "osg": p.osg_ms, "spread": p.spread},
                    "dynamodbPerMillion": round(m.chain.dynamodb_per_million, 4),
                    "standardSqsPerMillion": round(m.chain.standard_sqs_per_million, 4)},
-        "recommended": point_json(&m.recommended),
-        "current": point_json(&m.current),
+        "template": point_json(&m.template),
         "bestFound": m.best.map(|i| point_json(&m.curve[i])),
         "curve": m.curve.iter().map(point_json).collect::<Vec<_>>(),
     })

@@ -223,13 +223,8 @@ fn model_table(out: &mut String, m: &Model) {
     };
     row(
         out,
-        &format!("current: {}", m.current.settings.label()),
-        &m.current,
-    );
-    row(
-        out,
-        &format!("recommended: {}", m.recommended.settings.label()),
-        &m.recommended,
+        &format!("template: {}", m.template.settings.label()),
+        &m.template,
     );
     if let Some(best) = m.best {
         row(
