@@ -657,41 +657,71 @@ def check_log_level_keeps_metrics(t: dict) -> list[str]:
     return errors
 
 
-# Reserved concurrency: at least what the function's event sources can run at once, with the
-# parameters' ceilings enforced by the template's rules (SqsMaximumConcurrency <= 10,
-# KafkaMaximumPollers <= 2; each Kafka poller runs up to 5 invocations). DES: FRED's reserved
-# concurrency x FRED's DES calls in flight per invocation (functions/fred: DEFAULT_CONCURRENCY).
-SQS_MAX_CONCURRENCY_CEILING = 10
+# Reserved concurrency: exactly what the function's event sources can run at once, per value of
+# SqsMaximumConcurrency (a row of the ReservedConcurrency mapping each function reads with
+# !FindInMap), with KafkaMaximumPollers at the ceiling the template's rule enforces (each Kafka
+# poller runs up to 5 invocations). DES: FRED's reserved concurrency x the DES requests one FRED
+# invocation has in flight (one: FRED asks DES once per batch, in sequential chunks,
+# shared/src/ports/decisions.rs). Every row leaves the account's default concurrency at least
+# its 100 unreserved executions.
+RESERVED_MAPPING = "ReservedConcurrency"
 KAFKA_MAX_POLLERS_CEILING = 2
 INVOCATIONS_PER_KAFKA_POLLER = 5
-FRED_DES_CALLS_IN_FLIGHT = 10
+FRED_DES_REQUESTS_IN_FLIGHT = 1
+ACCOUNT_CONCURRENCY = 1000
+UNRESERVED_MINIMUM = 100
+
+
+def reserved_concurrency_need(t: dict, sqs_concurrency: int) -> dict[str, int]:
+    """What each function's event sources can run at once when SqsMaximumConcurrency is
+    `sqs_concurrency`."""
+    need = {lid: 0 for lid in functions(t)}
+    for lid, _, _ in sqs_events(t):
+        need[lid] += sqs_concurrency
+    for lid, _, _ in msk_events(t):
+        need[lid] += KAFKA_MAX_POLLERS_CEILING * INVOCATIONS_PER_KAFKA_POLLER
+    need["Des"] = need.get("Fred", 0) * FRED_DES_REQUESTS_IN_FLIGHT
+    return need
 
 
 def check_reserved_concurrency(t: dict) -> list[str]:
     errors = []
-    need: dict[str, int] = {}
     for lid, _, p in sqs_events(t):
         if ref((p.get("ScalingConfig") or {}).get("MaximumConcurrency")) != "SqsMaximumConcurrency":
             errors.append(f"{lid}: an SQS event source without MaximumConcurrency !Ref SqsMaximumConcurrency")
-        need[lid] = need.get(lid, 0) + SQS_MAX_CONCURRENCY_CEILING
-    for lid, _, _ in msk_events(t):
-        need[lid] = need.get(lid, 0) + KAFKA_MAX_POLLERS_CEILING * INVOCATIONS_PER_KAFKA_POLLER
-    reserved = {lid: function_props(t, lid).get("ReservedConcurrentExecutions") for lid in functions(t)}
-    need["Des"] = (reserved.get("Fred") or 0) * FRED_DES_CALLS_IN_FLIGHT
+    param = t["Parameters"]["SqsMaximumConcurrency"]
+    allowed = [str(v) for v in param.get("AllowedValues") or []]
+    if not allowed:
+        errors.append("SqsMaximumConcurrency: AllowedValues must list the rows of the ReservedConcurrency mapping")
+    elif str(param.get("Default")) not in allowed:
+        errors.append(f"SqsMaximumConcurrency: default {param.get('Default')} is not an allowed value")
+    rows = (t.get("Mappings") or {}).get(RESERVED_MAPPING) or {}
+    if set(rows) != set(allowed):
+        errors.append(f"Mappings.{RESERVED_MAPPING}: rows {sorted(rows)} are not SqsMaximumConcurrency's "
+                      f"allowed values {sorted(allowed)}")
     for lid in functions(t):
-        got = reserved.get(lid)
-        if not isinstance(got, int):
-            errors.append(f"{lid}: ReservedConcurrentExecutions must be a literal number")
-        elif got < need.get(lid, 1):
-            errors.append(f"{lid}: reserved concurrency {got} < {need.get(lid)} its event sources can use")
-    rules = json.dumps(t.get("Rules") or {})
-    for param, ceiling in (("SqsMaximumConcurrency", SQS_MAX_CONCURRENCY_CEILING),
-                           ("KafkaMaximumPollers", KAFKA_MAX_POLLERS_CEILING)):
-        allowed = [a["Assert"]["Fn::Contains"][0] for r in (t.get("Rules") or {}).values()
-                   for a in r.get("Assertions", []) if "Fn::Contains" in a.get("Assert", {})
-                   and a["Assert"]["Fn::Contains"][1] == {"Ref": param}]
-        if not allowed or max(int(v) for v in allowed[0]) > ceiling:
-            errors.append(f"Rules: {param} must be limited to {ceiling} (reserved concurrency), {rules[:0]}")
+        got = function_props(t, lid).get("ReservedConcurrentExecutions")
+        want = {"Fn::FindInMap": [RESERVED_MAPPING, {"Ref": "SqsMaximumConcurrency"}, lid]}
+        if got != want:
+            errors.append(f"{lid}: ReservedConcurrentExecutions must be !FindInMap [{RESERVED_MAPPING}, "
+                          f"!Ref SqsMaximumConcurrency, {lid}], got {got!r}")
+    for key, row in rows.items():
+        need = reserved_concurrency_need(t, int(key))
+        if set(row) != set(need):
+            errors.append(f"Mappings.{RESERVED_MAPPING}.{key}: functions {sorted(row)}, expected {sorted(need)}")
+        for lid, n in need.items():
+            if row.get(lid) != n:
+                errors.append(f"Mappings.{RESERVED_MAPPING}.{key}.{lid}: {row.get(lid)}, its event sources "
+                              f"can run {n} at once")
+        total = sum(v for v in row.values() if isinstance(v, int))
+        if total > ACCOUNT_CONCURRENCY - UNRESERVED_MINIMUM:
+            errors.append(f"Mappings.{RESERVED_MAPPING}.{key}: {total} reserved leaves fewer than "
+                          f"{UNRESERVED_MINIMUM} of the account's default {ACCOUNT_CONCURRENCY}")
+    kafka = [a["Assert"]["Fn::Contains"][0] for r in (t.get("Rules") or {}).values()
+             for a in r.get("Assertions", []) if "Fn::Contains" in a.get("Assert", {})
+             and a["Assert"]["Fn::Contains"][1] == {"Ref": "KafkaMaximumPollers"}]
+    if not kafka or max(int(v) for v in kafka[0]) > KAFKA_MAX_POLLERS_CEILING:
+        errors.append(f"Rules: KafkaMaximumPollers must be limited to {KAFKA_MAX_POLLERS_CEILING} (reserved concurrency)")
     return errors
 
 
@@ -1083,6 +1113,52 @@ def test_runner_batch_size_is_the_template_default(template: dict) -> None:
         assert int(match.group(1)) == int(template["Parameters"][parameter]["Default"])
 
 
+LATENCY_RS = ROOT / "local" / "bench" / "src" / "latency" / "mod.rs"
+
+
+def check_latency_model_settings(t: dict, source: str) -> list[str]:
+    """The latency model's `TEMPLATE` settings (local/bench/src/latency/mod.rs) against the
+    template's defaults: the batch sizes, the batching windows and SqsMaximumConcurrency."""
+    start = source.find("pub const TEMPLATE: Settings = Settings {")
+    if start < 0:
+        return [f"pub const TEMPLATE: Settings not found in {LATENCY_RS}"]
+    body = source[start:source.index("};", start)]
+    model = {k: float(v.replace("_", "")) for k, v in re.findall(r"(\w+): ([\d_.]+),", body)}
+    params = t["Parameters"]
+
+    def windows(events: Iterator[tuple[str, str, dict]]) -> set[float]:
+        return {1000.0 * float(p.get("MaximumBatchingWindowInSeconds", 0)) for _, _, p in events}
+
+    standard = [(lid, e, p) for lid, e, p in sqs_events(t) if not is_fifo(t, getatt(p["Queue"])[0])]
+    template = {
+        "msk_batch": {float(params["MskBatchSize"]["Default"])},
+        "msk_window_ms": windows(msk_events(t)),
+        "fifo_batch": {float(params["FifoBatchSize"]["Default"])},
+        "standard_batch": {float(params["SqsBatchSize"]["Default"])},
+        "standard_window_ms": windows(iter(standard)),
+        "max_concurrency": {float(params["SqsMaximumConcurrency"]["Default"])},
+    }
+    errors = []
+    for field, values in template.items():
+        if values != {model.get(field)}:
+            errors.append(f"latency::TEMPLATE.{field} is {model.get(field)}, the template's is {sorted(values)}")
+    return errors
+
+
+def test_latency_model_settings_are_the_template_defaults(template: dict) -> None:
+    """The latency model (`rewards bench`) reports the settings the stack deploys by default."""
+    assert check_latency_model_settings(template, LATENCY_RS.read_text()) == []
+
+
+def test_latency_model_settings_check_catches_a_difference(template: dict) -> None:
+    broken = copy.deepcopy(template)
+    broken["Parameters"]["SqsMaximumConcurrency"]["Default"] = 10
+    assert check_latency_model_settings(broken, LATENCY_RS.read_text()) != []
+    broken = copy.deepcopy(template)
+    _res(broken, "Dec")["Events"]["CppActivity"]["Properties"]["MaximumBatchingWindowInSeconds"] = 0
+    assert check_latency_model_settings(broken, LATENCY_RS.read_text()) != []
+
+
 def test_runner_fifo_queues_are_the_template_fifo_queues(template: dict) -> None:
     """The queues the runner and the functions treat as FIFO are the stack's FIFO queues."""
     source = (ROOT / "shared" / "src" / "ports" / "publisher" / "mod.rs").read_text()
@@ -1185,9 +1261,19 @@ MUTATIONS: dict[str, tuple[str, Callable[[dict], None]]] = {
     "EMF filtered at WARN": ("log_level_keeps_metrics", lambda t: t["Globals"]["Function"]["LoggingConfig"].update(
         ApplicationLogLevel={"Ref": "LogLevel"})),
     "no reserved concurrency": ("reserved_concurrency", lambda t: _res(t, "Tim").pop("ReservedConcurrentExecutions")),
-    "DES below FRED's calls": ("reserved_concurrency", lambda t: _res(t, "Des").update(ReservedConcurrentExecutions=20)),
-    "MSQ below its sources": ("reserved_concurrency", lambda t: _res(t, "Msq").update(ReservedConcurrentExecutions=20)),
-    "SQS concurrency unbounded": ("reserved_concurrency", lambda t: t["Rules"].pop("ReservedConcurrencyCoversEventSources")),
+    "reserved concurrency not from the mapping": ("reserved_concurrency", lambda t: _res(t, "Bcg").update(
+        ReservedConcurrentExecutions=50)),
+    "DES below FRED's": ("reserved_concurrency", lambda t: t["Mappings"]["ReservedConcurrency"]["50"].update(Des=50)),
+    "MSQ below its sources": ("reserved_concurrency", lambda t: t["Mappings"]["ReservedConcurrency"]["20"].update(Msq=40)),
+    "FRED above its sources": ("reserved_concurrency", lambda t: t["Mappings"]["ReservedConcurrency"]["10"].update(Fred=30)),
+    "a row without TIM": ("reserved_concurrency", lambda t: t["Mappings"]["ReservedConcurrency"]["100"].pop("Tim")),
+    "an allowed value without a row": ("reserved_concurrency", lambda t: t["Mappings"]["ReservedConcurrency"].pop("20")),
+    "SQS concurrency unbounded": ("reserved_concurrency", lambda t: t["Parameters"]["SqsMaximumConcurrency"].pop(
+        "AllowedValues")),
+    "a row beyond the account": ("reserved_concurrency", lambda t: (
+        t["Parameters"]["SqsMaximumConcurrency"]["AllowedValues"].append(200),
+        t["Mappings"]["ReservedConcurrency"].update({"200": reserved_concurrency_need(t, 200)}))),
+    "Kafka pollers unbounded": ("reserved_concurrency", lambda t: t["Rules"].pop("ReservedConcurrencyCoversEventSources")),
     "no alias": ("functions_runtime", lambda t: t["Globals"]["Function"].pop("AutoPublishAlias")),
     "no rollback alarm": ("functions_runtime", lambda t: _res(t, "Bcg")["DeploymentPreference"].pop("Alarms")),
     "MSQ without PITR": ("tables", lambda t: _res(t, "MsqTable").pop("PointInTimeRecoverySpecification")),
