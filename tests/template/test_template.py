@@ -725,6 +725,55 @@ def check_reserved_concurrency(t: dict) -> list[str]:
     return errors
 
 
+DEPLOYMENT_MD = ROOT / "docs" / "deployment.md"
+
+
+def check_reserved_concurrency_docs(t: dict, doc: str) -> list[str]:
+    """docs/deployment.md's reserved concurrency table: the mapping's rows, their totals and
+    what they leave of the account's default concurrency."""
+    section = doc[doc.index("### Gradual deploys and reserved concurrency"):]
+    end = section.find("\n## ")
+    section = section if end < 0 else section[:end]
+    lines = [line for line in section.splitlines() if line.startswith("| ")]
+    header = next((line for line in lines if line.startswith("| function | from |")), None)
+    if header is None:
+        return ["docs/deployment.md: no reserved concurrency table (| function | from | ...)"]
+
+    def numbers(cells: list[str]) -> list[int]:
+        return [int(re.sub(r"\D", "", c) or -1) for c in cells]
+
+    keys = [str(n) for n in numbers(header.strip("|").split("|")[2:])]
+    documented: dict[str, list[int]] = {}
+    for line in lines:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        name = cells[0].replace("*", "").split(" ")[0]
+        if len(cells) == len(keys) + 2 and name not in ("function", "---"):
+            documented[name] = numbers(cells[2:])
+    rows = t["Mappings"][RESERVED_MAPPING]
+    errors = []
+    if sorted(keys, key=int) != sorted(rows, key=int):
+        errors.append(f"docs/deployment.md: columns {keys}, mapping rows {sorted(rows, key=int)}")
+        return errors
+    expected = {lid: [rows[k][lid] for k in keys] for lid in functions(t)}
+    expected["total"] = [sum(rows[k].values()) for k in keys]
+    expected["unreserved"] = [ACCOUNT_CONCURRENCY - sum(rows[k].values()) for k in keys]
+    for name, values in expected.items():
+        if documented.get(name) != values:
+            errors.append(f"docs/deployment.md: {name} row {documented.get(name)}, the template's {values}")
+    return errors
+
+
+def test_reserved_concurrency_docs_are_the_mapping(template: dict) -> None:
+    assert check_reserved_concurrency_docs(template, DEPLOYMENT_MD.read_text()) == []
+
+
+def test_reserved_concurrency_docs_check_catches_a_difference(template: dict) -> None:
+    broken = copy.deepcopy(template)
+    broken["Mappings"][RESERVED_MAPPING]["20"]["Tim"] = 25
+    errors = check_reserved_concurrency_docs(broken, DEPLOYMENT_MD.read_text())
+    assert any("Tim row" in e for e in errors) and any("total row" in e for e in errors), errors
+
+
 def check_functions_runtime(t: dict) -> list[str]:
     errors = []
     for lid, fn in functions(t).items():
