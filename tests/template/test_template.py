@@ -1187,7 +1187,8 @@ def check_latency_model_settings(t: dict, source: str) -> list[str]:
         "standard_window_ms": windows(iter(standard)),
         "max_concurrency": {float(params["SqsMaximumConcurrency"]["Default"])},
     }
-    errors = []
+    errors = [f"{lid}.{e}: BatchSize must be !Ref MskBatchSize, the model's DEC batch"
+              for lid, e, p in msk_events(t) if lid == "Dec" and ref(p.get("BatchSize")) != "MskBatchSize"]
     for field, values in template.items():
         if values != {model.get(field)}:
             errors.append(f"latency::TEMPLATE.{field} is {model.get(field)}, the template's is {sorted(values)}")
@@ -1205,6 +1206,9 @@ def test_latency_model_settings_check_catches_a_difference(template: dict) -> No
     assert check_latency_model_settings(broken, LATENCY_RS.read_text()) != []
     broken = copy.deepcopy(template)
     _res(broken, "Dec")["Events"]["CppActivity"]["Properties"]["MaximumBatchingWindowInSeconds"] = 0
+    assert check_latency_model_settings(broken, LATENCY_RS.read_text()) != []
+    broken = copy.deepcopy(template)
+    _res(broken, "Dec")["Events"]["EppmActivity"]["Properties"]["BatchSize"] = {"Ref": "OnlineBatchSize"}
     assert check_latency_model_settings(broken, LATENCY_RS.read_text()) != []
 
 
