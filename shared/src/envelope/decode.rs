@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use cloudevents::event::ExtensionValue;
-use cloudevents::{AttributesReader, AttributesWriter, Data, Event};
+use cloudevents::{AttributesReader, Data, Event};
 use serde::de::DeserializeOwned;
 
 use super::*;
@@ -12,14 +12,16 @@ impl<T: DeserializeOwned> Envelope<T> {
     /// Reads an SQS body (a structured-mode CloudEvent) as an envelope of `T`, checking that its
     /// type is one of `expected`.
     ///
-    /// The binding parses the body once, the SDK's builder builds and validates the event from
-    /// its attributes and extensions, and the data is deserialised straight into `T`; a body of
-    /// unusual shape, or one the binding cannot read, goes through the SDK's serde path
-    /// ([`Envelope::decode_via_event_serde`]), which gives the same envelope or the same error
-    /// as before the binding.
+    /// The binding parses the body once, checks its context by the rules of the SDK's builder
+    /// and deserialises the data straight into `T`; a body of unusual shape, or one the binding
+    /// cannot read, goes through the SDK's serde path ([`Envelope::decode_via_event_serde`]),
+    /// which gives the same envelope or the same error.
     pub fn decode(body: &str, expected: &[EventType]) -> Result<Self, EnvelopeError> {
         match binding::read_structured::<T>(body) {
-            Some((mut event, data)) => Ok(Context::take(&mut event, expected)?.with_data(data)),
+            Some(read) => {
+                let context = Context::check(&read.attributes(), read.source(), expected)?;
+                Ok(context.with_data(read.data))
+            }
             None => Self::decode_via_event_serde(body, expected),
         }
     }
@@ -40,7 +42,11 @@ impl<T: DeserializeOwned> Envelope<T> {
         mut event: Event,
         expected: &[EventType],
     ) -> Result<Self, EnvelopeError> {
-        let context = Context::take(&mut event, expected)?;
+        let context = Context::check(
+            &Attributes::of_event(&event),
+            event.source().as_str(),
+            expected,
+        )?;
         let data_error = |reason: String| EnvelopeError::Data {
             id: context.id.clone(),
             reason,
@@ -73,27 +79,63 @@ struct Context {
     timestamps: StageTimestamps,
 }
 
+/// The attributes and string extensions of a CloudEvent that the envelope reads, borrowed from
+/// wherever the event was read: the SDK's [`Event`] or the binding's body.
+pub(super) struct Attributes<'a> {
+    /// `id`.
+    pub(super) id: &'a str,
+    /// `type`.
+    pub(super) ty: &'a str,
+    /// `subject`, if present.
+    pub(super) subject: Option<&'a str>,
+    /// `time`, if present.
+    pub(super) time: Option<DateTime<Utc>>,
+    /// The string extensions the envelope reads.
+    pub(super) extensions: Extensions<'a>,
+}
+
+impl<'a> Attributes<'a> {
+    /// The attributes of an event the SDK read or built.
+    fn of_event(event: &'a Event) -> Self {
+        Attributes {
+            id: event.id(),
+            ty: event.ty(),
+            subject: event.subject(),
+            time: event.time().copied(),
+            extensions: Extensions::of(event.iter_extensions().filter_map(|(name, value)| {
+                match value {
+                    ExtensionValue::String(value) => Some((name, value.as_str())),
+                    _ => None,
+                }
+            })),
+        }
+    }
+}
+
 impl Context {
-    /// Reads the attributes and extensions of `event`, checking that its type is one of
+    /// Reads the attributes and extensions of an event, checking that its type is one of
     /// `expected`, that the required ones are there and that the identifying ones are not too
-    /// long. Once every check passed, the `id`, `source` and `subject` are moved out of the
-    /// event (left empty), not copied.
-    fn take(event: &mut Event, expected: &[EventType]) -> Result<Self, EnvelopeError> {
-        let id = event.id();
+    /// long.
+    fn check(
+        attributes: &Attributes<'_>,
+        source: &str,
+        expected: &[EventType],
+    ) -> Result<Self, EnvelopeError> {
+        let id = attributes.id;
         let missing = |attribute: &'static str| EnvelopeError::Missing {
             id: id.to_owned(),
             attribute,
         };
-        let event_type = EventType::parse(event.ty())
+        let event_type = EventType::parse(attributes.ty)
             .filter(|kind| expected.contains(kind))
             .ok_or_else(|| EnvelopeError::Unexpected {
                 id: id.to_owned(),
                 attribute: "type",
-                value: event.ty().to_owned(),
+                value: attributes.ty.to_owned(),
             })?;
-        let subject = event.subject().ok_or_else(|| missing("subject"))?;
-        let time = *event.time().ok_or_else(|| missing("time"))?;
-        let extensions = Extensions::of(event);
+        let subject = attributes.subject.ok_or_else(|| missing("subject"))?;
+        let time = attributes.time.ok_or_else(|| missing("time"))?;
+        let extensions = &attributes.extensions;
         let brand = extensions.brand.ok_or_else(|| missing(EXT_BRAND))?;
         let correlation_id = extensions
             .correlation_id
@@ -114,18 +156,15 @@ impl Context {
                 });
             }
         }
-        let timestamps = extensions.timestamps(id)?;
-        let brand = brand.to_owned();
-        let correlation_id = correlation_id.to_owned();
         Ok(Context {
-            id: event.set_id(String::new()),
-            source: event.set_source(String::new()),
+            timestamps: extensions.timestamps(id)?,
+            id: id.to_owned(),
+            source: source.to_owned(),
             event_type,
-            subject: event.set_subject(None::<String>).unwrap_or_default(),
+            subject: subject.to_owned(),
             time,
-            brand,
-            correlation_id,
-            timestamps,
+            brand: brand.to_owned(),
+            correlation_id: correlation_id.to_owned(),
         })
     }
 
@@ -146,7 +185,7 @@ impl Context {
 
 /// The string extensions the envelope reads, found in one pass over the event's extensions
 /// (an extension of another type counts as absent).
-struct Extensions<'a> {
+pub(super) struct Extensions<'a> {
     brand: Option<&'a str>,
     correlation_id: Option<&'a str>,
     origin: Option<&'a str>,
@@ -155,17 +194,15 @@ struct Extensions<'a> {
 }
 
 impl<'a> Extensions<'a> {
-    fn of(event: &'a Event) -> Self {
+    /// The extensions among `extensions` (name and string value) that the envelope reads.
+    pub(super) fn of(extensions: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
         let mut found = Extensions {
             brand: None,
             correlation_id: None,
             origin: None,
             stages: [None; Stage::ALL.len()],
         };
-        for (name, value) in event.iter_extensions() {
-            let ExtensionValue::String(value) = value else {
-                continue;
-            };
+        for (name, value) in extensions {
             let slot = match name {
                 EXT_BRAND => &mut found.brand,
                 EXT_CORRELATION_ID => &mut found.correlation_id,
@@ -178,7 +215,7 @@ impl<'a> Extensions<'a> {
                     None => continue,
                 },
             };
-            *slot = Some(value.as_str());
+            *slot = Some(value);
         }
         found
     }
@@ -186,13 +223,11 @@ impl<'a> Extensions<'a> {
     /// The stage timestamps; the first unreadable one (origin, then chain order) is an error.
     fn timestamps(&self, id: &str) -> Result<StageTimestamps, EnvelopeError> {
         let parse = |attribute: &'static str, text: &str| {
-            DateTime::parse_from_rfc3339(text)
-                .map(|at| at.with_timezone(&Utc))
-                .map_err(|_| EnvelopeError::Unexpected {
-                    id: id.to_owned(),
-                    attribute,
-                    value: text.to_owned(),
-                })
+            rfc3339::parse_millis(text).ok_or_else(|| EnvelopeError::Unexpected {
+                id: id.to_owned(),
+                attribute,
+                value: text.to_owned(),
+            })
         };
         let origin = self
             .origin

@@ -7,17 +7,18 @@
 //! the brand, correlation id, subject and timestamps and adding the stage's own.
 //!
 //! [`Envelope::decode`] and [`Envelope::encode`] go through the SQS structured-mode binding
-//! (the `binding` module): the body is parsed once and written once, the SDK still building
-//! and validating the [`Event`] (its builder), and visiting it for the writer (its
-//! protocol-binding API, `cloudevents::message`). The SDK's serde path
-//! ([`Envelope::decode_via_event_serde`], [`Envelope::encode_via_event_serde`]) is the fallback
-//! for unusual input and the reference the binding is tested against.
+//! (the `binding` module): the body is parsed once and written once, straight from and into
+//! the typed view, by the rules of the SDK's builder. The SDK's serde path
+//! ([`Envelope::decode_via_event_serde`], [`Envelope::encode_via_event_serde`]) and its builder
+//! ([`Envelope::to_cloudevent`]) are the fallback for unusual input and the reference the
+//! binding is tested against.
 
 mod binding;
 mod decode;
 mod error;
 mod event_type;
 mod one_of;
+mod rfc3339;
 mod timestamps;
 
 pub use error::EnvelopeError;
@@ -25,12 +26,11 @@ pub use event_type::EventType;
 pub use one_of::{OneOf, Traced};
 pub use timestamps::{Latency, StageTimestamps};
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use cloudevents::message::BinaryDeserializer;
+use chrono::{DateTime, Utc};
 use cloudevents::{Data, Event, EventBuilder, EventBuilderV10};
 use serde::Serialize;
 
-use self::binding::StructuredJsonWriter;
+use self::rfc3339::Fraction;
 
 use crate::limits::MAX_ID_CHARS;
 use crate::model::InvalidInput;
@@ -66,12 +66,9 @@ pub struct Envelope<T> {
     pub data: T,
 }
 
-/// The room the serialised data of an envelope starts with: an enriched activity is about 1 KB.
-const DATA_CAPACITY: usize = 1024;
-
 /// Formats a timestamp as the envelope carries it: RFC 3339 with milliseconds, in UTC.
 pub fn format_timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+    rfc3339::format(at, Fraction::Millis)
 }
 
 impl<T> Envelope<T> {
@@ -118,47 +115,22 @@ impl<T: Serialize> Envelope<T> {
         self.build_event(data)
     }
 
-    /// The SQS body of this envelope: the CloudEvent in structured JSON mode.
-    ///
-    /// The SDK's builder builds the event with the data already serialised to JSON bytes, and
-    /// the binding writes the body from the SDK's visit of that event: the body the SDK's
-    /// serializer writes, without the detour of the data through a `serde_json::Value`.
+    /// The SQS body of this envelope: the CloudEvent in structured JSON mode, written in one
+    /// pass with the data serialised into it (the binding's writer): the members the SDK's
+    /// serializer writes for [`Envelope::to_cloudevent`]'s event.
     pub fn encode(&self) -> Result<String, EnvelopeError> {
-        let mut data = Vec::with_capacity(DATA_CAPACITY);
-        serde_json::to_writer(&mut data, &self.data).map_err(|e| self.build_error(e))?;
-        let writer = StructuredJsonWriter::with_capacity(data.len() + self.attributes_len());
-        self.build_event(data)?
-            .deserialize_binary(writer)
-            .map_err(|e| self.build_error(e))
+        binding::write_structured(self)
     }
 
     /// The SQS body of this envelope written by the SDK's serializer (`impl Serialize for
-    /// Event`) from [`Envelope::to_cloudevent`]: what [`Envelope::encode`] did before the
-    /// binding, kept as its reference (tests, benches).
+    /// Event`) from [`Envelope::to_cloudevent`]: the reference [`Envelope::encode`] is tested
+    /// against (tests, benches).
     pub fn encode_via_event_serde(&self) -> Result<String, EnvelopeError> {
         let event = self.to_cloudevent()?;
         serde_json::to_string(&event).map_err(|e| self.build_error(e))
     }
 
-    /// About how long the members other than `data` are in the body (a capacity hint).
-    fn attributes_len(&self) -> usize {
-        const PER_TIMESTAMP: usize = r#","tsorigin":"2026-11-16T09:30:00.000Z""#.len();
-        const FIXED: usize = concat!(
-            r#"{"specversion":"1.0","id":"","type":"rewards.activity.enriched","source":"","#,
-            r#""datacontenttype":"application/json","subject":"","#,
-            r#""time":"2026-11-16T09:30:00.000000000Z","data":,"brand":"","correlationid":""}"#,
-        )
-        .len();
-        FIXED
-            + self.id.len()
-            + self.source.len()
-            + self.subject.len()
-            + self.brand.len()
-            + self.correlation_id.len()
-            + PER_TIMESTAMP * (1 + self.timestamps.stages.len())
-    }
-
-    fn build_error(&self, reason: impl ToString) -> EnvelopeError {
+    pub(crate) fn build_error(&self, reason: impl ToString) -> EnvelopeError {
         EnvelopeError::Build {
             id: self.id.clone(),
             reason: reason.to_string(),

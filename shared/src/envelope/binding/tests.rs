@@ -1,13 +1,12 @@
 //! The binding against the SDK's serde path: the common shape read by the binding, every
-//! fallback, every error, and the writer against the SDK's serializer.
+//! fallback, every error, and the writer against the SDK's builder and serializer.
 
-use cloudevents::message::BinaryDeserializer;
-use cloudevents::{AttributesReader, Event, EventBuilder, EventBuilderV03, EventBuilderV10};
+use cloudevents::{Event, EventBuilder, EventBuilderV10};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{read_structured, StructuredJsonWriter};
-use crate::envelope::{Envelope, EnvelopeError, EventType};
+use super::read_structured;
+use crate::envelope::{Envelope, EnvelopeError, EventType, StageTimestamps};
 use crate::limits::MAX_ID_CHARS;
 use crate::stage::Stage;
 
@@ -120,22 +119,15 @@ fn the_binding_reads_json_content_types_and_an_absent_one() {
 }
 
 #[test]
-fn the_binding_builds_the_event_with_the_sdk() {
-    let body = body_with(|m| {
+fn a_dataschema_is_left_to_the_sdk() {
+    // The SDK parses it as a URL.
+    let envelope = fallback(&body_with(|m| {
         m.insert("dataschema".into(), "https://example.test/schema".into());
-    });
-    let (event, data) = read_structured::<Payload>(&body).expect("read by the binding");
-    let reference: Event = serde_json::from_str(&body).expect("the SDK reads it");
-    assert_eq!(data, Payload { value: 7 });
-    // The same event as the SDK's deserializer builds, but for the data, which stays typed.
-    let mut reference_without_data = reference.clone();
-    reference_without_data.take_data();
-    let mut event_without_data = event.clone();
-    event_without_data.take_data();
-    assert_eq!(event_without_data, reference_without_data);
-    assert_eq!(event.datacontenttype(), reference.datacontenttype());
-    assert_eq!(event.dataschema(), reference.dataschema());
-    assert!(event.data().is_none());
+    }));
+    assert_eq!(envelope.data, Payload { value: 7 });
+    fallback_error(&body_with(|m| {
+        m.insert("dataschema".into(), "not a url".into());
+    }));
 }
 
 #[test]
@@ -441,81 +433,71 @@ fn every_sample_body_is_read_by_the_binding_as_the_sdk_reads_it() {
     assert!(bodies >= 5, "only {bodies} sample bodies");
 }
 
-/// An event with every kind of member the SDK writes: optional attributes, extensions of each
-/// type, JSON data.
-fn full_event() -> Event {
-    EventBuilderV10::new()
-        .id("id-\"1\"\n")
-        .source("/rewards/dec")
-        .ty("rewards.activity.enriched")
-        .subject("10048213")
-        .time("2026-11-16T09:30:00.123456Z")
-        .extension("brand", "skybet")
-        .extension("retries", 3_i64)
-        .extension("replayed", true)
-        .data_with_schema(
-            "application/json",
-            "https://example.test/schema",
-            json!({"value": 7, "text": "é\u{1}\"", "list": [1.5, null]}),
-        )
-        .build()
-        .expect("builds")
+/// An envelope with what JSON escapes in its texts, time to the microsecond and a timestamp
+/// per stage.
+fn full_envelope() -> Envelope<Value> {
+    let at = |text: &str| text.parse().expect("a test time");
+    let mut timestamps = StageTimestamps::from_origin(at("2026-11-16T09:30:00.000Z"));
+    for (stage, text) in [
+        (Stage::Msq, "2026-11-16T09:30:02.500Z"),
+        (Stage::Dec, "2026-11-16T09:30:00.250Z"),
+        (Stage::Tim, "2026-11-16T09:30:00.999Z"),
+    ] {
+        timestamps.stamp(stage, at(text));
+    }
+    Envelope {
+        id: "id-\"1\"\n".into(),
+        source: "/rewards/msq".into(),
+        event_type: EventType::Decided,
+        subject: "1004\u{1}8213".into(),
+        time: at("2026-11-16T09:30:02.123456Z"),
+        brand: "sky bet é".into(),
+        correlation_id: "corr/1".into(),
+        timestamps,
+        data: json!({"value": 7, "text": "é\u{1}\"", "list": [1.5, null]}),
+    }
 }
 
 #[test]
-fn the_writer_writes_what_the_sdk_serializer_writes() {
-    let event = full_event();
-    let reference = serde_json::to_string(&event).expect("the SDK writes it");
-    let written = event
-        .deserialize_binary(StructuredJsonWriter::with_capacity(0))
-        .expect("writes");
-    assert_eq!(written, reference);
-
-    let mut without_data = full_event();
-    without_data.take_data();
-    let reference = serde_json::to_string(&without_data).expect("the SDK writes it");
-    let written = without_data
-        .deserialize_binary(StructuredJsonWriter::with_capacity(0))
-        .expect("writes");
-    assert_eq!(written, reference);
-}
-
-#[test]
-fn the_writer_inserts_json_data_raw_never_as_base64() {
-    let mut event = full_event();
-    event.set_data("application/json", br#"{"value":7}"#.to_vec());
-    let written = event
-        .deserialize_binary(StructuredJsonWriter::with_capacity(0))
-        .expect("writes");
-    assert!(written.contains(r#""data":{"value":7}"#), "{written}");
-    assert!(!written.contains("data_base64"), "{written}");
-    let read: Event = serde_json::from_str(&written).expect("the SDK reads it");
+fn the_writer_writes_the_members_the_sdk_serializer_writes() {
+    let envelope = full_envelope();
+    let body = envelope.encode().expect("writes");
+    let reference = envelope
+        .encode_via_event_serde()
+        .expect("the SDK writes it");
     assert_eq!(
-        read.data(),
-        Some(&cloudevents::Data::Json(json!({"value": 7})))
+        serde_json::from_str::<Value>(&body).expect("JSON"),
+        serde_json::from_str::<Value>(&reference).expect("JSON"),
+    );
+    let read: Event = serde_json::from_str(&body).expect("the SDK reads it");
+    assert_eq!(read, envelope.to_cloudevent().expect("builds"));
+}
+
+#[test]
+fn the_writer_writes_its_members_in_one_order() {
+    let body = full_envelope().encode().expect("writes");
+    assert_eq!(
+        body,
+        concat!(
+            r#"{"specversion":"1.0","id":"id-\"1\"\n","type":"rewards.decided","#,
+            r#""source":"/rewards/msq","datacontenttype":"application/json","#,
+            r#""subject":"1004\u00018213","time":"2026-11-16T09:30:02.123456Z","#,
+            r#""data":{"list":[1.5,null],"text":"é\u0001\"","value":7},"#,
+            r#""brand":"sky bet é","correlationid":"corr/1","tsorigin":"2026-11-16T09:30:00.000Z","#,
+            r#""tsdec":"2026-11-16T09:30:00.250Z","tstim":"2026-11-16T09:30:00.999Z","#,
+            r#""tsmsq":"2026-11-16T09:30:02.500Z"}"#,
+        )
     );
 }
 
 #[test]
-fn the_writer_refuses_what_it_would_write_unlike_the_sdk() {
-    let mut text = full_event();
-    text.set_data("text/plain", "plain text");
-    assert!(text
-        .deserialize_binary(StructuredJsonWriter::with_capacity(0))
-        .is_err());
-    let mut no_content_type = full_event();
-    no_content_type.take_data();
-    no_content_type.set_data_unchecked(br#"{"value":7}"#.to_vec());
-    assert!(no_content_type
-        .deserialize_binary(StructuredJsonWriter::with_capacity(0))
-        .is_err());
-    let v03 = EventBuilderV03::new()
-        .id("id-1")
-        .source("/rewards/dec")
-        .ty("rewards.activity.enriched")
-        .build()
-        .expect("builds");
-    assert!(v03
-        .deserialize_binary(StructuredJsonWriter::with_capacity(0))
-        .is_err());
+fn the_writer_refuses_an_empty_source_as_the_sdk_builder_does() {
+    let mut envelope = full_envelope();
+    envelope.source.clear();
+    let error = envelope.encode().expect_err("no source");
+    assert_eq!(
+        Err(error),
+        envelope.to_cloudevent().map(|_| ()),
+        "the builder's own error"
+    );
 }
