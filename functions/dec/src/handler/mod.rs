@@ -248,18 +248,13 @@ where
         if messages.is_empty() {
             return Vec::new();
         }
+        // The records by their message's id, for what failed: a record's source and payload
+        // (its value decoded) are only worked out for a dead letter.
         let records: HashMap<String, Record<'r>> = messages
             .iter()
             .map(|(record, message)| (message.id.clone(), **record))
             .collect();
         let count = messages.len();
-        let sources: HashMap<String, (String, String)> = messages
-            .iter()
-            .map(|(record, message)| {
-                let payload = record.value().unwrap_or_default();
-                (message.id.clone(), (record.source(), payload))
-            })
-            .collect();
         let outgoing = messages.into_iter().map(|(_, message)| message).collect();
         // A FIFO group's messages go in order, and none after one that failed.
         let failed = effects::publish_in_group_order(&self.ports.publisher, outgoing).await;
@@ -271,7 +266,10 @@ where
         let (retryable, permanent): (Vec<_>, Vec<_>) =
             failed.into_iter().partition(|f| f.retryable);
         for failure in permanent {
-            let (source, payload) = sources.get(&failure.id).cloned().unwrap_or_default();
+            let (source, payload) = records
+                .get(&failure.id)
+                .map(|record| (record.source(), record.value().unwrap_or_default()))
+                .unwrap_or_default();
             letters.push(DeadLetter {
                 stage: Stage::Dec,
                 reason: format!("invalid-input: {}", failure.reason),

@@ -314,6 +314,40 @@ async fn publish_failure_reports_the_unpublished_records() {
     assert_eq!(response.batch_item_failures[0].item_identifier.offset, 1);
 }
 
+/// Refuses every message for good, as SQS refuses a message it can never take.
+struct RefusingPublisher;
+
+impl Publisher for RefusingPublisher {
+    async fn publish(&self, messages: Vec<OutgoingMessage>) -> Result<(), PublishError> {
+        Err(PublishError::all(&messages, "message too long", false))
+    }
+}
+
+#[tokio::test]
+async fn a_message_sqs_refuses_dead_letters_its_record_with_source_and_payload() {
+    let fixture = fixture().0;
+    let handler = Handler::new(
+        CPP_TOPIC,
+        EPPM_TOPIC,
+        Arc::clone(&fixture.source),
+        CommonPorts::new(
+            RefusingPublisher,
+            Arc::clone(&fixture.dead_letters),
+            ManualClock::new("2026-11-16T09:30:01Z".parse().expect("date")),
+            Telemetry::for_tests(Stage::Dec, fixture.outcomes.clone()),
+        ),
+    );
+    let value = cpp("a-1", "WEEKLY-SPINS");
+    let event = encode_event(vec![encode_record(CPP_TOPIC, 2, 17, value.as_bytes(), &[])]);
+    let response = handler.handle(&event).await.expect("handled");
+    assert!(response.batch_item_failures.is_empty(), "not retried");
+    let letters = fixture.dead_letters.take();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].reason, "invalid-input: message too long");
+    assert_eq!(letters[0].source, format!("{CPP_TOPIC}/2@17"));
+    assert_eq!(letters[0].payload, value);
+}
+
 #[tokio::test]
 async fn an_unknown_reward_scheme_is_kept_counted_and_published() {
     let fixture = fixture().0;
