@@ -165,6 +165,12 @@ pub const DES_FUNCTION_URL: &str = "des-function-url";
 
 /// Runs `mix` through the in-memory pipeline and measures it.
 pub async fn run(mix: &Mix) -> Result<Throughput, ScenarioError> {
+    // The functions' own log subscriber at INFO, as Lambda runs them: every record's span and
+    // log lines are built and formatted, then dropped instead of written to standard output.
+    let _logs = tracing::subscriber::set_default(rewards_shared::telemetry::logging::subscriber(
+        "info",
+        std::io::sink,
+    ));
     let scenario = &mix.scenario;
     let (mut pipeline, current, log) = recorded_in_memory(scenario, SAMPLE_EVENTS)?;
 
