@@ -24,7 +24,9 @@
 //!   `decided-events`) are FIFO in the design and priced as FIFO ($0.50 per million requests
 //!   against $0.40); sends are split between the two prices by the share of messages each kind
 //!   of queue received.
-//! - Not included: MSK, CloudWatch Logs and metrics, data transfer, storage.
+//! - Not included: MSK, CloudWatch Logs and metrics, data transfer, storage. The bench reports
+//!   the log bytes the functions write per event at INFO and what their ingestion would cost
+//!   ([`LOG_INGESTION_PER_GB`]) beside these figures.
 
 use rewards_shared::ports::Destination;
 use rewards_shared::stage::Stage;
@@ -64,6 +66,10 @@ pub const PRICES: Prices = Prices {
     sqs_request: 0.40 / 1e6,
     sqs_fifo_request: 0.50 / 1e6,
 };
+
+/// CloudWatch Logs standard ingestion, per GB, us-east-1 (aws.amazon.com/cloudwatch/pricing,
+/// "Collect (Data Ingestion)"; the same source and date as [`PRICES`]).
+pub const LOG_INGESTION_PER_GB: f64 = 0.50;
 
 /// The queues that are FIFO in the design (`.fifo`): the ordered path of an award.
 pub fn is_fifo(destination: Destination) -> bool {

@@ -14,6 +14,7 @@
 //! are written to stdout), and anything on the network.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -74,12 +75,20 @@ pub struct Throughput {
     pub decode_micros_per_record: BTreeMap<String, f64>,
     /// What the queues delivered.
     pub queues: BTreeMap<Destination, QueueTally>,
+    /// Bytes of log lines the functions wrote at INFO in the measured part (EMF metric lines
+    /// and the outcome lines of production's `LogOutcomes` not included).
+    pub log_bytes: u64,
 }
 
 impl Throughput {
     /// Records per second through the whole chain.
     pub fn events_per_second(&self) -> f64 {
         per_second(self.events, self.wall)
+    }
+
+    /// Bytes of log lines per chain event at INFO.
+    pub fn log_bytes_per_event(&self) -> f64 {
+        self.log_bytes as f64 / self.events.max(1) as f64
     }
 
     /// CPU µs per record through the whole chain.
@@ -166,10 +175,11 @@ pub const DES_FUNCTION_URL: &str = "des-function-url";
 /// Runs `mix` through the in-memory pipeline and measures it.
 pub async fn run(mix: &Mix) -> Result<Throughput, ScenarioError> {
     // The functions' own log subscriber at INFO, as Lambda runs them: every record's span and
-    // log lines are built and formatted, then dropped instead of written to standard output.
+    // log lines are built and formatted, then counted instead of written to standard output.
+    let log_bytes = LogBytes::default();
     let _logs = tracing::subscriber::set_default(rewards_shared::telemetry::logging::subscriber(
         "info",
-        std::io::sink,
+        log_bytes.clone(),
     ));
     let scenario = &mix.scenario;
     let (mut pipeline, current, log) = recorded_in_memory(scenario, SAMPLE_EVENTS)?;
@@ -181,11 +191,13 @@ pub async fn run(mix: &Mix) -> Result<Throughput, ScenarioError> {
     if let Ok(mut log) = log.lock() {
         log.queues.clear();
     }
+    let log_bytes_before = log_bytes.total();
     let cpu_before = cpu_time();
     let started = Instant::now();
     feed(&mut pipeline, &mix.inputs[warm_up..], &current, &mut tally).await;
     let wall = started.elapsed();
     let cpu = cpu_time().saturating_sub(cpu_before);
+    let log_bytes = log_bytes.total() - log_bytes_before;
 
     let (queues, samples) = match log.lock() {
         Ok(mut log) => (
@@ -212,7 +224,37 @@ pub async fn run(mix: &Mix) -> Result<Throughput, ScenarioError> {
         des_events_per_call,
         decode_micros_per_record: decode,
         queues,
+        log_bytes,
     })
+}
+
+/// Counts the bytes the log subscriber writes (a `MakeWriter` whose writers drop the bytes).
+#[derive(Debug, Clone, Default)]
+struct LogBytes(Arc<AtomicU64>);
+
+impl LogBytes {
+    fn total(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl std::io::Write for LogBytes {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBytes {
+    type Writer = LogBytes;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
 }
 
 /// Where the measured part starts: after a fiftieth of the inputs.

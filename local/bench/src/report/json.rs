@@ -37,6 +37,7 @@ impl Report {
                        "lambdaEventDecodeMicrosPerEvent": round(t.decode_micros_per_event(), 2),
                        "desRequests": t.tally.des_requests,
                        "desEventsPerRequest": round(t.des_events_per_call, 2),
+                       "logBytesPerEvent": round(t.log_bytes_per_event(), 0),
                        "outcomes": t.tally.outcomes}),
                 Value::Object(
                     STAGES

@@ -34,6 +34,13 @@ impl Report {
                 t.tally.des_requests,
                 t.des_events_per_call
             );
+            let _ = writeln!(
+                out,
+                "  logs at INFO: {:.0} bytes per event (CloudWatch Logs ingestion at ${}/GB: ${:.3} per million events, not in the cost figures)",
+                t.log_bytes_per_event(),
+                crate::cost::LOG_INGESTION_PER_GB,
+                t.log_bytes_per_event() * 1e6 / 1e9 * crate::cost::LOG_INGESTION_PER_GB
+            );
             let _ = writeln!(out, "  stage  records/s (handler time)");
             for stage in STAGES {
                 let _ = writeln!(
