@@ -8,7 +8,8 @@ use rewards_shared::envelope::{Envelope, EventType};
 use rewards_shared::error::Retryable;
 use rewards_shared::ids::derived_id;
 use rewards_shared::model::{
-    DeleteInstruction, EnrichedActivity, InvalidInput, MessageType, RewardMessage, Validate as _,
+    DeleteInstruction, EnrichedActivity, InvalidInput, MessageType, PassedOn, RewardMessage,
+    Validate as _,
 };
 use rewards_shared::ports::{
     Destination, DropReason, OutgoingMessage, StateKey, TimStateStore, WriteResult,
@@ -98,7 +99,7 @@ fn emit(
     };
     let data = RewardMessage {
         message_type,
-        activity: &envelope.data,
+        activity: PassedOn(&envelope.data),
     };
     let next = envelope.next(
         Stage::Tim,

@@ -11,6 +11,7 @@ mod customer;
 mod enriched;
 mod fields;
 mod message;
+mod passed_on;
 mod promotion;
 pub mod tolerant;
 mod validate;
@@ -22,6 +23,7 @@ pub use message::{
     DecidedMessage, Decision, DecisionKind, DeleteInstruction, DeliveryFormat, MessageType,
     OnsiteMessage, ProgressDecision, QueuedMessage, RewardMessage,
 };
+pub use passed_on::PassedOn;
 pub use promotion::{Promotion, RewardScheme, TierDefinition};
 pub use tolerant::parse;
 pub use validate::{InvalidInput, Validate};
