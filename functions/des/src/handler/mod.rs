@@ -137,7 +137,9 @@ impl<C: Clock> Handler<C> {
             },
             1.0,
         );
-        tracing::info!(
+        // DEBUG: the verdict is in the `Decisions`/`NoDecisions` metrics and in the outcome
+        // line at the chain's end (`delivered`, `queued`, or `dropped` with `no-decision`).
+        tracing::debug!(
             has_decision = decision.has_decision,
             message_type = %envelope.data.message_type,
             event_id = %envelope.id,
