@@ -46,30 +46,12 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, InvalidInput> {
 /// A required identifier: text, or a whole number written as JSON number (`10048213` reads as
 /// `"10048213"`, as some upstream services send account ids).
 pub fn id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    match Json::read(deserializer)? {
-        Json::Null => Err(D::Error::custom(
-            "invalid type: null, expected an identifier",
-        )),
-        other => other.into_id().map_err(|other| {
-            D::Error::custom(format!(
-                "invalid type: {}, expected an identifier (text)",
-                other.into_value()
-            ))
-        }),
-    }
+    deserializer.deserialize_any(IdVisitor { optional: false })
 }
 
 /// An optional identifier: as [`id`]; absent or `null` is empty.
 pub fn optional_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    match Json::read(deserializer)? {
-        Json::Null => Ok(String::new()),
-        other => other.into_id().map_err(|other| {
-            D::Error::custom(format!(
-                "invalid type: {}, expected an identifier (text)",
-                other.into_value()
-            ))
-        }),
-    }
+    deserializer.deserialize_any(IdVisitor { optional: true })
 }
 
 /// An optional field: absent or `null` is `T::default()`.
@@ -83,26 +65,158 @@ where
 
 /// A required count: a whole number (integer, float without fraction, or numeric string).
 pub fn count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
-    match Json::read(deserializer)? {
-        Json::Null => Err(D::Error::custom("invalid type: null, expected a count")),
-        other => other.count().ok_or_else(|| not_a_count::<D::Error>(other)),
-    }
+    deserializer.deserialize_any(CountVisitor { or_zero: false })
 }
 
 /// An optional count: absent or `null` is 0; otherwise as [`count`].
 pub fn count_or_zero<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
-    match Json::read(deserializer)? {
-        Json::Null => Ok(0),
-        other => other.count().ok_or_else(|| not_a_count::<D::Error>(other)),
+    deserializer.deserialize_any(CountVisitor { or_zero: true })
+}
+
+/// Reads an identifier ([`id`], [`optional_id`]) straight from the input.
+struct IdVisitor {
+    /// `null` reads as empty (else it is an error).
+    optional: bool,
+}
+
+impl IdVisitor {
+    /// The error of a value that is not an identifier, showing it as JSON.
+    fn not_an_id<E: serde::de::Error>(value: Value) -> E {
+        E::custom(format!(
+            "invalid type: {value}, expected an identifier (text)"
+        ))
     }
 }
 
-/// The error of a value that is not a count, naming the value as JSON.
-fn not_a_count<E: serde::de::Error>(value: Json<'_>) -> E {
-    E::custom(format!(
-        "invalid value: {}, expected a whole number of at least 0",
-        value.into_value()
-    ))
+impl<'de> Visitor<'de> for IdVisitor {
+    type Value = String;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("an identifier (text)")
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<String, E> {
+        if self.optional {
+            Ok(String::new())
+        } else {
+            Err(E::custom("invalid type: null, expected an identifier"))
+        }
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<String, E> {
+        self.visit_unit()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_str<E>(self, text: &str) -> Result<String, E> {
+        Ok(text.to_owned())
+    }
+
+    fn visit_string<E>(self, text: String) -> Result<String, E> {
+        Ok(text)
+    }
+
+    fn visit_u64<E>(self, number: u64) -> Result<String, E> {
+        Ok(number.to_string())
+    }
+
+    fn visit_i64<E>(self, number: i64) -> Result<String, E> {
+        Ok(number.to_string())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, float: f64) -> Result<String, E> {
+        Err(Self::not_an_id(Json::Float(float).into_value()))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, flag: bool) -> Result<String, E> {
+        Err(Self::not_an_id(Value::Bool(flag)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<String, A::Error> {
+        Err(Self::not_an_id(Value::deserialize(
+            SeqAccessDeserializer::new(seq),
+        )?))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<String, A::Error> {
+        Err(Self::not_an_id(Value::deserialize(
+            MapAccessDeserializer::new(map),
+        )?))
+    }
+}
+
+/// Reads a count ([`count`], [`count_or_zero`]) straight from the input.
+struct CountVisitor {
+    /// `null` reads as 0 (else it is an error).
+    or_zero: bool,
+}
+
+impl CountVisitor {
+    /// The error of a value that is not a count, showing it as JSON.
+    fn not_a_count<E: serde::de::Error>(value: Value) -> E {
+        E::custom(format!(
+            "invalid value: {value}, expected a whole number of at least 0"
+        ))
+    }
+}
+
+impl<'de> Visitor<'de> for CountVisitor {
+    type Value = u64;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a whole number of at least 0")
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<u64, E> {
+        if self.or_zero {
+            Ok(0)
+        } else {
+            Err(E::custom("invalid type: null, expected a count"))
+        }
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<u64, E> {
+        self.visit_unit()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<u64, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_u64<E>(self, number: u64) -> Result<u64, E> {
+        Ok(number)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, number: i64) -> Result<u64, E> {
+        u64::try_from(number).map_err(|_| Self::not_a_count(Value::from(number)))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, float: f64) -> Result<u64, E> {
+        count_of_float(float).ok_or_else(|| Self::not_a_count(Json::Float(float).into_value()))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<u64, E> {
+        count_of_text(text).ok_or_else(|| Self::not_a_count(Value::from(text)))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, flag: bool) -> Result<u64, E> {
+        Err(Self::not_a_count(Value::Bool(flag)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<u64, A::Error> {
+        Err(Self::not_a_count(Value::deserialize(
+            SeqAccessDeserializer::new(seq),
+        )?))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<u64, A::Error> {
+        Err(Self::not_a_count(Value::deserialize(
+            MapAccessDeserializer::new(map),
+        )?))
+    }
 }
 
 /// An informational number (EPPM `week`): a number or a numeric string; anything else is
@@ -168,10 +282,9 @@ fn count_of_text(text: &str) -> Option<u64> {
         .or_else(|| text.parse::<f64>().ok().and_then(count_of_float))
 }
 
-/// One JSON value as the readers above see it, read without building a `serde_json::Value`
-/// for the common case: a scalar is kept as read (text borrowed from the input where it can
-/// be); only an array or object (never valid where these readers are used) is built into a
-/// tree, so that an error can show it as JSON.
+/// One JSON value as the informational readers see it, read without building a
+/// `serde_json::Value` for the common case: a scalar is kept as read (text borrowed from the
+/// input where it can be); only an array or object is built into a tree.
 enum Json<'de> {
     /// `null`.
     Null,
@@ -193,17 +306,6 @@ impl<'de> Json<'de> {
     /// Reads the next value of `deserializer`.
     fn read<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(JsonVisitor)
-    }
-
-    /// The value as an identifier: text as it is, an integer in decimal; anything else is
-    /// given back.
-    fn into_id(self) -> Result<String, Self> {
-        match self {
-            Json::Text(text) => Ok(text.into_owned()),
-            Json::Unsigned(number) => Ok(number.to_string()),
-            Json::Signed(number) => Ok(number.to_string()),
-            other => Err(other),
-        }
     }
 
     /// The value as a count, as [`count_of`] reads its JSON.
