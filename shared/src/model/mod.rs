@@ -12,6 +12,7 @@ mod enriched;
 mod fields;
 mod message;
 mod promotion;
+pub mod timestamp;
 pub mod tolerant;
 mod validate;
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::fields::model_struct;
+use super::timestamp;
 use super::tolerant;
 
 model_struct! {
