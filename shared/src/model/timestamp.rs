@@ -9,6 +9,8 @@
 //! errors and the text written are chrono's.
 //!
 //! Use as `#[serde(with = "timestamp")]`, or `timestamp::option` for an `Option`.
+//! [`read_rfc3339`] and [`format_millis`] offer the same two paths to code that reads or
+//! writes instants as text outside serde (for example the envelope's stage timestamps).
 
 use std::fmt;
 
@@ -20,7 +22,7 @@ use serde::{Deserializer, Serialize, Serializer};
 /// there is one).
 pub fn serialize<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
     let mut buffer = [0u8; MAX_WRITTEN];
-    match write(at, &mut buffer) {
+    match write(at, Fraction::AutoSi, &mut buffer) {
         Some(text) => serializer.serialize_str(text),
         None => at.serialize(serializer),
     }
@@ -102,11 +104,43 @@ impl Visitor<'_> for InstantVisitor {
     }
 }
 
+/// The instant of RFC 3339 text of the common shape (see the module documentation), as
+/// `DateTime::parse_from_rfc3339` reads it, converted to UTC; `None` for any other text, which
+/// the caller then reads with chrono (that gives its result and error for every input).
+pub fn read_rfc3339(text: &str) -> Option<DateTime<Utc>> {
+    read(text)
+}
+
+/// `at` as `at.to_rfc3339_opts(SecondsFormat::Millis, true)` writes it
+/// (`2026-11-30T06:00:00.000Z`), without chrono's formatter for the years 0–9999.
+pub fn format_millis(at: DateTime<Utc>) -> String {
+    let mut buffer = [0u8; MAX_WRITTEN];
+    match write(&at, Fraction::Millis, &mut buffer) {
+        Some(text) => text.to_owned(),
+        None => at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    }
+}
+
+/// How [`write`] writes the fraction of a second.
+#[derive(Clone, Copy)]
+enum Fraction {
+    /// As chrono's `SecondsFormat::AutoSi` (its serde format): none when 0, else 3, 6 or 9
+    /// digits, the fewest that are exact.
+    AutoSi,
+    /// As `SecondsFormat::Millis`: always 3 digits, truncated.
+    Millis,
+}
+
 /// The longest text [`write`] writes: `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`.
 const MAX_WRITTEN: usize = 30;
 
-/// `at` as chrono writes it, for the years 0–9999 and no leap second; `None` otherwise.
-fn write<'a>(at: &DateTime<Utc>, buffer: &'a mut [u8; MAX_WRITTEN]) -> Option<&'a str> {
+/// `at` as chrono writes it with `fraction` and `Z`, for the years 0–9999 and no leap second;
+/// `None` otherwise.
+fn write<'a>(
+    at: &DateTime<Utc>,
+    fraction: Fraction,
+    buffer: &'a mut [u8; MAX_WRITTEN],
+) -> Option<&'a str> {
     let year = u32::try_from(at.year()).ok().filter(|year| *year <= 9999)?;
     let nano = at.nanosecond();
     if nano >= 1_000_000_000 {
@@ -124,14 +158,23 @@ fn write<'a>(at: &DateTime<Utc>, buffer: &'a mut [u8; MAX_WRITTEN]) -> Option<&'
     out.number(at.minute(), 2);
     out.byte(b':');
     out.number(at.second(), 2);
-    if nano != 0 {
-        out.byte(b'.');
-        if nano % 1_000_000 == 0 {
+    match fraction {
+        Fraction::AutoSi if nano == 0 => {}
+        Fraction::AutoSi if nano.is_multiple_of(1_000_000) => {
+            out.byte(b'.');
             out.number(nano / 1_000_000, 3);
-        } else if nano % 1_000 == 0 {
+        }
+        Fraction::AutoSi if nano.is_multiple_of(1_000) => {
+            out.byte(b'.');
             out.number(nano / 1_000, 6);
-        } else {
+        }
+        Fraction::AutoSi => {
+            out.byte(b'.');
             out.number(nano, 9);
+        }
+        Fraction::Millis => {
+            out.byte(b'.');
+            out.number(nano / 1_000_000, 3);
         }
     }
     out.byte(b'Z');
@@ -305,6 +348,14 @@ mod tests {
         }
         for text in &texts {
             assert_eq!(reads(text), chrono_reads(text), "{text:?}");
+            if let Some(at) = read_rfc3339(text) {
+                let strict = DateTime::parse_from_rfc3339(text).map(|at| at.with_timezone(&Utc));
+                assert_eq!(
+                    Ok(at),
+                    strict,
+                    "{text:?}: as chrono's strict parser reads it"
+                );
+            }
         }
     }
 
@@ -366,6 +417,10 @@ mod tests {
             let back: DateTime<Utc> =
                 deserialize(&mut serde_json::Deserializer::from_str(&ours)).expect("reads back");
             assert_eq!(back, at);
+            assert_eq!(
+                format_millis(at),
+                at.to_rfc3339_opts(SecondsFormat::Millis, true)
+            );
         }
     }
 
