@@ -40,7 +40,7 @@ pub fn promotion(
                 products: vec!["casino".to_owned()],
                 reward_type: reward_type.to_owned(),
                 product_reward_type: format!("CASINO_{reward_type}"),
-                tier_definition: TierDefinition(
+                tier_definition: TierDefinition::from(
                     json!({"tiers": [{"threshold": threshold, "reward": schemes.reward}]}),
                 ),
                 expiration_date: Some(schemes.expires),

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::fields::model_struct;
+use super::timestamp;
 use super::tolerant;
 use super::validate::{self, InvalidInput, ProgressTexts, Validate};
 use crate::envelope::format_timestamp;
@@ -105,6 +106,7 @@ model_struct! {
         /// What happened.
         pub status: ActivityStatus,
         /// When it happened.
+        #[serde(with = "timestamp")]
         pub occurred_at: DateTime<Utc>,
         /// The customer's locale, when known (else the brand's default locale).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -176,6 +178,7 @@ model_struct! {
         )]
         pub reason: Option<String>,
         /// When it happened.
+        #[serde(with = "timestamp")]
         pub occurred_at: DateTime<Utc>,
         /// The customer's locale, when known (else the brand's default locale).
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::activity::{ActivityStatus, CppActivity, EppmActivity, ProgressStatus};
 use super::fields::model_struct;
 use super::promotion::{Promotion, RewardScheme, TierDefinition};
+use super::timestamp;
 use super::tolerant;
 use super::validate::{self, InvalidInput, ProgressTexts, Validate};
 
@@ -71,6 +72,7 @@ model_struct! {
         /// What happened.
         pub status: ActivityStatus,
         /// When it happened.
+        #[serde(with = "timestamp")]
         pub occurred_at: DateTime<Utc>,
         /// The customer's locale, when known.
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -19,7 +19,8 @@
 ///   copy in an enriched activity).
 ///
 /// The module using it imports what the fields name: `tolerant`, and `DateTime`/`Utc`,
-/// `ProgressStatus` and `ProgressTexts`, or `TierDefinition`, for the groups that hold them.
+/// `ProgressStatus` and `ProgressTexts`, or `TierDefinition` and `timestamp`, for the groups that
+/// hold them.
 macro_rules! model_struct {
     ($(#[$meta:meta])* pub struct $name:ident { $($body:tt)* }) => {
         model_struct!(@fields [$(#[$meta])*] $name [] [] $($body)*);
@@ -83,7 +84,7 @@ macro_rules! model_struct {
             #[serde(default)]
             pub tier_definition: TierDefinition,
             /// When the reward expires; `None`: never.
-            #[serde(default, skip_serializing_if = "Option::is_none")]
+            #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp::option")]
             pub expiration_date: Option<DateTime<Utc>>,
         ] $extra $($rest)*);
     };

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::enriched::EnrichedActivity;
+use super::timestamp;
 use super::validate::{self, InvalidInput, Validate};
 
 /// The kind of onsite message a reward event becomes.
@@ -167,7 +168,11 @@ pub struct OnsiteMessage {
     /// The chain's correlation id, carried to OSG.
     pub correlation_id: String,
     /// When the reward expires (the message is worthless after).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "timestamp::option"
+    )]
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -183,6 +188,7 @@ pub struct QueuedMessage {
     /// The activity's sequence; MSQ writes are conditional on it.
     pub sequence: u64,
     /// When the activity happened: resends go oldest first.
+    #[serde(with = "timestamp")]
     pub occurred_at: DateTime<Utc>,
 }
 
@@ -202,7 +208,11 @@ pub struct DeleteInstruction {
     /// The sequence of the `REWARD_SPENT` activity; the tombstone keeps it.
     pub sequence: u64,
     /// When the tombstone may go (the reward's expiry).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "timestamp::option"
+    )]
     pub expires_at: Option<DateTime<Utc>>,
 }
 

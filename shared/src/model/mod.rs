@@ -13,6 +13,7 @@ mod fields;
 mod message;
 mod passed_on;
 mod promotion;
+pub mod timestamp;
 pub mod tolerant;
 mod validate;
 

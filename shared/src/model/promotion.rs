@@ -6,8 +6,10 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use super::fields::model_struct;
+use super::timestamp;
 use super::tolerant;
 
 model_struct! {
@@ -50,16 +52,46 @@ model_struct! {
 }
 
 /// The tiers of a reward scheme: opaque JSON carried as PPH wrote it (a tier's `reward` may be
-/// text or an object, its `threshold` any JSON number). `null` when PPH sent none.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// text or an object, its `threshold` any JSON number). JSON `null` when PPH sent none.
+///
+/// The JSON is kept as text, not as a tree: every stage reads and writes it as it came, byte
+/// for byte (key order, number forms and whitespace included), and only
+/// [`TierDefinition::first_threshold`] parses it. `null` and an absent field both read as
+/// none (the [`Default`]), which writes as `null`.
+///
+/// Two definitions are equal when their JSON text is the same: the same tiers written with
+/// different whitespace or key order compare unequal.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct TierDefinition(pub serde_json::Value);
+pub struct TierDefinition(Option<Box<RawValue>>);
 
 impl TierDefinition {
+    /// The tiers of `value`, written as compact JSON text; `null` is none.
+    pub fn from_value(value: &serde_json::Value) -> Self {
+        match value {
+            serde_json::Value::Null => TierDefinition(None),
+            // A `Value` always serialises (its map keys are text).
+            other => TierDefinition(serde_json::value::to_raw_value(other).ok()),
+        }
+    }
+
+    /// The JSON text as carried (`null` when there is none).
+    pub fn json(&self) -> &str {
+        self.0.as_deref().map_or("null", RawValue::get)
+    }
+
+    /// The tiers parsed into a JSON tree (`Value::Null` when there are none).
+    pub fn to_value(&self) -> serde_json::Value {
+        // The text was read as JSON, or written from a `Value`: it parses.
+        serde_json::from_str(self.json()).unwrap_or_default()
+    }
+
     /// The first tier's `threshold` as a whole count, if there is one: a fraction rounds up
     /// (reaching 4.5 takes 5); a negative or non-numeric threshold is none.
     pub fn first_threshold(&self) -> Option<u64> {
-        let threshold = self.0.get("tiers")?.as_array()?.first()?.get("threshold")?;
+        self.0.as_ref()?;
+        let tiers = self.to_value();
+        let threshold = tiers.get("tiers")?.as_array()?.first()?.get("threshold")?;
         tolerant::count_of(threshold).or_else(|| {
             threshold
                 .as_f64()
@@ -68,6 +100,20 @@ impl TierDefinition {
         })
     }
 }
+
+impl From<serde_json::Value> for TierDefinition {
+    fn from(value: serde_json::Value) -> Self {
+        TierDefinition::from_value(&value)
+    }
+}
+
+impl PartialEq for TierDefinition {
+    fn eq(&self, other: &Self) -> bool {
+        self.json() == other.json()
+    }
+}
+
+impl Eq for TierDefinition {}
 
 #[cfg(test)]
 mod tests {
@@ -91,7 +137,7 @@ mod tests {
         assert_eq!(first.tier_definition.first_threshold(), Some(5));
         assert_eq!(first.expiration_date, None);
         assert_eq!(
-            first.tier_definition.0["tiers"][0]["reward"],
+            first.tier_definition.to_value()["tiers"][0]["reward"],
             serde_json::json!({"spins": 10}),
             "carried as it is"
         );
@@ -112,9 +158,61 @@ mod tests {
     }
 
     #[test]
+    fn tiers_are_carried_as_written() {
+        let tiers = r#"{"tiers": [{"threshold": 5.0, "reward": {"spins": 10, "a": "\u00e9"}}]}"#;
+        let scheme: RewardScheme = tolerant::parse(&format!(
+            r#"{{"rewardSchemeId": "rs-1", "tierDefinition": {tiers}}}"#
+        ))
+        .expect("reads");
+        assert_eq!(scheme.tier_definition.json(), tiers);
+        let written = serde_json::to_string(&scheme).expect("writes");
+        assert!(
+            written.contains(&format!(r#""tierDefinition":{tiers}"#)),
+            "{written}"
+        );
+        let again: RewardScheme = serde_json::from_str(&written).expect("reads back");
+        assert_eq!(again, scheme);
+        let via_tree: RewardScheme =
+            serde_json::from_value(serde_json::from_str(&written).expect("JSON"))
+                .expect("reads from a tree");
+        assert_eq!(via_tree.tier_definition.first_threshold(), Some(5));
+    }
+
+    #[test]
+    fn absent_and_null_tiers_are_none_and_write_as_null() {
+        for scheme in [
+            r#"{"rewardSchemeId": "rs-1"}"#,
+            r#"{"rewardSchemeId": "rs-1", "tierDefinition": null}"#,
+        ] {
+            let scheme: RewardScheme = tolerant::parse(scheme).expect("reads");
+            assert_eq!(scheme.tier_definition, TierDefinition::default());
+            assert_eq!(scheme.tier_definition.json(), "null");
+            assert_eq!(scheme.tier_definition.to_value(), serde_json::Value::Null);
+            let written = serde_json::to_string(&scheme).expect("writes");
+            assert!(written.contains(r#""tierDefinition":null"#), "{written}");
+        }
+        assert_eq!(
+            TierDefinition::from(serde_json::Value::Null),
+            TierDefinition::default()
+        );
+    }
+
+    #[test]
+    fn tiers_compare_as_text() {
+        let read = |text: &str| -> TierDefinition { serde_json::from_str(text).expect("JSON") };
+        assert_eq!(read(r#"{"tiers": []}"#), read(r#"{"tiers": []}"#));
+        assert_ne!(read(r#"{"tiers": []}"#), read(r#"{"tiers":[]}"#));
+        assert_eq!(
+            TierDefinition::from(serde_json::json!({"tiers": []})),
+            read(r#"{"tiers":[]}"#),
+            "a tree is written compact"
+        );
+    }
+
+    #[test]
     fn thresholds_round_up() {
         let tiers = |threshold: serde_json::Value| {
-            TierDefinition(serde_json::json!({"tiers": [{"threshold": threshold}]}))
+            TierDefinition::from(serde_json::json!({"tiers": [{"threshold": threshold}]}))
         };
         assert_eq!(tiers(serde_json::json!(4.5)).first_threshold(), Some(5));
         assert_eq!(tiers(serde_json::json!(3)).first_threshold(), Some(3));

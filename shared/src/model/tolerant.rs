@@ -12,8 +12,12 @@
 //! [`parse`] is the one entry point: JSON text to a model type, with an error that names the
 //! field at fault.
 
+use std::borrow::Cow;
+use std::fmt;
+
 use chrono::{DateTime, Utc};
-use serde::de::{DeserializeOwned, Error as _};
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{DeserializeOwned, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
@@ -42,28 +46,12 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, InvalidInput> {
 /// A required identifier: text, or a whole number written as JSON number (`10048213` reads as
 /// `"10048213"`, as some upstream services send account ids).
 pub fn id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    match Value::deserialize(deserializer)? {
-        Value::String(text) => Ok(text),
-        Value::Number(number) if number.is_u64() || number.is_i64() => Ok(number.to_string()),
-        Value::Null => Err(D::Error::custom(
-            "invalid type: null, expected an identifier",
-        )),
-        other => Err(D::Error::custom(format!(
-            "invalid type: {other}, expected an identifier (text)"
-        ))),
-    }
+    deserializer.deserialize_any(IdVisitor { optional: false })
 }
 
 /// An optional identifier: as [`id`]; absent or `null` is empty.
 pub fn optional_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    match Value::deserialize(deserializer)? {
-        Value::Null => Ok(String::new()),
-        Value::String(text) => Ok(text),
-        Value::Number(number) if number.is_u64() || number.is_i64() => Ok(number.to_string()),
-        other => Err(D::Error::custom(format!(
-            "invalid type: {other}, expected an identifier (text)"
-        ))),
-    }
+    deserializer.deserialize_any(IdVisitor { optional: true })
 }
 
 /// An optional field: absent or `null` is `T::default()`.
@@ -77,27 +65,157 @@ where
 
 /// A required count: a whole number (integer, float without fraction, or numeric string).
 pub fn count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
-    let value = Value::deserialize(deserializer)?;
-    match value {
-        Value::Null => Err(D::Error::custom("invalid type: null, expected a count")),
-        other => count_of(&other).ok_or_else(|| {
-            D::Error::custom(format!(
-                "invalid value: {other}, expected a whole number of at least 0"
-            ))
-        }),
-    }
+    deserializer.deserialize_any(CountVisitor { or_zero: false })
 }
 
 /// An optional count: absent or `null` is 0; otherwise as [`count`].
 pub fn count_or_zero<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
-    let value = Value::deserialize(deserializer)?;
-    match value {
-        Value::Null => Ok(0),
-        other => count_of(&other).ok_or_else(|| {
-            D::Error::custom(format!(
-                "invalid value: {other}, expected a whole number of at least 0"
-            ))
-        }),
+    deserializer.deserialize_any(CountVisitor { or_zero: true })
+}
+
+/// Reads an identifier ([`id`], [`optional_id`]) straight from the input.
+struct IdVisitor {
+    /// `null` reads as empty (else it is an error).
+    optional: bool,
+}
+
+impl IdVisitor {
+    /// The error of a value that is not an identifier, showing it as JSON.
+    fn not_an_id<E: serde::de::Error>(value: Value) -> E {
+        E::custom(format!(
+            "invalid type: {value}, expected an identifier (text)"
+        ))
+    }
+}
+
+impl<'de> Visitor<'de> for IdVisitor {
+    type Value = String;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("an identifier (text)")
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<String, E> {
+        if self.optional {
+            Ok(String::new())
+        } else {
+            Err(E::custom("invalid type: null, expected an identifier"))
+        }
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<String, E> {
+        self.visit_unit()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_str<E>(self, text: &str) -> Result<String, E> {
+        Ok(text.to_owned())
+    }
+
+    fn visit_string<E>(self, text: String) -> Result<String, E> {
+        Ok(text)
+    }
+
+    fn visit_u64<E>(self, number: u64) -> Result<String, E> {
+        Ok(number.to_string())
+    }
+
+    fn visit_i64<E>(self, number: i64) -> Result<String, E> {
+        Ok(number.to_string())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, float: f64) -> Result<String, E> {
+        Err(Self::not_an_id(Json::Float(float).into_value()))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, flag: bool) -> Result<String, E> {
+        Err(Self::not_an_id(Value::Bool(flag)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<String, A::Error> {
+        Err(Self::not_an_id(Value::deserialize(
+            SeqAccessDeserializer::new(seq),
+        )?))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<String, A::Error> {
+        Err(Self::not_an_id(Value::deserialize(
+            MapAccessDeserializer::new(map),
+        )?))
+    }
+}
+
+/// Reads a count ([`count`], [`count_or_zero`]) straight from the input.
+struct CountVisitor {
+    /// `null` reads as 0 (else it is an error).
+    or_zero: bool,
+}
+
+impl CountVisitor {
+    /// The error of a value that is not a count, showing it as JSON.
+    fn not_a_count<E: serde::de::Error>(value: Value) -> E {
+        E::custom(format!(
+            "invalid value: {value}, expected a whole number of at least 0"
+        ))
+    }
+}
+
+impl<'de> Visitor<'de> for CountVisitor {
+    type Value = u64;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a whole number of at least 0")
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<u64, E> {
+        if self.or_zero {
+            Ok(0)
+        } else {
+            Err(E::custom("invalid type: null, expected a count"))
+        }
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<u64, E> {
+        self.visit_unit()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<u64, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_u64<E>(self, number: u64) -> Result<u64, E> {
+        Ok(number)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, number: i64) -> Result<u64, E> {
+        u64::try_from(number).map_err(|_| Self::not_a_count(Value::from(number)))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, float: f64) -> Result<u64, E> {
+        count_of_float(float).ok_or_else(|| Self::not_a_count(Json::Float(float).into_value()))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<u64, E> {
+        count_of_text(text).ok_or_else(|| Self::not_a_count(Value::from(text)))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, flag: bool) -> Result<u64, E> {
+        Err(Self::not_a_count(Value::Bool(flag)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<u64, A::Error> {
+        Err(Self::not_a_count(Value::deserialize(
+            SeqAccessDeserializer::new(seq),
+        )?))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<u64, A::Error> {
+        Err(Self::not_a_count(Value::deserialize(
+            MapAccessDeserializer::new(map),
+        )?))
     }
 }
 
@@ -106,7 +224,7 @@ pub fn count_or_zero<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, 
 pub fn informational_count<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<u64>, D::Error> {
-    Ok(count_of(&Value::deserialize(deserializer)?))
+    Ok(Json::read(deserializer)?.count())
 }
 
 /// Informational text (EPPM `reason`): a string, or a number or boolean as written; anything
@@ -114,11 +232,13 @@ pub fn informational_count<'de, D: Deserializer<'de>>(
 pub fn informational_text<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(deserializer)? {
-        Value::String(text) => Some(text),
-        Value::Number(number) => Some(number.to_string()),
-        Value::Bool(flag) => Some(flag.to_string()),
-        _ => None,
+    Ok(match Json::read(deserializer)? {
+        Json::Text(text) => Some(text.into_owned()),
+        number @ (Json::Unsigned(_) | Json::Signed(_) | Json::Float(_)) => {
+            Some(number.into_value().to_string())
+        }
+        Json::Bool(flag) => Some(flag.to_string()),
+        Json::Null | Json::Compound(_) => None,
     })
 }
 
@@ -126,8 +246,8 @@ pub fn informational_text<'de, D: Deserializer<'de>>(
 pub fn lenient_timestamp<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<DateTime<Utc>>, D::Error> {
-    Ok(match Value::deserialize(deserializer)? {
-        Value::String(text) => DateTime::parse_from_rfc3339(&text)
+    Ok(match Json::read(deserializer)? {
+        Json::Text(text) => DateTime::parse_from_rfc3339(&text)
             .ok()
             .map(|at| at.with_timezone(&Utc)),
         _ => None,
@@ -137,22 +257,141 @@ pub fn lenient_timestamp<'de, D: Deserializer<'de>>(
 /// A whole number of at least 0 from a JSON value, if it is one.
 pub(crate) fn count_of(value: &Value) -> Option<u64> {
     match value {
-        Value::Number(number) => number.as_u64().or_else(|| {
-            number
-                .as_f64()
-                .filter(|float| float.is_finite() && *float >= 0.0 && float.fract() == 0.0)
-                .filter(|float| *float <= u64::MAX as f64)
-                .map(|float| float as u64)
-        }),
-        Value::String(text) => {
-            let text = text.trim();
-            text.parse::<u64>().ok().or_else(|| {
-                text.parse::<f64>()
-                    .ok()
-                    .and_then(|float| count_of(&serde_json::json!(float)))
-            })
-        }
+        Value::Number(number) => number
+            .as_u64()
+            .or_else(|| number.as_f64().and_then(count_of_float)),
+        Value::String(text) => count_of_text(text),
         _ => None,
+    }
+}
+
+/// A float as a count: finite, at least 0, without fraction, within `u64`.
+fn count_of_float(float: f64) -> Option<u64> {
+    Some(float)
+        .filter(|float| float.is_finite() && *float >= 0.0 && float.fract() == 0.0)
+        .filter(|float| *float <= u64::MAX as f64)
+        .map(|float| float as u64)
+}
+
+/// A numeric string as a count: an integer, or a float as [`count_of_float`] reads it;
+/// surrounding whitespace is ignored.
+fn count_of_text(text: &str) -> Option<u64> {
+    let text = text.trim();
+    text.parse::<u64>()
+        .ok()
+        .or_else(|| text.parse::<f64>().ok().and_then(count_of_float))
+}
+
+/// One JSON value as the informational readers see it, read without building a
+/// `serde_json::Value` for the common case: a scalar is kept as read (text borrowed from the
+/// input where it can be); only an array or object is built into a tree.
+enum Json<'de> {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A non-negative integer.
+    Unsigned(u64),
+    /// A negative integer.
+    Signed(i64),
+    /// A number with a fraction or an exponent (or an integer too large for 64 bits).
+    Float(f64),
+    /// A string.
+    Text(Cow<'de, str>),
+    /// An array or object.
+    Compound(Value),
+}
+
+impl<'de> Json<'de> {
+    /// Reads the next value of `deserializer`.
+    fn read<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(JsonVisitor)
+    }
+
+    /// The value as a count, as [`count_of`] reads its JSON.
+    fn count(&self) -> Option<u64> {
+        match self {
+            Json::Unsigned(number) => Some(*number),
+            Json::Signed(number) => u64::try_from(*number).ok(),
+            Json::Float(float) => count_of_float(*float),
+            Json::Text(text) => count_of_text(text),
+            Json::Null | Json::Bool(_) | Json::Compound(_) => None,
+        }
+    }
+
+    /// The value as a JSON tree (for messages: its `Display` is the value's JSON).
+    fn into_value(self) -> Value {
+        match self {
+            Json::Null => Value::Null,
+            Json::Bool(flag) => Value::Bool(flag),
+            Json::Unsigned(number) => Value::from(number),
+            Json::Signed(number) => Value::from(number),
+            // JSON has no non-finite numbers: `from_f64` gives none only for those.
+            Json::Float(float) => serde_json::Number::from_f64(float)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
+            Json::Text(text) => Value::String(text.into_owned()),
+            Json::Compound(value) => value,
+        }
+    }
+}
+
+/// Reads any JSON value into a [`Json`].
+struct JsonVisitor;
+
+impl<'de> Visitor<'de> for JsonVisitor {
+    type Value = Json<'de>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        Json::read(deserializer)
+    }
+
+    fn visit_bool<E>(self, flag: bool) -> Result<Self::Value, E> {
+        Ok(Json::Bool(flag))
+    }
+
+    fn visit_u64<E>(self, number: u64) -> Result<Self::Value, E> {
+        Ok(Json::Unsigned(number))
+    }
+
+    fn visit_i64<E>(self, number: i64) -> Result<Self::Value, E> {
+        Ok(u64::try_from(number).map_or(Json::Signed(number), Json::Unsigned))
+    }
+
+    fn visit_f64<E>(self, float: f64) -> Result<Self::Value, E> {
+        Ok(Json::Float(float))
+    }
+
+    fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Self::Value, E> {
+        Ok(Json::Text(Cow::Borrowed(text)))
+    }
+
+    fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(Json::Text(Cow::Owned(text.to_owned())))
+    }
+
+    fn visit_string<E>(self, text: String) -> Result<Self::Value, E> {
+        Ok(Json::Text(Cow::Owned(text)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Value::deserialize(SeqAccessDeserializer::new(seq)).map(Json::Compound)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        Value::deserialize(MapAccessDeserializer::new(map)).map(Json::Compound)
     }
 }
 
@@ -245,6 +484,63 @@ mod tests {
                 .to_string();
             assert!(error.contains("accountId"), "{bad}: {error}");
         }
+    }
+
+    #[test]
+    fn errors_show_the_value_as_json() {
+        // The reason without serde_json's position (` at line 1 column 18`).
+        let without_position = |reason: String| match reason.rsplit_once(" at line ") {
+            Some((reason, _)) => reason.to_owned(),
+            None => reason,
+        };
+        let reason =
+            |text: &str| without_position(parse::<Ids>(text).expect_err("rejected").to_string());
+        assert_eq!(
+            reason(r#"{"accountId": 1.5}"#),
+            "malformed JSON: field `accountId`: invalid type: 1.5, expected an identifier (text)"
+        );
+        assert!(
+            reason(r#"{"accountId": {"k": [true]}}"#).contains(r#"invalid type: {"k":[true]}"#),
+            "objects show as JSON"
+        );
+        let reason =
+            |text: &str| without_position(parse::<Sample>(text).expect_err("rejected").to_string());
+        assert_eq!(
+            reason(r#"{"sequence": "five", "name": "n"}"#),
+            "malformed JSON: field `sequence`: invalid value: \"five\", expected a whole number \
+             of at least 0"
+        );
+        assert_eq!(
+            reason(r#"{"sequence": 1, "current": [1], "name": "n"}"#),
+            "malformed JSON: field `current`: invalid value: [1], expected a whole number of at \
+             least 0"
+        );
+        assert_eq!(
+            reason(r#"{"sequence": -2.0, "name": "n"}"#),
+            "malformed JSON: field `sequence`: invalid value: -2.0, expected a whole number of \
+             at least 0"
+        );
+    }
+
+    #[test]
+    fn escaped_and_borrowed_text_read_alike() {
+        let sample: Sample = parse(
+            r#"{"sequence": "\u0035", "name": "n", "reason": "caf\u00e9",
+                "onlineAt": "2026-11-30T06:00:00\u005a", "week": 2.0}"#,
+        )
+        .expect("parses");
+        assert_eq!(sample.sequence, 5);
+        assert_eq!(sample.reason.as_deref(), Some("café"));
+        assert_eq!(
+            sample.online_at.map(|at| at.to_rfc3339()),
+            Some("2026-11-30T06:00:00+00:00".to_owned())
+        );
+        assert_eq!(sample.week, Some(2));
+        let ids: Ids = parse(r#"{"accountId": -7, "activityId": "a\"b"}"#).expect("reads");
+        assert_eq!(
+            (ids.account_id.as_str(), ids.activity_id.as_str()),
+            ("-7", "a\"b")
+        );
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub fn reward_scheme() -> RewardScheme {
         products: vec!["casino".into()],
         reward_type: "FREE_SPINS".into(),
         product_reward_type: "CASINO_FREE_SPINS".into(),
-        tier_definition: TierDefinition(serde_json::json!(
+        tier_definition: TierDefinition::from(serde_json::json!(
             {"tiers": [{"threshold": 5, "reward": "10 free spins"}]}
         )),
         expiration_date: Some(at(EXPIRES_AT)),
