@@ -223,7 +223,7 @@ impl<'a> Extensions<'a> {
     /// The stage timestamps; the first unreadable one (origin, then chain order) is an error.
     fn timestamps(&self, id: &str) -> Result<StageTimestamps, EnvelopeError> {
         let parse = |attribute: &'static str, text: &str| {
-            rfc3339::parse_millis(text).ok_or_else(|| EnvelopeError::Unexpected {
+            timestamp::parse_rfc3339(text).ok_or_else(|| EnvelopeError::Unexpected {
                 id: id.to_owned(),
                 attribute,
                 value: text.to_owned(),

@@ -18,7 +18,6 @@ mod decode;
 mod error;
 mod event_type;
 mod one_of;
-mod rfc3339;
 mod timestamps;
 
 pub use error::EnvelopeError;
@@ -30,7 +29,7 @@ use chrono::{DateTime, Utc};
 use cloudevents::{Data, Event, EventBuilder, EventBuilderV10};
 use serde::Serialize;
 
-use self::rfc3339::Fraction;
+use crate::model::timestamp;
 
 use crate::limits::MAX_ID_CHARS;
 use crate::model::InvalidInput;
@@ -68,7 +67,7 @@ pub struct Envelope<T> {
 
 /// Formats a timestamp as the envelope carries it: RFC 3339 with milliseconds, in UTC.
 pub fn format_timestamp(at: DateTime<Utc>) -> String {
-    rfc3339::format(at, Fraction::Millis)
+    timestamp::format_millis(at)
 }
 
 impl<T> Envelope<T> {

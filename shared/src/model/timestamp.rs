@@ -104,6 +104,26 @@ impl Visitor<'_> for InstantVisitor {
     }
 }
 
+/// The instant of RFC 3339 text as `DateTime::parse_from_rfc3339` (chrono's strict parser,
+/// which the CloudEvents SDK uses for `time`) reads it, in UTC: the common shape read here,
+/// anything else by chrono. `None` when chrono refuses it.
+pub fn parse_rfc3339(text: &str) -> Option<DateTime<Utc>> {
+    read(text).or_else(|| {
+        DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|at| at.with_timezone(&Utc))
+    })
+}
+
+/// Appends `at` as chrono's `to_rfc3339_opts(…, true)` writes it with `fraction` (UTC, `Z`).
+pub fn append(out: &mut Vec<u8>, at: DateTime<Utc>, fraction: Fraction) {
+    let mut buffer = [0u8; MAX_WRITTEN];
+    match write(&at, fraction, &mut buffer) {
+        Some(text) => out.extend_from_slice(text.as_bytes()),
+        None => out.extend_from_slice(at.to_rfc3339_opts(fraction.chrono(), true).as_bytes()),
+    }
+}
+
 /// The instant of RFC 3339 text of the common shape (see the module documentation), as
 /// `DateTime::parse_from_rfc3339` reads it, converted to UTC; `None` for any other text, which
 /// the caller then reads with chrono (that gives its result and error for every input).
@@ -121,14 +141,24 @@ pub fn format_millis(at: DateTime<Utc>) -> String {
     }
 }
 
-/// How [`write`] writes the fraction of a second.
-#[derive(Clone, Copy)]
-enum Fraction {
+/// How the fraction of a second is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fraction {
     /// As chrono's `SecondsFormat::AutoSi` (its serde format): none when 0, else 3, 6 or 9
     /// digits, the fewest that are exact.
     AutoSi,
     /// As `SecondsFormat::Millis`: always 3 digits, truncated.
     Millis,
+}
+
+impl Fraction {
+    /// chrono's name for it.
+    fn chrono(self) -> chrono::SecondsFormat {
+        match self {
+            Fraction::AutoSi => chrono::SecondsFormat::AutoSi,
+            Fraction::Millis => chrono::SecondsFormat::Millis,
+        }
+    }
 }
 
 /// The longest text [`write`] writes: `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`.
@@ -430,6 +460,61 @@ mod tests {
     impl Serialize for Wrapped {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
             super::serialize(&self.0, serializer)
+        }
+    }
+
+    /// Instants from before year 0 to after 9999 at every precision (a SplitMix64 sequence:
+    /// the same on every run), so that both the direct path and chrono's are taken.
+    fn generated_instants() -> Vec<DateTime<Utc>> {
+        let mut state = 7u64;
+        let mut next = move || {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        (0..5_000)
+            .map(|_| {
+                let seconds = (next() % 330_000_000_000) as i64 - 63_000_000_000;
+                let nanos = match next() % 4 {
+                    0 => 0,
+                    1 => (next() % 1_000) as u32 * 1_000_000,
+                    2 => (next() % 1_000_000) as u32 * 1_000,
+                    _ => (next() % 1_000_000_000) as u32,
+                };
+                DateTime::from_timestamp(seconds, nanos).expect("in range")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn appends_and_parses_as_chrono_over_generated_instants() {
+        for at in generated_instants() {
+            for (fraction, format) in [
+                (Fraction::AutoSi, SecondsFormat::AutoSi),
+                (Fraction::Millis, SecondsFormat::Millis),
+            ] {
+                let mut out = b"x".to_vec();
+                append(&mut out, at, fraction);
+                let expected = at.to_rfc3339_opts(format, true);
+                assert_eq!(&out[1..], expected.as_bytes(), "{expected}");
+                let strict = DateTime::parse_from_rfc3339(&expected)
+                    .ok()
+                    .map(|at| at.with_timezone(&Utc));
+                assert_eq!(parse_rfc3339(&expected), strict, "{expected}");
+            }
+        }
+        for text in [
+            "2026-11-16T09:30:00.250z",
+            "2016-12-31T23:59:60.000Z",
+            "soon",
+            "",
+        ] {
+            let strict = DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|at| at.with_timezone(&Utc));
+            assert_eq!(parse_rfc3339(text), strict, "{text}");
         }
     }
 

@@ -9,7 +9,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 
 use super::is_json_content_type;
 use crate::envelope::decode::{Attributes, Extensions};
-use crate::envelope::rfc3339;
+use crate::model::timestamp;
 
 /// A structured-mode body of the common shape, read in one pass: its context attributes and
 /// string extensions borrowed from the body unless they were escaped, its data deserialised
@@ -97,7 +97,7 @@ impl<'a> Context<'a> {
         }
         let source = self.source.filter(|source| !source.is_empty())?;
         let time = match self.time {
-            Some(text) => Some(rfc3339::parse_millis(&text)?),
+            Some(text) => Some(timestamp::parse_rfc3339(&text)?),
             None => None,
         };
         Some(Checked {

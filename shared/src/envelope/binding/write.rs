@@ -3,8 +3,8 @@
 use cloudevents::event::EventBuilderError;
 use serde::Serialize;
 
-use crate::envelope::rfc3339::{self, Fraction};
 use crate::envelope::{Envelope, EnvelopeError, EXT_BRAND, EXT_CORRELATION_ID, EXT_TS_ORIGIN};
+use crate::model::timestamp::{self, Fraction};
 
 /// The room the serialised data of an envelope starts with: an enriched activity is about 1 KB.
 const DATA_CAPACITY: usize = 1024;
@@ -37,7 +37,7 @@ pub(in crate::envelope) fn write_structured<T: Serialize>(
     out.extend_from_slice(br#","datacontenttype":"application/json","subject":"#);
     text(&mut out, &envelope.subject);
     out.extend_from_slice(br#","time":""#);
-    rfc3339::write(&mut out, envelope.time, Fraction::AutoSi);
+    timestamp::append(&mut out, envelope.time, Fraction::AutoSi);
     out.extend_from_slice(br#"","data":"#);
     serde_json::to_writer(&mut out, &envelope.data).map_err(|e| envelope.build_error(e))?;
     extension(&mut out, EXT_BRAND);
@@ -73,7 +73,7 @@ fn extension(out: &mut Vec<u8>, name: &str) {
 fn timestamp(out: &mut Vec<u8>, name: &str, at: chrono::DateTime<chrono::Utc>) {
     extension(out, name);
     out.push(b'"');
-    rfc3339::write(out, at, Fraction::Millis);
+    timestamp::append(out, at, Fraction::Millis);
     out.push(b'"');
 }
 
