@@ -59,8 +59,10 @@ model_struct! {
 /// [`TierDefinition::first_threshold`] parses it. `null` and an absent field both read as
 /// none (the [`Default`]), which writes as `null`.
 ///
-/// Two definitions are equal when their JSON text is the same: the same tiers written with
-/// different whitespace or key order compare unequal.
+/// Two definitions are equal when they are the same JSON: the same text, or texts that parse
+/// to the same tree (whitespace, member order and number forms aside), so an envelope read
+/// through the CloudEvents SDK's path, which writes the tiers again, equals the one the binding
+/// read from the same body.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct TierDefinition(Option<Box<RawValue>>);
@@ -109,7 +111,7 @@ impl From<serde_json::Value> for TierDefinition {
 
 impl PartialEq for TierDefinition {
     fn eq(&self, other: &Self) -> bool {
-        self.json() == other.json()
+        self.json() == other.json() || self.to_value() == other.to_value()
     }
 }
 
@@ -118,6 +120,17 @@ impl Eq for TierDefinition {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tiers_are_equal_when_they_are_the_same_json() {
+        let read = |text: &str| -> TierDefinition { serde_json::from_str(text).expect("JSON") };
+        let compact = read(r#"{"tiers":[{"reward":"10 free spins","threshold":5}]}"#);
+        let spaced = read(r#"{"tiers": [{"threshold": 5, "reward": "10 free spins"}]}"#);
+        assert_eq!(compact, spaced);
+        assert_ne!(compact, read(r#"{"tiers": [{"threshold": 6}]}"#));
+        assert_ne!(compact, TierDefinition::default());
+        assert_eq!(read("null"), TierDefinition::default());
+    }
 
     #[test]
     fn a_promotion_with_nulls_odd_tiers_and_no_expiry_reads() {
@@ -198,13 +211,12 @@ mod tests {
     }
 
     #[test]
-    fn tiers_compare_as_text() {
+    fn tiers_keep_their_text() {
         let read = |text: &str| -> TierDefinition { serde_json::from_str(text).expect("JSON") };
-        assert_eq!(read(r#"{"tiers": []}"#), read(r#"{"tiers": []}"#));
-        assert_ne!(read(r#"{"tiers": []}"#), read(r#"{"tiers":[]}"#));
+        assert_eq!(read(r#"{"tiers": []}"#).json(), r#"{"tiers": []}"#);
         assert_eq!(
-            TierDefinition::from(serde_json::json!({"tiers": []})),
-            read(r#"{"tiers":[]}"#),
+            TierDefinition::from(serde_json::json!({"tiers": []})).json(),
+            r#"{"tiers":[]}"#,
             "a tree is written compact"
         );
     }
