@@ -280,27 +280,45 @@ async fn a_rejected_pph_key_dead_letters_the_records_instead_of_stalling_the_par
     );
 }
 
-struct FlakyPublisher;
+/// Fails every message it is given, with `reason`, retryable or not.
+struct FailingPublisher {
+    reason: &'static str,
+    retryable: bool,
+}
 
-impl Publisher for FlakyPublisher {
+impl Publisher for FailingPublisher {
     async fn publish(&self, messages: Vec<OutgoingMessage>) -> Result<(), PublishError> {
-        Err(PublishError::all(&messages, "throttled", true))
+        Err(PublishError::all(&messages, self.reason, self.retryable))
     }
+}
+
+/// The fixture's handler, publishing through `publisher` instead.
+fn with_publisher(
+    fixture: &Fixture,
+    publisher: FailingPublisher,
+) -> Handler<Arc<MemoryPromotions>, FailingPublisher, Arc<MemoryDeadLetters>, ManualClock> {
+    Handler::new(
+        CPP_TOPIC,
+        EPPM_TOPIC,
+        Arc::clone(&fixture.source),
+        CommonPorts::new(
+            publisher,
+            Arc::clone(&fixture.dead_letters),
+            ManualClock::new("2026-11-16T09:30:01Z".parse().expect("date")),
+            Telemetry::for_tests(Stage::Dec, fixture.outcomes.clone()),
+        ),
+    )
 }
 
 #[tokio::test]
 async fn publish_failure_reports_the_unpublished_records() {
     let fixture = fixture().0;
-    let handler = Handler::new(
-        CPP_TOPIC,
-        EPPM_TOPIC,
-        Arc::clone(&fixture.source),
-        CommonPorts::new(
-            FlakyPublisher,
-            Arc::clone(&fixture.dead_letters),
-            ManualClock::new("2026-11-16T09:30:01Z".parse().expect("date")),
-            Telemetry::for_tests(Stage::Dec, fixture.outcomes.clone()),
-        ),
+    let handler = with_publisher(
+        &fixture,
+        FailingPublisher {
+            reason: "throttled",
+            retryable: true,
+        },
     );
     let event = encode_event(vec![encode_record(
         CPP_TOPIC,
@@ -314,28 +332,16 @@ async fn publish_failure_reports_the_unpublished_records() {
     assert_eq!(response.batch_item_failures[0].item_identifier.offset, 1);
 }
 
-/// Refuses every message for good, as SQS refuses a message it can never take.
-struct RefusingPublisher;
-
-impl Publisher for RefusingPublisher {
-    async fn publish(&self, messages: Vec<OutgoingMessage>) -> Result<(), PublishError> {
-        Err(PublishError::all(&messages, "message too long", false))
-    }
-}
-
 #[tokio::test]
 async fn a_message_sqs_refuses_dead_letters_its_record_with_source_and_payload() {
     let fixture = fixture().0;
-    let handler = Handler::new(
-        CPP_TOPIC,
-        EPPM_TOPIC,
-        Arc::clone(&fixture.source),
-        CommonPorts::new(
-            RefusingPublisher,
-            Arc::clone(&fixture.dead_letters),
-            ManualClock::new("2026-11-16T09:30:01Z".parse().expect("date")),
-            Telemetry::for_tests(Stage::Dec, fixture.outcomes.clone()),
-        ),
+    // As SQS refuses a message it can never take.
+    let handler = with_publisher(
+        &fixture,
+        FailingPublisher {
+            reason: "message too long",
+            retryable: false,
+        },
     );
     let value = cpp("a-1", "WEEKLY-SPINS");
     let event = encode_event(vec![encode_record(CPP_TOPIC, 2, 17, value.as_bytes(), &[])]);
