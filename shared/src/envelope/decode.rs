@@ -19,7 +19,7 @@ impl<T: DeserializeOwned> Envelope<T> {
     pub fn decode(body: &str, expected: &[EventType]) -> Result<Self, EnvelopeError> {
         match binding::read_structured::<T>(body) {
             Some(read) => {
-                let context = Context::check(&read.attributes(), read.source(), expected)?;
+                let context = Context::check(&read.attributes(), expected)?;
                 Ok(context.with_data(read.data))
             }
             None => Self::decode_via_event_serde(body, expected),
@@ -42,11 +42,7 @@ impl<T: DeserializeOwned> Envelope<T> {
         mut event: Event,
         expected: &[EventType],
     ) -> Result<Self, EnvelopeError> {
-        let context = Context::check(
-            &Attributes::of_event(&event),
-            event.source().as_str(),
-            expected,
-        )?;
+        let context = Context::check(&Attributes::of_event(&event), expected)?;
         let data_error = |reason: String| EnvelopeError::Data {
             id: context.id.clone(),
             reason,
@@ -86,6 +82,8 @@ pub(super) struct Attributes<'a> {
     pub(super) id: &'a str,
     /// `type`.
     pub(super) ty: &'a str,
+    /// `source`.
+    pub(super) source: &'a str,
     /// `subject`, if present.
     pub(super) subject: Option<&'a str>,
     /// `time`, if present.
@@ -100,6 +98,7 @@ impl<'a> Attributes<'a> {
         Attributes {
             id: event.id(),
             ty: event.ty(),
+            source: event.source().as_str(),
             subject: event.subject(),
             time: event.time().copied(),
             extensions: Extensions::of(event.iter_extensions().filter_map(|(name, value)| {
@@ -116,11 +115,7 @@ impl Context {
     /// Reads the attributes and extensions of an event, checking that its type is one of
     /// `expected`, that the required ones are there and that the identifying ones are not too
     /// long.
-    fn check(
-        attributes: &Attributes<'_>,
-        source: &str,
-        expected: &[EventType],
-    ) -> Result<Self, EnvelopeError> {
+    fn check(attributes: &Attributes<'_>, expected: &[EventType]) -> Result<Self, EnvelopeError> {
         let id = attributes.id;
         let missing = |attribute: &'static str| EnvelopeError::Missing {
             id: id.to_owned(),
@@ -159,7 +154,7 @@ impl Context {
         Ok(Context {
             timestamps: extensions.timestamps(id)?,
             id: id.to_owned(),
-            source: source.to_owned(),
+            source: attributes.source.to_owned(),
             event_type,
             subject: subject.to_owned(),
             time,

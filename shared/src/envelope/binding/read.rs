@@ -28,6 +28,7 @@ impl<'a, T> Structured<'a, T> {
         Attributes {
             id: &context.id,
             ty: &context.ty,
+            source: &context.source,
             subject: context.subject.as_deref(),
             time: context.time,
             extensions: Extensions::of(
@@ -37,11 +38,6 @@ impl<'a, T> Structured<'a, T> {
                     .map(|(name, value)| (name.as_ref(), value.as_ref())),
             ),
         }
-    }
-
-    /// The event's `source`, checked to be non-empty.
-    pub(in crate::envelope) fn source(&self) -> &str {
-        &self.context.source
     }
 }
 
