@@ -16,16 +16,12 @@ use std::fmt;
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, TimeDelta, Timelike, Utc};
 use serde::de::{self, Visitor};
-use serde::{Deserializer, Serialize, Serializer};
+use serde::{Deserializer, Serializer};
 
 /// Writes `at` as chrono does (`2026-11-30T06:00:00Z`, the fraction in 3, 6 or 9 digits when
 /// there is one).
 pub fn serialize<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
-    let mut buffer = [0u8; MAX_WRITTEN];
-    match write(at, Fraction::AutoSi, &mut buffer) {
-        Some(text) => serializer.serialize_str(text),
-        None => at.serialize(serializer),
-    }
+    with_text(*at, Fraction::AutoSi, |text| serializer.serialize_str(text))
 }
 
 /// Reads an instant as chrono does (RFC 3339 text, any offset, converted to UTC).
@@ -117,11 +113,7 @@ pub fn parse_rfc3339(text: &str) -> Option<DateTime<Utc>> {
 
 /// Appends `at` as chrono's `to_rfc3339_opts(…, true)` writes it with `fraction` (UTC, `Z`).
 pub fn append(out: &mut Vec<u8>, at: DateTime<Utc>, fraction: Fraction) {
-    let mut buffer = [0u8; MAX_WRITTEN];
-    match write(&at, fraction, &mut buffer) {
-        Some(text) => out.extend_from_slice(text.as_bytes()),
-        None => out.extend_from_slice(at.to_rfc3339_opts(fraction.chrono(), true).as_bytes()),
-    }
+    with_text(at, fraction, |text| out.extend_from_slice(text.as_bytes()));
 }
 
 /// The instant of RFC 3339 text of the common shape (see the module documentation), as
@@ -134,10 +126,16 @@ pub fn read_rfc3339(text: &str) -> Option<DateTime<Utc>> {
 /// `at` as `at.to_rfc3339_opts(SecondsFormat::Millis, true)` writes it
 /// (`2026-11-30T06:00:00.000Z`), without chrono's formatter for the years 0–9999.
 pub fn format_millis(at: DateTime<Utc>) -> String {
+    with_text(at, Fraction::Millis, str::to_owned)
+}
+
+/// Hands `use_text` the text of `at` with `fraction`, as chrono's `to_rfc3339_opts(…, true)`
+/// writes it: written here for the years 0–9999 without a leap second, by chrono otherwise.
+fn with_text<R>(at: DateTime<Utc>, fraction: Fraction, use_text: impl FnOnce(&str) -> R) -> R {
     let mut buffer = [0u8; MAX_WRITTEN];
-    match write(&at, Fraction::Millis, &mut buffer) {
-        Some(text) => text.to_owned(),
-        None => at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    match write(&at, fraction, &mut buffer) {
+        Some(text) => use_text(text),
+        None => use_text(&at.to_rfc3339_opts(fraction.chrono(), true)),
     }
 }
 
@@ -302,7 +300,7 @@ fn digits(bytes: &[u8]) -> Option<u32> {
 mod tests {
     use super::*;
     use chrono::SecondsFormat;
-    use serde::Deserialize;
+    use serde::{Deserialize, Serialize};
 
     /// What chrono's own serde support reads from `text` (its error as text).
     fn chrono_reads(text: &str) -> Result<DateTime<Utc>, String> {
